@@ -1,0 +1,482 @@
+/* The control socket server (docs/control-protocol.md).  Plain fds on the
+ * main loop rather than GIO streams, so that every limit is explicit: a
+ * request line is at most CONTROL_LINE_MAX bytes (a longer one is answered
+ * with an error and skipped to its newline), output to a client that does
+ * not read is queued up to CONTROL_OUTPUT_MAX and then the client is
+ * dropped; nothing a client sends can block the engine or grow its memory
+ * without bound. */
+#include "engine/control.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "engine/state.h"
+
+#define CONTROL_LINE_MAX (64u << 10)
+#define CONTROL_OUTPUT_MAX (4u << 20)
+#define CONTROL_MAX_CLIENTS 16
+#define CONTROL_PROTOCOL_VERSION 1
+
+typedef struct {
+	HgControl *control;
+	int fd;
+	guint in_watch;
+	guint out_watch;
+	GByteArray *in;
+	GByteArray *out;
+	bool discarding; /* skipping the rest of an oversized line */
+} ControlClient;
+
+struct HgControl {
+	HgEngine *engine;
+	int listen_fd;
+	guint listen_watch;
+	char *path;
+	GPtrArray *clients;
+};
+
+typedef JsonNode *(*CommandHandler)(HgControl *c, JsonObject *args, GError **error);
+
+typedef struct {
+	const char *name;
+	CommandHandler handler;
+	const char *const *arguments; /* accepted argument names; NULL: none */
+	bool required_first; /* the first listed argument must be present */
+} ControlCommand;
+
+/* Error classes, as QMP names them, so that QEMU users read them at once. */
+#define CLASS_GENERIC "GenericError"
+#define CLASS_NOT_FOUND "CommandNotFound"
+
+static void client_free(ControlClient *cl);
+
+static gboolean client_writable(int fd, GIOCondition cond, gpointer data);
+
+static void client_flush(ControlClient *cl)
+{
+	while (cl->out->len) {
+		ssize_t n = send(cl->fd, cl->out->data, cl->out->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		g_byte_array_remove_range(cl->out, 0, n);
+	}
+	if (cl->out->len && !cl->out_watch)
+		cl->out_watch = g_unix_fd_add(cl->fd, G_IO_OUT, client_writable, cl);
+}
+
+static gboolean client_writable(int fd, GIOCondition cond, gpointer data)
+{
+	ControlClient *cl = data;
+	cl->out_watch = 0;
+	client_flush(cl);
+	return G_SOURCE_REMOVE;
+}
+
+/* Queue one JSON object as a line; false if the client was dropped. */
+static void client_send(ControlClient *cl, JsonNode *node)
+{
+	g_autofree char *text = json_to_string(node, FALSE);
+
+	if (cl->out->len + strlen(text) + 1 > CONTROL_OUTPUT_MAX) {
+		/* Not reading its replies: let it go rather than hold memory. */
+		g_debug("control: dropping a client that does not read");
+		shutdown(cl->fd, SHUT_RDWR);
+		return;
+	}
+	g_byte_array_append(cl->out, (const guint8 *)text, strlen(text));
+	g_byte_array_append(cl->out, (const guint8 *)"\n", 1);
+	client_flush(cl);
+}
+
+static JsonNode *build_error_reply(JsonNode *id, const char *klass, const char *desc)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	if (id) {
+		json_builder_set_member_name(b, "id");
+		json_builder_add_value(b, json_node_copy(id));
+	}
+	json_builder_set_member_name(b, "error");
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "class");
+	json_builder_add_string_value(b, klass);
+	json_builder_set_member_name(b, "desc");
+	json_builder_add_string_value(b, desc);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static JsonNode *empty_object(void)
+{
+	JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+	json_node_take_object(n, json_object_new());
+	return n;
+}
+
+/* ---- commands ---- */
+
+static JsonNode *cmd_query_status(HgControl *c, JsonObject *args, GError **error)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "status");
+	json_builder_add_string_value(b, hg_engine_status_name(c->engine));
+	json_builder_set_member_name(b, "running");
+	json_builder_add_boolean_value(b, c->engine->machine->run_state == HG_RUN_STATE_RUNNING);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static JsonNode *cmd_query_version(HgControl *c, JsonObject *args, GError **error)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "version");
+	json_builder_add_string_value(b, HANGAR_VERSION);
+	json_builder_set_member_name(b, "protocol");
+	json_builder_add_int_value(b, CONTROL_PROTOCOL_VERSION);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static JsonNode *cmd_stop(HgControl *c, JsonObject *args, GError **error)
+{
+	hg_engine_pause(c->engine);
+	return empty_object();
+}
+
+static JsonNode *cmd_cont(HgControl *c, JsonObject *args, GError **error)
+{
+	if (c->engine->machine->harness_mode) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "the test harness engine has no vCPU to run");
+		return NULL;
+	}
+	hg_engine_resume(c->engine);
+	return empty_object();
+}
+
+static JsonNode *cmd_system_reset(HgControl *c, JsonObject *args, GError **error)
+{
+	if (!hg_engine_reset(c->engine, error))
+		return NULL;
+	return empty_object();
+}
+
+static JsonNode *cmd_quit(HgControl *c, JsonObject *args, GError **error)
+{
+	hg_engine_quit(c->engine, HG_EXIT_OK, "quit command");
+	return empty_object();
+}
+
+static JsonNode *cmd_save_state(HgControl *c, JsonObject *args, GError **error)
+{
+	JsonNode *path = json_object_get_member(args, "path");
+
+	if (!JSON_NODE_HOLDS_VALUE(path) || json_node_get_value_type(path) != G_TYPE_STRING ||
+	    !*json_node_get_string(path)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "\"path\" must be a non-empty string");
+		return NULL;
+	}
+	if (!hg_engine_save_state(c->engine, json_node_get_string(path), error))
+		return NULL;
+	return empty_object();
+}
+
+static const char *const save_state_args[] = {"path", NULL};
+
+static const ControlCommand control_commands[] = {
+	{"query-status", cmd_query_status, NULL, false},
+	{"query-version", cmd_query_version, NULL, false},
+	{"stop", cmd_stop, NULL, false},
+	{"cont", cmd_cont, NULL, false},
+	{"system_reset", cmd_system_reset, NULL, false},
+	{"quit", cmd_quit, NULL, false},
+	{"save-state", cmd_save_state, save_state_args, true},
+};
+
+static const ControlCommand *find_command(const char *name)
+{
+	for (unsigned i = 0; i < G_N_ELEMENTS(control_commands); i++)
+		if (strcmp(control_commands[i].name, name) == 0)
+			return &control_commands[i];
+	return NULL;
+}
+
+static bool check_arguments(const ControlCommand *cmd, JsonObject *args, char **problem)
+{
+	g_autoptr(GList) members = json_object_get_members(args);
+
+	for (GList *l = members; l; l = l->next) {
+		bool known = false;
+		for (const char *const *a = cmd->arguments; a && *a; a++)
+			known |= strcmp(*a, l->data) == 0;
+		if (!known) {
+			*problem = g_strdup_printf("%s does not take an argument \"%s\"", cmd->name,
+						   (const char *)l->data);
+			return false;
+		}
+	}
+	if (cmd->required_first && !json_object_has_member(args, cmd->arguments[0])) {
+		*problem = g_strdup_printf("%s needs the argument \"%s\"", cmd->name,
+					   cmd->arguments[0]);
+		return false;
+	}
+	return true;
+}
+
+static bool request_members_known(JsonObject *req, char **problem)
+{
+	g_autoptr(GList) members = json_object_get_members(req);
+
+	for (GList *l = members; l; l = l->next) {
+		const char *k = l->data;
+		if (strcmp(k, "id") && strcmp(k, "execute") && strcmp(k, "arguments")) {
+			*problem = g_strdup_printf("unknown request member \"%s\"", k);
+			return false;
+		}
+	}
+	return true;
+}
+
+static JsonNode *control_execute_line(HgControl *c, const char *line, size_t len)
+{
+	g_autoptr(JsonParser) parser = json_parser_new_immutable();
+	g_autoptr(GError) error = NULL;
+	JsonObject *req, *args;
+	JsonNode *root, *id, *exec_node, *args_node, *result;
+	const ControlCommand *cmd;
+	g_autofree char *problem = NULL;
+
+	if (!g_utf8_validate(line, len, NULL))
+		return build_error_reply(NULL, CLASS_GENERIC, "request is not valid UTF-8");
+	if (!json_parser_load_from_data(parser, line, len, &error)) {
+		g_autofree char *desc = g_strdup_printf("malformed JSON: %s", error->message);
+		return build_error_reply(NULL, CLASS_GENERIC, desc);
+	}
+	root = json_parser_get_root(parser);
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+		return build_error_reply(NULL, CLASS_GENERIC, "a request must be a JSON object");
+	req = json_node_get_object(root);
+	id = json_object_get_member(req, "id");
+	exec_node = json_object_get_member(req, "execute");
+	if (!exec_node || !JSON_NODE_HOLDS_VALUE(exec_node) ||
+	    json_node_get_value_type(exec_node) != G_TYPE_STRING)
+		return build_error_reply(id, CLASS_GENERIC,
+					 "a request needs \"execute\" with a command name");
+	if (!request_members_known(req, &problem))
+		return build_error_reply(id, CLASS_GENERIC, problem);
+	cmd = find_command(json_node_get_string(exec_node));
+	if (!cmd) {
+		g_autofree char *desc = g_strdup_printf("the command %s has not been found",
+							json_node_get_string(exec_node));
+		return build_error_reply(id, CLASS_NOT_FOUND, desc);
+	}
+	args_node = json_object_get_member(req, "arguments");
+	if (args_node && !JSON_NODE_HOLDS_OBJECT(args_node))
+		return build_error_reply(id, CLASS_GENERIC, "\"arguments\" must be an object");
+	g_autoptr(JsonObject) no_args = json_object_new();
+	args = args_node ? json_node_get_object(args_node) : no_args;
+	if (!check_arguments(cmd, args, &problem))
+		return build_error_reply(id, CLASS_GENERIC, problem);
+
+	result = cmd->handler(c, args, &error);
+	if (!result)
+		return build_error_reply(id, CLASS_GENERIC, error ? error->message : "failed");
+
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	if (id) {
+		json_builder_set_member_name(b, "id");
+		json_builder_add_value(b, json_node_copy(id));
+	}
+	json_builder_set_member_name(b, "return");
+	json_builder_add_value(b, result);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static void client_process_input(ControlClient *cl)
+{
+	for (;;) {
+		guint8 *nl = memchr(cl->in->data, '\n', cl->in->len);
+		if (!nl)
+			break;
+		size_t len = nl - cl->in->data;
+		if (cl->discarding) {
+			cl->discarding = false;
+		} else {
+			/* Tolerate CRLF and blank lines. */
+			size_t n = len;
+			if (n && cl->in->data[n - 1] == '\r')
+				n--;
+			if (n) {
+				g_autoptr(JsonNode) reply = control_execute_line(
+					cl->control, (const char *)cl->in->data, n);
+				client_send(cl, reply);
+			}
+		}
+		g_byte_array_remove_range(cl->in, 0, len + 1);
+	}
+	if (cl->in->len > CONTROL_LINE_MAX) {
+		if (!cl->discarding) {
+			g_autoptr(JsonNode) reply = build_error_reply(
+				NULL, CLASS_GENERIC, "request longer than 65536 bytes; ignored");
+			client_send(cl, reply);
+		}
+		cl->discarding = true;
+		g_byte_array_set_size(cl->in, 0);
+	}
+}
+
+static gboolean client_readable(int fd, GIOCondition cond, gpointer data)
+{
+	ControlClient *cl = data;
+	guint8 buf[16384];
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return G_SOURCE_CONTINUE;
+	if (n <= 0) {
+		cl->in_watch = 0;
+		g_ptr_array_remove(cl->control->clients, cl); /* frees it */
+		return G_SOURCE_REMOVE;
+	}
+	g_byte_array_append(cl->in, buf, n);
+	client_process_input(cl);
+	return G_SOURCE_CONTINUE;
+}
+
+static void client_free(ControlClient *cl)
+{
+	if (cl->in_watch)
+		g_source_remove(cl->in_watch);
+	if (cl->out_watch)
+		g_source_remove(cl->out_watch);
+	close(cl->fd);
+	g_byte_array_unref(cl->in);
+	g_byte_array_unref(cl->out);
+	g_free(cl);
+}
+
+static void client_send_greeting(ControlClient *cl)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "greeting");
+	json_builder_add_value(b, cmd_query_version(cl->control, NULL, NULL));
+	json_builder_end_object(b);
+	g_autoptr(JsonNode) n = json_builder_get_root(b);
+	client_send(cl, n);
+}
+
+static gboolean control_accept(int fd, GIOCondition cond, gpointer data)
+{
+	HgControl *c = data;
+	int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	ControlClient *cl;
+
+	if (client < 0)
+		return G_SOURCE_CONTINUE;
+	if (c->clients->len >= CONTROL_MAX_CLIENTS) {
+		close(client);
+		return G_SOURCE_CONTINUE;
+	}
+	cl = g_new0(ControlClient, 1);
+	cl->control = c;
+	cl->fd = client;
+	cl->in = g_byte_array_new();
+	cl->out = g_byte_array_new();
+	cl->in_watch = g_unix_fd_add(client, G_IO_IN | G_IO_HUP | G_IO_ERR, client_readable, cl);
+	g_ptr_array_add(c->clients, cl);
+	client_send_greeting(cl);
+	return G_SOURCE_CONTINUE;
+}
+
+HgControl *hg_control_new(HgEngine *engine, const char *path, GError **error)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	HgControl *c;
+	int fd;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "control socket path too long: %s", path);
+		return NULL;
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	unlink(path);
+	/* Created 0600 from the start: no window where others could connect. */
+	mode_t old_umask = umask(0177);
+	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+	umask(old_umask);
+	if (!ok || listen(fd, 8) < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+			    "cannot listen on %s: %s", path, g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	c = g_new0(HgControl, 1);
+	c->engine = engine;
+	c->listen_fd = fd;
+	c->path = g_strdup(path);
+	c->clients = g_ptr_array_new_with_free_func((GDestroyNotify)client_free);
+	c->listen_watch = g_unix_fd_add(fd, G_IO_IN, control_accept, c);
+	return c;
+}
+
+void hg_control_free(HgControl *c)
+{
+	if (!c)
+		return;
+	/* Last words (the quit reply, SHUTDOWN) reach clients that read. */
+	for (guint i = 0; i < c->clients->len; i++) {
+		ControlClient *cl = g_ptr_array_index(c->clients, i);
+		for (int tries = 0; cl->out->len && tries < 100; tries++) {
+			client_flush(cl);
+			if (cl->out->len)
+				g_usleep(1000);
+		}
+	}
+	g_ptr_array_unref(c->clients);
+	g_source_remove(c->listen_watch);
+	close(c->listen_fd);
+	unlink(c->path);
+	g_free(c->path);
+	g_free(c);
+}
+
+void hg_control_emit(HgControl *c, const char *event, JsonNode *data)
+{
+	gint64 now = g_get_real_time();
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "event");
+	json_builder_add_string_value(b, event);
+	json_builder_set_member_name(b, "data");
+	json_builder_add_value(b, data ? data : empty_object());
+	json_builder_set_member_name(b, "timestamp");
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "seconds");
+	json_builder_add_int_value(b, now / G_USEC_PER_SEC);
+	json_builder_set_member_name(b, "microseconds");
+	json_builder_add_int_value(b, now % G_USEC_PER_SEC);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	g_autoptr(JsonNode) n = json_builder_get_root(b);
+	for (guint i = 0; i < c->clients->len; i++)
+		client_send(g_ptr_array_index(c->clients, i), n);
+}

@@ -1,0 +1,309 @@
+/* The device test harness server (docs/test-harness.md).  Runs on the main
+ * thread; each request takes the device lock around the device access, so
+ * devices see exactly the calls a vCPU would make. */
+#include "engine/harness.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "engine/state.h"
+
+#define HARNESS_LINE_MAX (4u << 20)
+#define HARNESS_MEMREAD_MAX (1u << 20)
+
+struct HgHarness {
+	HgMachine *machine;
+	GSocketService *service;
+	GSocketConnection *connection;
+	GDataInputStream *in;
+	GOutputStream *out;
+	GCancellable *cancel;
+	char *path;
+	void (*on_quit)(void *);
+	void *on_quit_data;
+};
+
+static void harness_send(HgHarness *h, const char *line)
+{
+	if (!h->out)
+		return;
+	g_output_stream_write_all(h->out, line, strlen(line), NULL, NULL, NULL);
+	g_output_stream_write_all(h->out, "\n", 1, NULL, NULL, NULL);
+}
+
+static void harness_irq_observer(HgMachine *m, unsigned gsi, bool level, void *data)
+{
+	char line[32];
+	g_snprintf(line, sizeof(line), "IRQ %s %u", level ? "raise" : "lower", gsi);
+	harness_send(data, line);
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	*out = g_ascii_strtoull(s, &end, 0);
+	return errno == 0 && *end == '\0';
+}
+
+static int access_size(char suffix)
+{
+	switch (suffix) {
+	case 'b':
+		return 1;
+	case 'w':
+		return 2;
+	case 'l':
+		return 4;
+	case 'q':
+		return 8;
+	}
+	return 0;
+}
+
+static bool hex_decode(const char *hex, GByteArray *out)
+{
+	size_t n = strlen(hex);
+	if (n % 2)
+		return false;
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = g_ascii_xdigit_value(hex[i]), lo = g_ascii_xdigit_value(hex[i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		uint8_t b = hi << 4 | lo;
+		g_byte_array_append(out, &b, 1);
+	}
+	return true;
+}
+
+/* Returns the reply; *quit set when the client asked to end. */
+static char *harness_execute(HgHarness *h, char **argv, bool *quit)
+{
+	HgMachine *m = h->machine;
+	unsigned argc = g_strv_length(argv);
+	const char *cmd = argc ? argv[0] : "";
+	uint64_t a = 0, b = 0;
+	size_t len = strlen(cmd);
+	int size;
+
+	if (argc >= 2 && !parse_u64(argv[1], &a) && strcmp(cmd, "memwrite") != 0 &&
+	    strcmp(cmd, "save") != 0)
+		return g_strdup_printf("ERR bad number \"%s\"", argv[1]);
+
+	if ((g_str_has_prefix(cmd, "out") || g_str_has_prefix(cmd, "in")) &&
+	    (size = access_size(cmd[len - 1])) && size <= 4 &&
+	    len == (cmd[0] == 'o' ? 4u : 3u)) {
+		if (a > 0xffff)
+			return g_strdup("ERR port out of range");
+		if (cmd[0] == 'o') {
+			if (argc != 3 || !parse_u64(argv[2], &b))
+				return g_strdup("ERR usage: outX PORT VALUE");
+			g_mutex_lock(&m->device_lock);
+			hg_address_space_write(&m->pio, a, size, b);
+			g_mutex_unlock(&m->device_lock);
+			return g_strdup("OK");
+		}
+		if (argc != 2)
+			return g_strdup("ERR usage: inX PORT");
+		g_mutex_lock(&m->device_lock);
+		b = hg_address_space_read(&m->pio, a, size);
+		g_mutex_unlock(&m->device_lock);
+		return g_strdup_printf("OK 0x%" G_GINT64_MODIFIER "x", b);
+	}
+	if ((g_str_has_prefix(cmd, "read") || g_str_has_prefix(cmd, "write")) &&
+	    len == (cmd[0] == 'r' ? 5u : 6u) && (size = access_size(cmd[len - 1]))) {
+		void *ram = hg_memory_ptr(&m->memory, a, size);
+		if (cmd[0] == 'w') {
+			if (argc != 3 || !parse_u64(argv[2], &b))
+				return g_strdup("ERR usage: writeX ADDR VALUE");
+			g_mutex_lock(&m->device_lock);
+			if (ram)
+				memcpy(ram, &b, size);
+			else
+				hg_address_space_write(&m->mmio, a, size, b);
+			g_mutex_unlock(&m->device_lock);
+			return g_strdup("OK");
+		}
+		if (argc != 2)
+			return g_strdup("ERR usage: readX ADDR");
+		g_mutex_lock(&m->device_lock);
+		if (ram)
+			memcpy(&b, ram, size);
+		else
+			b = hg_address_space_read(&m->mmio, a, size);
+		g_mutex_unlock(&m->device_lock);
+		return g_strdup_printf("OK 0x%" G_GINT64_MODIFIER "x", b);
+	}
+	if (strcmp(cmd, "memread") == 0) {
+		if (argc != 3 || !parse_u64(argv[2], &b) || b > HARNESS_MEMREAD_MAX)
+			return g_strdup("ERR usage: memread ADDR LEN (LEN at most 1 MiB)");
+		g_autofree uint8_t *buf = g_malloc(b ? b : 1);
+		if (!hg_memory_read(&m->memory, a, buf, b))
+			return g_strdup("ERR range outside guest RAM");
+		GString *s = g_string_sized_new(3 + 2 * b);
+		g_string_append(s, "OK ");
+		for (uint64_t i = 0; i < b; i++)
+			g_string_append_printf(s, "%02x", buf[i]);
+		return g_string_free(s, FALSE);
+	}
+	if (strcmp(cmd, "memwrite") == 0) {
+		g_autoptr(GByteArray) bytes = g_byte_array_new();
+		if (argc != 3 || !parse_u64(argv[1], &a) || !hex_decode(argv[2], bytes))
+			return g_strdup("ERR usage: memwrite ADDR HEX");
+		if (!hg_memory_write(&m->memory, a, bytes->data, bytes->len))
+			return g_strdup("ERR range outside guest RAM");
+		return g_strdup("OK");
+	}
+	if (strcmp(cmd, "memset") == 0) {
+		uint64_t value;
+		if (argc != 4 || !parse_u64(argv[2], &b) || !parse_u64(argv[3], &value))
+			return g_strdup("ERR usage: memset ADDR LEN BYTE");
+		void *p = hg_memory_ptr(&m->memory, a, b);
+		if (!p)
+			return g_strdup("ERR range outside guest RAM");
+		memset(p, (int)value, b);
+		return g_strdup("OK");
+	}
+	if (strcmp(cmd, "clock_step") == 0) {
+		if (argc == 1) {
+			/* To the next timer, if any. */
+			uint64_t next = UINT64_MAX;
+			for (guint i = 0; i < m->timers->len; i++) {
+				HgTimer *t = g_ptr_array_index(m->timers, i);
+				if (t->armed && t->deadline_ns < next)
+					next = t->deadline_ns;
+			}
+			a = next == UINT64_MAX ? 0 : next - MIN(next, m->harness_clock_ns);
+		}
+		hg_clock_step(m, a);
+		return g_strdup_printf("OK %" G_GUINT64_FORMAT, hg_clock_ns(m));
+	}
+	if (strcmp(cmd, "clock_get") == 0)
+		return g_strdup_printf("OK %" G_GUINT64_FORMAT, hg_clock_ns(m));
+	if (strcmp(cmd, "irq_get") == 0) {
+		if (argc != 2 || a >= HG_NUM_GSIS)
+			return g_strdup("ERR usage: irq_get GSI (0-23)");
+		return g_strdup_printf("OK %d", m->irq_levels[a]);
+	}
+	if (strcmp(cmd, "save") == 0) {
+		g_autoptr(GError) error = NULL;
+		if (argc != 2)
+			return g_strdup("ERR usage: save DIR");
+		if (!hg_state_save(m, argv[1], &error))
+			return g_strdup_printf("ERR %s", error->message);
+		return g_strdup("OK");
+	}
+	if (strcmp(cmd, "quit") == 0) {
+		*quit = true;
+		return g_strdup("OK");
+	}
+	return g_strdup_printf("ERR unknown request \"%s\"", cmd);
+}
+
+static void harness_read_line(HgHarness *h);
+
+static void harness_close(HgHarness *h)
+{
+	g_clear_object(&h->in);
+	h->out = NULL;
+	g_clear_object(&h->connection);
+	if (h->on_quit)
+		h->on_quit(h->on_quit_data);
+}
+
+static void harness_line_ready(GObject *source, GAsyncResult *res, gpointer data)
+{
+	HgHarness *h = data;
+	g_autoptr(GError) error = NULL;
+	gsize len;
+	g_autofree char *line =
+		g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(source), res, &len, &error);
+	bool quit = false;
+
+	if (!line) {
+		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			harness_close(h);
+		return;
+	}
+	if (len > HARNESS_LINE_MAX) {
+		harness_send(h, "ERR request too long");
+	} else {
+		g_auto(GStrv) argv = g_strsplit_set(g_strstrip(line), " \t", -1);
+		g_autofree char *reply = harness_execute(h, argv, &quit);
+		harness_send(h, reply);
+	}
+	if (quit)
+		harness_close(h);
+	else
+		harness_read_line(h);
+}
+
+static void harness_read_line(HgHarness *h)
+{
+	g_data_input_stream_read_line_async(h->in, G_PRIORITY_DEFAULT, h->cancel,
+					    harness_line_ready, h);
+}
+
+static gboolean harness_incoming(GSocketService *service, GSocketConnection *conn,
+				 GObject *source, gpointer data)
+{
+	HgHarness *h = data;
+
+	if (h->connection)
+		return FALSE; /* one client at a time */
+	h->connection = g_object_ref(conn);
+	h->in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+	g_data_input_stream_set_newline_type(h->in, G_DATA_STREAM_NEWLINE_TYPE_LF);
+	h->out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+	harness_read_line(h);
+	return TRUE;
+}
+
+HgHarness *hg_harness_new(HgMachine *m, const char *path, void (*on_quit)(void *), void *data,
+			  GError **error)
+{
+	HgHarness *h = g_new0(HgHarness, 1);
+	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+
+	h->machine = m;
+	h->path = g_strdup(path);
+	h->on_quit = on_quit;
+	h->on_quit_data = data;
+	h->cancel = g_cancellable_new();
+	h->service = g_socket_service_new();
+	unlink(path);
+	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(h->service), addr,
+					   G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL,
+					   NULL, error)) {
+		hg_harness_free(h);
+		return NULL;
+	}
+	chmod(path, 0600);
+	g_signal_connect(h->service, "incoming", G_CALLBACK(harness_incoming), h);
+	m->irq_observer = harness_irq_observer;
+	m->irq_observer_data = h;
+	return h;
+}
+
+void hg_harness_free(HgHarness *h)
+{
+	if (!h)
+		return;
+	g_cancellable_cancel(h->cancel);
+	h->machine->irq_observer = NULL;
+	g_socket_service_stop(h->service);
+	g_socket_listener_close(G_SOCKET_LISTENER(h->service));
+	g_clear_object(&h->service);
+	g_clear_object(&h->in);
+	g_clear_object(&h->connection);
+	g_clear_object(&h->cancel);
+	unlink(h->path);
+	g_free(h->path);
+	g_free(h);
+}

@@ -1,0 +1,263 @@
+#include "engine/kvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "devices/device.h"
+
+/* Below the firmware, where QEMU puts them too; Intel VT needs both. */
+#define KVM_IDENTITY_MAP_ADDR 0xFEFFC000
+#define KVM_TSS_ADDR 0xFEFFD000
+
+const char *hg_kvm_kind(void)
+{
+	if (access("/dev/kvm", R_OK | W_OK) != 0)
+		return "absent";
+	if (g_file_test("/sys/module/kvm_pvm", G_FILE_TEST_EXISTS))
+		return "kvm_pvm";
+	return "hardware";
+}
+
+static bool kvm_fail(GError **error, const char *what)
+{
+	int saved = errno;
+	g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved), "KVM: %s: %s", what,
+		    g_strerror(saved));
+	return false;
+}
+
+static struct kvm_cpuid2 *kvm_get_supported_cpuid(int kvm_fd)
+{
+	for (unsigned n = 64; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c = g_malloc0(sizeof(*c) + n * sizeof(c->entries[0]));
+		c->nent = n;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			return c;
+		g_free(c);
+		if (errno != E2BIG)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* KVM lists MSRs it knows; some of those still fail on this host (FACTS.md),
+ * so each is tried once here and only the ones that read back are saved. */
+void hg_kvm_probe_msrs(HgKvm *kvm, int vcpu_fd)
+{
+	if (kvm->msr_indices)
+		return;
+	struct kvm_msr_list probe = {.nmsrs = 0};
+	struct kvm_msr_list *list;
+	struct {
+		struct kvm_msrs head;
+		struct kvm_msr_entry entry;
+	} one;
+
+	if (ioctl(kvm->kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
+		return;
+	list = g_malloc0(sizeof(*list) + probe.nmsrs * sizeof(uint32_t));
+	list->nmsrs = probe.nmsrs;
+	if (ioctl(kvm->kvm_fd, KVM_GET_MSR_INDEX_LIST, list) < 0) {
+		g_free(list);
+		return;
+	}
+	kvm->msr_indices = g_new(uint32_t, list->nmsrs);
+	for (uint32_t i = 0; i < list->nmsrs; i++) {
+		memset(&one, 0, sizeof(one));
+		one.head.nmsrs = 1;
+		one.entry.index = list->indices[i];
+		if (ioctl(vcpu_fd, KVM_GET_MSRS, &one) == 1)
+			kvm->msr_indices[kvm->n_msrs++] = list->indices[i];
+	}
+	g_free(list);
+}
+
+HgKvm *hg_kvm_new(GError **error)
+{
+	g_autofree HgKvm *kvm = g_new0(HgKvm, 1);
+
+	kvm->vm_fd = -1;
+	kvm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm->kvm_fd < 0) {
+		kvm_fail(error, "cannot open /dev/kvm");
+		return NULL;
+	}
+	if (ioctl(kvm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "KVM: unexpected API version");
+		goto fail;
+	}
+	kvm->software_kvm = strcmp(hg_kvm_kind(), "kvm_pvm") == 0;
+	kvm->vcpu_mmap_size = ioctl(kvm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	kvm->supported_cpuid = kvm_get_supported_cpuid(kvm->kvm_fd);
+	if (kvm->vcpu_mmap_size <= 0 || !kvm->supported_cpuid) {
+		kvm_fail(error, "cannot query vCPU size or CPUID");
+		goto fail;
+	}
+	kvm->xsave_size = ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+	if (kvm->xsave_size < (int)sizeof(struct kvm_xsave))
+		kvm->xsave_size = sizeof(struct kvm_xsave);
+
+	kvm->vm_fd = ioctl(kvm->kvm_fd, KVM_CREATE_VM, 0);
+	if (kvm->vm_fd < 0) {
+		kvm_fail(error, "cannot create a VM");
+		goto fail;
+	}
+	if (ioctl(kvm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){KVM_IDENTITY_MAP_ADDR}) < 0 &&
+	    errno != EINVAL && errno != ENOTTY)
+		g_debug("KVM_SET_IDENTITY_MAP_ADDR: %s", g_strerror(errno));
+	if (ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0 && errno != EINVAL)
+		g_debug("KVM_SET_TSS_ADDR: %s", g_strerror(errno));
+	if (ioctl(kvm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		kvm_fail(error, "cannot create the in-kernel irqchip");
+		goto fail;
+	}
+	struct kvm_pit_config pit = {.flags = 0};
+	if (ioctl(kvm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		kvm_fail(error, "cannot create the in-kernel PIT");
+		goto fail;
+	}
+	return g_steal_pointer(&kvm);
+fail:
+	if (kvm->vm_fd >= 0)
+		close(kvm->vm_fd);
+	close(kvm->kvm_fd);
+	g_free(kvm->supported_cpuid);
+	return NULL;
+}
+
+void hg_kvm_free(HgKvm *kvm)
+{
+	if (!kvm)
+		return;
+	close(kvm->vm_fd);
+	close(kvm->kvm_fd);
+	g_free(kvm->supported_cpuid);
+	g_free(kvm->msr_indices);
+	g_free(kvm);
+}
+
+bool hg_kvm_map_host(HgKvm *kvm, uint64_t gpa, void *host, uint64_t size, bool read_only,
+		     GError **error)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = kvm->next_slot,
+		.flags = read_only ? KVM_MEM_READONLY : 0,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+	if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return kvm_fail(error, "cannot map guest memory");
+	kvm->next_slot++;
+	return true;
+}
+
+bool hg_kvm_map_ram(HgKvm *kvm, HgGuestMemory *mem, GError **error)
+{
+	for (unsigned i = 0; i < mem->n_regions; i++) {
+		HgRamRegion *r = &mem->regions[i];
+		if (!hg_kvm_map_host(kvm, r->guest_phys, r->host, r->size, false, error))
+			return false;
+	}
+	return true;
+}
+
+bool hg_kvm_irq_line(HgKvm *kvm, unsigned gsi, bool level)
+{
+	struct kvm_irq_level irq = {.irq = gsi, .level = level};
+	return ioctl(kvm->vm_fd, KVM_IRQ_LINE, &irq) == 0;
+}
+
+static bool kvm_ioeventfd(HgKvm *kvm, uint64_t addr, unsigned len, bool pio, int fd,
+			  bool remove)
+{
+	struct kvm_ioeventfd ev = {
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+			 (remove ? KVM_IOEVENTFD_FLAG_DEASSIGN : 0),
+	};
+	return ioctl(kvm->vm_fd, KVM_IOEVENTFD, &ev) == 0;
+}
+
+bool hg_kvm_add_ioeventfd(HgKvm *kvm, uint64_t addr, unsigned len, bool pio, int fd)
+{
+	return kvm_ioeventfd(kvm, addr, len, pio, fd, false);
+}
+
+bool hg_kvm_remove_ioeventfd(HgKvm *kvm, uint64_t addr, unsigned len, bool pio, int fd)
+{
+	return kvm_ioeventfd(kvm, addr, len, pio, fd, true);
+}
+
+bool hg_kvm_add_irqfd(HgKvm *kvm, unsigned gsi, int fd)
+{
+	struct kvm_irqfd irqfd = {.fd = fd, .gsi = gsi};
+	return ioctl(kvm->vm_fd, KVM_IRQFD, &irqfd) == 0;
+}
+
+bool hg_kvm_remove_irqfd(HgKvm *kvm, unsigned gsi, int fd)
+{
+	struct kvm_irqfd irqfd = {.fd = fd, .gsi = gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN};
+	return ioctl(kvm->vm_fd, KVM_IRQFD, &irqfd) == 0;
+}
+
+static const char *const irqchip_names[] = {"pic-master", "pic-slave", "ioapic"};
+
+GVariant *hg_kvm_save_vm_state(HgKvm *kvm, GError **error)
+{
+	GVariantBuilder b;
+	struct kvm_pit_state2 pit;
+	struct kvm_clock_data clock = {0};
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+	for (unsigned i = 0; i < G_N_ELEMENTS(irqchip_names); i++) {
+		struct kvm_irqchip chip = {.chip_id = i};
+		if (ioctl(kvm->vm_fd, KVM_GET_IRQCHIP, &chip) < 0) {
+			g_variant_builder_clear(&b);
+			kvm_fail(error, "cannot read the irqchip");
+			return NULL;
+		}
+		g_variant_builder_add(&b, "{sv}", irqchip_names[i],
+				      hg_bytes_variant(&chip.chip, sizeof(chip.chip)));
+	}
+	if (ioctl(kvm->vm_fd, KVM_GET_PIT2, &pit) < 0 ||
+	    ioctl(kvm->vm_fd, KVM_GET_CLOCK, &clock) < 0) {
+		g_variant_builder_clear(&b);
+		kvm_fail(error, "cannot read the PIT or the clock");
+		return NULL;
+	}
+	g_variant_builder_add(&b, "{sv}", "pit", hg_bytes_variant(&pit, sizeof(pit)));
+	g_variant_builder_add(&b, "{sv}", "kvmclock", g_variant_new_uint64(clock.clock));
+	return g_variant_builder_end(&b);
+}
+
+bool hg_kvm_load_vm_state(HgKvm *kvm, GVariant *record, GError **error)
+{
+	g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT(record);
+	struct kvm_pit_state2 pit;
+	struct kvm_clock_data clock = {0};
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(irqchip_names); i++) {
+		struct kvm_irqchip chip = {.chip_id = i};
+		if (!hg_record_bytes(&dict, irqchip_names[i], &chip.chip, sizeof(chip.chip),
+				     error))
+			return false;
+		if (ioctl(kvm->vm_fd, KVM_SET_IRQCHIP, &chip) < 0)
+			return kvm_fail(error, "cannot restore the irqchip");
+	}
+	if (!hg_record_bytes(&dict, "pit", &pit, sizeof(pit), error) ||
+	    !hg_record_u64(&dict, "kvmclock", (uint64_t *)&clock.clock, error))
+		return false;
+	if (ioctl(kvm->vm_fd, KVM_SET_PIT2, &pit) < 0)
+		return kvm_fail(error, "cannot restore the PIT");
+	if (ioctl(kvm->vm_fd, KVM_SET_CLOCK, &clock) < 0)
+		return kvm_fail(error, "cannot restore kvmclock");
+	return true;
+}

@@ -1,0 +1,53 @@
+/* The VM-wide side of /dev/kvm: the VM, its memory slots, the in-kernel
+ * irqchip and PIT, the clock, and the ioeventfd/irqfd hooks that fast device
+ * paths use. */
+#pragma once
+
+#include <glib.h>
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/memory.h"
+
+struct HgKvm {
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_mmap_size;
+	bool software_kvm; /* kvm_pvm: supervisor code is emulated, slowly */
+	struct kvm_cpuid2 *supported_cpuid;
+	uint32_t n_msrs; /* MSRs that KVM_GET_MSRS accepts, probed once */
+	uint32_t *msr_indices;
+	int xsave_size; /* bytes for KVM_GET_XSAVE(2) */
+	unsigned next_slot;
+};
+
+typedef struct HgKvm HgKvm;
+
+/* Which /dev/kvm this is, without opening it: "hardware", "kvm_pvm" or
+ * "absent".  Tests use it to decide what they can run. */
+const char *hg_kvm_kind(void);
+
+HgKvm *hg_kvm_new(GError **error);
+void hg_kvm_free(HgKvm *kvm);
+/* Learn which MSRs this host really saves, on the first vCPU created. */
+void hg_kvm_probe_msrs(HgKvm *kvm, int vcpu_fd);
+
+/* Map every RAM region into the VM. */
+bool hg_kvm_map_ram(HgKvm *kvm, HgGuestMemory *mem, GError **error);
+/* Map host memory at gpa; read_only makes guest writes exit as MMIO. */
+bool hg_kvm_map_host(HgKvm *kvm, uint64_t gpa, void *host, uint64_t size, bool read_only,
+		     GError **error);
+
+bool hg_kvm_irq_line(HgKvm *kvm, unsigned gsi, bool level);
+/* The fast paths for later devices: an eventfd signalled when the guest
+ * writes addr (pio or mmio), and an eventfd that raises gsi. */
+bool hg_kvm_add_ioeventfd(HgKvm *kvm, uint64_t addr, unsigned len, bool pio, int fd);
+bool hg_kvm_remove_ioeventfd(HgKvm *kvm, uint64_t addr, unsigned len, bool pio, int fd);
+bool hg_kvm_add_irqfd(HgKvm *kvm, unsigned gsi, int fd);
+bool hg_kvm_remove_irqfd(HgKvm *kvm, unsigned gsi, int fd);
+
+/* VM-wide state for save/restore: PIC, IOAPIC, PIT, kvmclock.  Returns a
+ * floating a{sv}. */
+GVariant *hg_kvm_save_vm_state(HgKvm *kvm, GError **error);
+bool hg_kvm_load_vm_state(HgKvm *kvm, GVariant *record, GError **error);

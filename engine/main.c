@@ -1,0 +1,281 @@
+/* hangar-engine: one process per running VM.  Parses the command line,
+ * builds the machine (or restores a saved one), and runs the main loop until
+ * the guest powers off, the control socket says quit, or a signal arrives.
+ * Exit codes: docs/exit-codes.md. */
+#include <errno.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/boot.h"
+#include "engine/control.h"
+#include "engine/engine.h"
+#include "engine/harness.h"
+#include "engine/state.h"
+#include "engine/vcpu.h"
+
+typedef struct {
+	gint64 memory_mib;
+	gint cpus;
+	char *kernel, *initrd, *append, *firmware;
+	char *serial, *debugcon;
+	gboolean debug_exit, no_reboot, paused, version;
+	char *control, *vm_id, *restore, *test_harness;
+	char **fw_cfg;
+} EngineOptions;
+
+static EngineOptions opts = {.memory_mib = -1, .cpus = -1};
+
+static GOptionEntry option_entries[] = {
+	{"memory", 'm', 0, G_OPTION_ARG_INT64, &opts.memory_mib, "Guest RAM in MiB (default 256)",
+	 "MIB"},
+	{"cpus", 'c', 0, G_OPTION_ARG_INT, &opts.cpus, "Number of vCPUs, 1 to 64 (default 1)", "N"},
+	{"kernel", 'k', 0, G_OPTION_ARG_FILENAME, &opts.kernel,
+	 "Boot a Linux bzImage, ELF64 or multiboot kernel directly", "FILE"},
+	{"initrd", 0, 0, G_OPTION_ARG_FILENAME, &opts.initrd, "Initial RAM disk for --kernel",
+	 "FILE"},
+	{"append", 0, 0, G_OPTION_ARG_STRING, &opts.append, "Kernel command line", "TEXT"},
+	{"firmware", 0, 0, G_OPTION_ARG_FILENAME, &opts.firmware,
+	 "Firmware image mapped below 4 GiB (when no --kernel)", "FILE"},
+	{"serial", 0, 0, G_OPTION_ARG_STRING, &opts.serial,
+	 "COM1 backend: stdio, file:PATH, unix:PATH[,wait] or none (default none)", "SPEC"},
+	{"debugcon", 0, 0, G_OPTION_ARG_STRING, &opts.debugcon,
+	 "Backend for the 0x402 debug console (same forms as --serial)", "SPEC"},
+	{"debug-exit", 0, 0, G_OPTION_ARG_NONE, &opts.debug_exit,
+	 "Enable the isa-debug-exit port 0xf4 (test guests)", NULL},
+	{"no-reboot", 0, 0, G_OPTION_ARG_NONE, &opts.no_reboot,
+	 "Exit (status 8) instead of resetting when the guest reboots", NULL},
+	{"paused", 0, 0, G_OPTION_ARG_NONE, &opts.paused,
+	 "Start paused; the control socket's cont runs the guest", NULL},
+	{"fw-cfg", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts.fw_cfg,
+	 "Add a fw_cfg file: name=NAME,file=PATH or name=NAME,string=TEXT", "SPEC"},
+	{"control", 0, 0, G_OPTION_ARG_FILENAME, &opts.control, "Control socket path", "PATH"},
+	{"vm-id", 0, 0, G_OPTION_ARG_STRING, &opts.vm_id,
+	 "Put the control socket in $XDG_RUNTIME_DIR/hangar/ID/", "ID"},
+	{"restore", 0, 0, G_OPTION_ARG_FILENAME, &opts.restore,
+	 "Continue a machine saved with save-state", "DIR"},
+	{"test-harness", 0, 0, G_OPTION_ARG_FILENAME, &opts.test_harness,
+	 "Test mode: no vCPU; devices driven over this socket (docs/test-harness.md)", "PATH"},
+	{"version", 0, 0, G_OPTION_ARG_NONE, &opts.version, "Print the version and exit", NULL},
+	{NULL},
+};
+
+static int usage_error(const char *fmt, const char *detail)
+{
+	g_printerr("hangar-engine: ");
+	g_printerr(fmt, detail);
+	g_printerr("\nTry hangar-engine --help.\n");
+	return HG_EXIT_USAGE;
+}
+
+static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
+{
+	g_autoptr(GOptionContext) ctx = g_option_context_new("- run one Hangar virtual machine");
+	g_autoptr(GError) error = NULL;
+
+	g_option_context_add_main_entries(ctx, option_entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &error))
+		return usage_error("%s", error->message);
+	if (argc > 1)
+		return usage_error("unexpected argument \"%s\"", argv[1]);
+	if (opts.memory_mib != -1 && (opts.memory_mib < 2 || opts.memory_mib > (1 << 20)))
+		return usage_error("%s", "--memory must be between 2 and 1048576 MiB");
+	if (opts.cpus != -1 && (opts.cpus < 1 || opts.cpus > HG_MAX_VCPUS))
+		return usage_error("%s", "--cpus must be between 1 and 64");
+	if ((opts.initrd || opts.append) && !opts.kernel)
+		return usage_error("%s", "--initrd and --append need --kernel");
+	if (opts.control && opts.vm_id)
+		return usage_error("%s", "give --control or --vm-id, not both");
+	if (opts.vm_id && (!*opts.vm_id || strchr(opts.vm_id, '/') || opts.vm_id[0] == '.'))
+		return usage_error("invalid --vm-id \"%s\"", opts.vm_id);
+
+	if (!opts.kernel && !opts.firmware && !opts.test_harness && !opts.restore && !opts.version)
+		return usage_error("%s", "nothing to boot: give --kernel or --firmware");
+	if (opts.memory_mib != -1)
+		cfg->ram_mib = opts.memory_mib;
+	if (opts.cpus != -1)
+		cfg->n_vcpus = opts.cpus;
+	cfg->serial = g_strdup(opts.serial);
+	cfg->debugcon = g_strdup(opts.debugcon);
+	cfg->debug_exit = opts.debug_exit;
+	cfg->no_reboot = opts.no_reboot;
+	cfg->boot.kernel = g_strdup(opts.kernel);
+	cfg->boot.initrd = g_strdup(opts.initrd);
+	cfg->boot.cmdline = g_strdup(opts.append);
+	cfg->boot.firmware = g_strdup(opts.firmware);
+	for (char **f = opts.fw_cfg; f && *f; f++) {
+		HgFwCfgOption *o;
+		if (!hg_fw_cfg_option_parse(*f, &o, &error))
+			return usage_error("%s", error->message);
+		g_ptr_array_add(cfg->fw_cfg_files, o);
+	}
+	return -1;
+}
+
+static char *engine_control_path(GError **error)
+{
+	if (opts.control)
+		return g_strdup(opts.control);
+	if (!opts.vm_id)
+		return NULL;
+	g_autofree char *dir =
+		g_build_filename(g_get_user_runtime_dir(), "hangar", opts.vm_id, NULL);
+	if (g_mkdir_with_parents(dir, 0700) < 0 || g_chmod(dir, 0700) < 0) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+			    "cannot create %s: %s", dir, g_strerror(errno));
+		return NULL;
+	}
+	return g_build_filename(dir, "control.sock", NULL);
+}
+
+static gboolean engine_on_signal(gpointer data)
+{
+	hg_engine_quit(data, HG_EXIT_OK, "signal");
+	return G_SOURCE_CONTINUE;
+}
+
+static void engine_on_harness_quit(void *data)
+{
+	hg_engine_quit(data, HG_EXIT_OK, "test harness client left");
+}
+
+static void engine_on_serial_connected(void *data)
+{
+	if (!opts.paused)
+		hg_engine_resume(data);
+}
+
+static void engine_on_serial_quit(void *data)
+{
+	hg_engine_quit(data, HG_EXIT_OK, "Ctrl-A x on the console");
+}
+
+/* Build machine, devices and boot state; returns an exit status on failure,
+ * or -1 when ready to run. */
+static int engine_build(HgEngine *e)
+{
+	g_autoptr(GError) error = NULL;
+	HgMachineConfig *cfg = &e->config;
+	HgSavedState saved = {0};
+	bool harness = opts.test_harness != NULL;
+	int status = -1;
+
+	if (opts.restore) {
+		if (!hg_state_open(opts.restore, &saved, &error)) {
+			g_printerr("hangar-engine: cannot restore: %s\n", error->message);
+			return HG_EXIT_RESTORE_FAILED;
+		}
+		if (saved.harness_mode != harness) {
+			g_printerr("hangar-engine: cannot restore: the state was saved %s the test "
+				   "harness\n",
+				   saved.harness_mode ? "under" : "outside");
+			hg_saved_state_clear(&saved);
+			return HG_EXIT_RESTORE_FAILED;
+		}
+		cfg->ram_mib = saved.ram_size >> 20;
+		if (!harness)
+			cfg->n_vcpus = saved.n_vcpus;
+	}
+	e->machine = hg_machine_new(harness, cfg->ram_mib << 20,
+				    opts.restore ? saved.ram_path : NULL, &error);
+	if (!e->machine)
+		goto setup_failed;
+	e->machine->on_guest_request = hg_engine_handle_guest_request;
+	e->machine->on_guest_request_data = e;
+	if (!harness) {
+		e->machine->n_vcpus = 0;
+		for (unsigned i = 0; i < cfg->n_vcpus; i++) {
+			HgVcpu *vcpu = hg_vcpu_new(e->machine, i, &error);
+			if (!vcpu)
+				goto setup_failed;
+			e->machine->vcpus[e->machine->n_vcpus++] = vcpu;
+		}
+	}
+	if (!hg_platform_create(e->machine, cfg, &e->platform, &error))
+		goto setup_failed;
+	hg_chardev_set_quit_handler(e->platform.serial, engine_on_serial_quit, e);
+	if (!hg_boot_prepare(e->machine, &cfg->boot, &error))
+		goto setup_failed;
+	if (opts.restore) {
+		if (!hg_state_load(e->machine, &saved, &error)) {
+			g_printerr("hangar-engine: cannot restore: %s\n", error->message);
+			status = HG_EXIT_RESTORE_FAILED;
+		}
+	} else if (!harness && !hg_boot_load(e->machine, &cfg->boot, &error)) {
+		goto setup_failed;
+	}
+	hg_saved_state_clear(&saved);
+	return status;
+
+setup_failed:
+	g_printerr("hangar-engine: %s\n", error->message);
+	hg_saved_state_clear(&saved);
+	return HG_EXIT_SETUP_FAILED;
+}
+
+static int engine_start_services(HgEngine *e)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *control_path = engine_control_path(&error);
+
+	if (error)
+		goto fail;
+	if (control_path && !(e->control = hg_control_new(e, control_path, &error)))
+		goto fail;
+	if (opts.test_harness &&
+	    !(e->harness = hg_harness_new(e->machine, opts.test_harness, engine_on_harness_quit, e,
+					  &error)))
+		goto fail;
+	hg_timers_attach(e->machine);
+	for (unsigned i = 0; i < e->machine->n_vcpus; i++)
+		if (!hg_vcpu_start_thread(e->machine->vcpus[i], &error))
+			goto fail;
+	return -1;
+fail:
+	g_printerr("hangar-engine: %s\n", error->message);
+	return HG_EXIT_SETUP_FAILED;
+}
+
+int main(int argc, char **argv)
+{
+	HgEngine engine = {0};
+	int status;
+
+	setlocale(LC_ALL, "");
+	hg_machine_config_init(&engine.config);
+	status = engine_parse_options(argc, argv, &engine.config);
+	if (status >= 0)
+		goto out;
+	if (opts.version) {
+		printf("hangar-engine %s\n", HANGAR_VERSION);
+		status = HG_EXIT_OK;
+		goto out;
+	}
+	engine.loop = g_main_loop_new(NULL, FALSE);
+	status = engine_build(&engine);
+	if (status < 0)
+		status = engine_start_services(&engine);
+	if (status < 0) {
+		g_unix_signal_add(SIGINT, engine_on_signal, &engine);
+		g_unix_signal_add(SIGTERM, engine_on_signal, &engine);
+		g_unix_signal_add(SIGHUP, engine_on_signal, &engine);
+		hg_chardev_set_connect_handler(engine.platform.serial, engine_on_serial_connected,
+					       &engine);
+		if (!opts.paused && !engine.machine->harness_mode &&
+		    !hg_chardev_waiting_for_client(engine.platform.serial))
+			hg_engine_resume(&engine);
+		g_main_loop_run(engine.loop);
+		status = engine.exit_status;
+	}
+	hg_harness_free(engine.harness);
+	hg_control_free(engine.control);
+	hg_machine_free(engine.machine);
+	hg_platform_destroy(&engine.platform);
+	g_main_loop_unref(engine.loop);
+out:
+	hg_machine_config_clear(&engine.config);
+	return status;
+}

@@ -1,0 +1,143 @@
+#include "engine/platform.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#include "devices/platform/debug_exit.h"
+#include "devices/platform/debugcon.h"
+#include "devices/platform/fw_cfg.h"
+#include "devices/platform/i8042.h"
+#include "devices/platform/uart16550.h"
+
+#define COM1_BASE 0x3f8
+#define COM1_IRQ 4
+#define DEBUG_EXIT_PORT 0xf4
+#define DEBUGCON_PORT 0x402
+
+static void fw_cfg_option_free(gpointer p)
+{
+	HgFwCfgOption *o = p;
+	g_free(o->name);
+	g_free(o->file);
+	g_free(o->string);
+	g_free(o);
+}
+
+void hg_machine_config_init(HgMachineConfig *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ram_mib = 256;
+	cfg->n_vcpus = 1;
+	cfg->fw_cfg_files = g_ptr_array_new_with_free_func(fw_cfg_option_free);
+}
+
+void hg_machine_config_clear(HgMachineConfig *cfg)
+{
+	g_free(cfg->serial);
+	g_free(cfg->debugcon);
+	g_ptr_array_unref(cfg->fw_cfg_files);
+	hg_boot_config_clear(&cfg->boot);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+bool hg_fw_cfg_option_parse(const char *text, HgFwCfgOption **out, GError **error)
+{
+	g_autoptr(GPtrArray) parts = g_ptr_array_new();
+	HgFwCfgOption *o = g_new0(HgFwCfgOption, 1);
+	const char *p = text;
+
+	/* Split on commas, except inside the string= value, which runs to
+	 * the end so that text may contain commas. */
+	while (p && *p) {
+		if (g_str_has_prefix(p, "string=")) {
+			g_free(o->string);
+			o->string = g_strdup(p + 7);
+			break;
+		}
+		const char *comma = strchr(p, ',');
+		g_autofree char *part = comma ? g_strndup(p, comma - p) : g_strdup(p);
+		if (g_str_has_prefix(part, "name=")) {
+			g_free(o->name);
+			o->name = g_strdup(part + 5);
+		} else if (g_str_has_prefix(part, "file=")) {
+			g_free(o->file);
+			o->file = g_strdup(part + 5);
+		} else {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--fw-cfg: unknown part \"%s\" (expected name=, file= or "
+				    "string=)",
+				    part);
+			fw_cfg_option_free(o);
+			return false;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	if (!o->name || !*o->name || (!o->file == !o->string)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--fw-cfg \"%s\": give name=NAME and exactly one of file=PATH or "
+			    "string=TEXT",
+			    text);
+		fw_cfg_option_free(o);
+		return false;
+	}
+	if (strlen(o->name) >= 56) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--fw-cfg: name \"%s\" is longer than 55 bytes", o->name);
+		fw_cfg_option_free(o);
+		return false;
+	}
+	*out = o;
+	return true;
+}
+
+static bool platform_add_fw_cfg_files(HgMachineConfig *cfg, HgDevice *fw_cfg, GError **error)
+{
+	for (guint i = 0; i < cfg->fw_cfg_files->len; i++) {
+		HgFwCfgOption *o = g_ptr_array_index(cfg->fw_cfg_files, i);
+		g_autofree char *data = NULL;
+		gsize len;
+
+		if (o->file) {
+			if (!g_file_get_contents(o->file, &data, &len, error))
+				return false;
+		} else {
+			data = g_strdup(o->string);
+			len = strlen(o->string);
+		}
+		if (!hg_fw_cfg_add_file(fw_cfg, o->name, data, len, error))
+			return false;
+	}
+	return true;
+}
+
+bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GError **error)
+{
+	memset(p, 0, sizeof(*p));
+	p->serial = hg_chardev_new(cfg->serial ? cfg->serial : "none", error);
+	if (!p->serial)
+		return false;
+	if (cfg->debugcon) {
+		p->debugcon = hg_chardev_new(cfg->debugcon, error);
+		if (!p->debugcon)
+			return false;
+	}
+	p->com1 = hg_uart16550_create(m, "com1", COM1_BASE, COM1_IRQ, p->serial);
+	p->fw_cfg = hg_fw_cfg_create(m, "fw-cfg");
+	hg_fw_cfg_set_machine_info(p->fw_cfg, m->memory.size, cfg->n_vcpus, cfg->n_vcpus);
+	if (!platform_add_fw_cfg_files(cfg, p->fw_cfg, error))
+		return false;
+	hg_i8042_create(m, "i8042");
+	/* Always there: firmware probes it and it costs nothing when unused;
+	 * with no backend its output is dropped. */
+	hg_debugcon_create(m, "debugcon", DEBUGCON_PORT, p->debugcon);
+	if (cfg->debug_exit)
+		hg_debug_exit_create(m, "debug-exit", DEBUG_EXIT_PORT);
+	return true;
+}
+
+void hg_platform_destroy(HgPlatform *p)
+{
+	hg_chardev_free(p->serial);
+	hg_chardev_free(p->debugcon);
+	memset(p, 0, sizeof(*p));
+}

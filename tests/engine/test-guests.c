@@ -1,0 +1,278 @@
+/* Guest-kit tests: the real engine boots the project's small test guests
+ * under KVM (tests/guests/) through each loader, and the lifecycle and
+ * save/restore paths are checked on a running guest. */
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/engine/guest-runner.h"
+#include "tests/harness/harness.h"
+
+#define GUEST_TIMEOUT_MS 120000
+#define DEBUG_EXIT_PASS 1 /* (0 << 1) | 1 */
+
+static void run_guest_expecting_pass(const char *name, const char *cpus)
+{
+	if (!guest_require_kvm())
+		return;
+	g_autofree char *kernel = guest_path(name);
+	g_autofree char *marker = g_strdup_printf("PASS: %s", name);
+	GuestRun *r = guest_run_start("--kernel", kernel, "--debug-exit", "--memory", "64",
+				      "--cpus", cpus, NULL);
+	int status = guest_run_wait_exit(r, GUEST_TIMEOUT_MS);
+	if (status != DEBUG_EXIT_PASS || !strstr(r->serial->str, marker))
+		g_printerr("guest %s: exit %d, serial:\n%s\n", name, status, r->serial->str);
+	g_assert_cmpint(status, ==, DEBUG_EXIT_PASS);
+	g_assert_nonnull(strstr(r->serial->str, marker));
+	guest_run_free(r);
+}
+
+static void test_multiboot_guest_reaches_long_mode(void)
+{
+	run_guest_expecting_pass("hello64", "1");
+}
+
+static void test_elf64_guest_is_entered_in_long_mode(void)
+{
+	run_guest_expecting_pass("elf64-hello", "1");
+}
+
+static void test_lapic_timer_interrupts_arrive(void)
+{
+	run_guest_expecting_pass("lapic-timer", "1");
+}
+
+static void test_second_vcpu_starts_through_init_sipi(void)
+{
+	run_guest_expecting_pass("smp", "2");
+}
+
+static void test_user_mode_bulk_work(void)
+{
+	run_guest_expecting_pass("user-mode", "1");
+}
+
+/* The numbers of every complete "count N" line in text, in order. */
+static GArray *parse_counts(const char *text)
+{
+	GArray *counts = g_array_new(FALSE, FALSE, sizeof(unsigned));
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	for (char **l = lines; *l && *(l + 1); l++) {
+		unsigned n;
+		char tail;
+		if (sscanf(*l, "count %u%c", &n, &tail) == 1)
+			g_array_append_val(counts, n);
+	}
+	return counts;
+}
+
+static void assert_consecutive(GArray *counts, unsigned first)
+{
+	for (guint i = 0; i < counts->len; i++)
+		if (g_array_index(counts, unsigned, i) != first + i)
+			g_error("count %u found where %u was expected (index %u)",
+				g_array_index(counts, unsigned, i), first + i, i);
+}
+
+static void test_save_restore_continues_the_count(void)
+{
+	if (!guest_require_kvm())
+		return;
+	g_autofree char *kernel = guest_path("counter");
+	GuestRun *r = guest_run_start("--kernel", kernel, "--debug-exit", "--memory", "64", NULL);
+	g_autofree char *state = g_build_filename(r->dir, "saved", NULL);
+	g_autofree char *req = g_strdup_printf(
+		"{\"execute\":\"save-state\",\"arguments\":{\"path\":\"%s\"}}", state);
+
+	g_assert_true(guest_run_wait_output(r, "count 5\n", GUEST_TIMEOUT_MS));
+	g_autofree char *reply = guest_run_control(r, req);
+	g_assert_nonnull(strstr(reply, "\"return\""));
+	/* Paused now: whatever the guest wrote before the save is on the
+	 * socket already. */
+	guest_run_wait_output(r, "never printed", 500);
+	g_autofree char *before = g_strdup(r->serial->str);
+	guest_run_kill(r);
+
+	const char *extra[] = {"--kernel", kernel, "--debug-exit", "--restore", state, NULL};
+	g_autofree char *dir2 = g_build_filename(r->dir, "second", NULL);
+	g_mkdir(dir2, 0700);
+	GuestRun *r2 = guest_run_startv(dir2, extra);
+	g_autoptr(GArray) before_counts = parse_counts(before);
+	unsigned last = g_array_index(before_counts, unsigned, before_counts->len - 1);
+	g_autofree char *want = g_strdup_printf("count %u\n", last + 5);
+	g_assert_true(guest_run_wait_output(r2, want, GUEST_TIMEOUT_MS));
+
+	/* The two streams joined are one count, with no gap and no repeat,
+	 * even when the save fell in the middle of a line. */
+	g_autofree char *joined = g_strconcat(before, r2->serial->str, NULL);
+	g_autoptr(GArray) all = parse_counts(joined);
+	g_assert_cmpuint(all->len, >=, last + 5);
+	assert_consecutive(all, 1);
+	guest_run_free(r2);
+	guest_run_free(r);
+}
+
+static void test_stop_cont_and_status(void)
+{
+	if (!guest_require_kvm())
+		return;
+	g_autofree char *kernel = guest_path("counter");
+	GuestRun *r = guest_run_start("--kernel", kernel, "--debug-exit", "--memory", "64",
+				      "--paused", NULL);
+	g_autofree char *s1 = guest_run_control(r, "{\"execute\":\"query-status\"}");
+	g_assert_nonnull(strstr(s1, "\"paused\""));
+	g_autofree char *c1 = guest_run_control(r, "{\"execute\":\"cont\"}");
+	g_assert_nonnull(strstr(c1, "\"return\""));
+	g_assert_true(guest_run_wait_output(r, "count 2\n", GUEST_TIMEOUT_MS));
+	g_autofree char *s2 = guest_run_control(r, "{\"execute\":\"query-status\"}");
+	g_assert_nonnull(strstr(s2, "\"running\""));
+	g_autofree char *st = guest_run_control(r, "{\"execute\":\"stop\"}");
+	g_assert_nonnull(strstr(st, "\"return\""));
+	g_autofree char *s3 = guest_run_control(r, "{\"execute\":\"query-status\"}");
+	g_assert_nonnull(strstr(s3, "\"paused\""));
+	g_autofree char *c2 = guest_run_control(r, "{\"execute\":\"cont\"}");
+	g_autoptr(GArray) counts = parse_counts(r->serial->str);
+	unsigned last = counts->len ? g_array_index(counts, unsigned, counts->len - 1) : 0;
+	g_autofree char *want = g_strdup_printf("count %u\n", last + 2);
+	g_assert_true(guest_run_wait_output(r, want, GUEST_TIMEOUT_MS));
+	g_autofree char *q = guest_run_control(r, "{\"execute\":\"quit\"}");
+	g_assert_cmpint(guest_run_wait_exit(r, 10000), ==, 0);
+	guest_run_free(r);
+}
+
+static void test_system_reset_boots_again(void)
+{
+	if (!guest_require_kvm())
+		return;
+	g_autofree char *kernel = guest_path("counter");
+	GuestRun *r = guest_run_start("--kernel", kernel, "--debug-exit", "--memory", "64", NULL);
+	g_assert_true(guest_run_wait_output(r, "count 3\n", GUEST_TIMEOUT_MS));
+	g_autofree char *reply = guest_run_control(r, "{\"execute\":\"system_reset\"}");
+	g_assert_nonnull(strstr(reply, "\"return\""));
+	size_t mark = r->serial->len;
+	/* After the reset the loader ran again and the count starts over. */
+	gint64 deadline = g_get_monotonic_time() + GUEST_TIMEOUT_MS * 1000LL;
+	while (!strstr(r->serial->str + mark, "count 2\n") && g_get_monotonic_time() < deadline)
+		guest_run_wait_output(r, "\x01never", 200);
+	g_assert_nonnull(strstr(r->serial->str + mark, "count 1\n"));
+	guest_run_free(r);
+}
+
+static int run_engine_sync(const char *const *args, char **err)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	int status;
+	g_ptr_array_add(argv, (char *)g_getenv("HANGAR_ENGINE"));
+	for (; *args; args++)
+		g_ptr_array_add(argv, (char *)*args);
+	g_ptr_array_add(argv, NULL);
+	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
+				   NULL, NULL, NULL, err, &status, NULL));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void check_kernel_refused(const void *content, size_t len, const char *expect)
+{
+	if (!guest_require_kvm())
+		return;
+	g_autofree char *dir = g_dir_make_tmp("hangar-kernel-XXXXXX", NULL);
+	g_autofree char *file = g_build_filename(dir, "kernel", NULL);
+	g_autofree char *err = NULL;
+	g_assert_true(g_file_set_contents(file, content, len, NULL));
+	const char *args[] = {"--kernel", file, "--memory", "16", NULL};
+	g_assert_cmpint(run_engine_sync(args, &err), ==, 4);
+	if (!strstr(err, expect))
+		g_error("expected \"%s\" in: %s", expect, err);
+	g_unlink(file);
+	g_rmdir(dir);
+}
+
+static void test_garbage_kernel_is_refused(void)
+{
+	check_kernel_refused("this is not a kernel at all", 27, "not a Linux bzImage");
+}
+
+static void test_truncated_elf64_is_refused(void)
+{
+	uint8_t elf[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
+	/* e_machine x86-64, e_phoff far beyond the file, e_phentsize 56. */
+	elf[18] = 62;
+	elf[32] = 0xff;
+	elf[33] = 0xff;
+	elf[54] = 56;
+	elf[56] = 1;
+	check_kernel_refused(elf, sizeof(elf), "not a valid");
+}
+
+static void test_elf64_segment_outside_ram_is_refused(void)
+{
+	uint8_t elf[64 + 56] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
+	elf[18] = 62;
+	elf[32] = 64; /* e_phoff */
+	elf[54] = 56; /* e_phentsize */
+	elf[56] = 1; /* e_phnum */
+	elf[64] = 1; /* PT_LOAD */
+	uint64_t paddr = 0x7fff0000000ULL, memsz = 0x1000;
+	memcpy(elf + 64 + 24, &paddr, 8);
+	memcpy(elf + 64 + 40, &memsz, 8);
+	check_kernel_refused(elf, sizeof(elf), "does not fit in guest RAM");
+}
+
+static void test_bzimage_with_old_protocol_is_refused(void)
+{
+	uint8_t bz[0x400] = {0};
+	memcpy(bz + 0x202, "HdrS", 4);
+	bz[0x206] = 0x02; /* version 2.02 */
+	bz[0x207] = 0x02;
+	check_kernel_refused(bz, sizeof(bz), "boot protocol older than 2.12");
+}
+
+static void test_bad_options_exit_with_usage_status(void)
+{
+	const char *cases[][5] = {
+		{"--cpus", "0", NULL},
+		{"--cpus", "65", NULL},
+		{"--memory", "1", NULL},
+		{"--initrd", "x", NULL},
+		{"--memory", "64", NULL}, /* nothing to boot */
+		{"--serial", "telepathy:", "--test-harness", "/nonexistent/dir/h.sock"},
+		{"--no-such-option", NULL},
+		{"stray-argument", NULL},
+	};
+	for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *err = NULL;
+		int status = run_engine_sync(cases[i], &err);
+		/* The serial spec is only checked once the machine exists. */
+		g_assert_cmpint(status, ==, i == 5 ? 4 : 2);
+		g_assert_cmpuint(strlen(err), >, 0);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/guests/multiboot/hello64-reaches-long-mode-and-prints",
+			test_multiboot_guest_reaches_long_mode);
+	g_test_add_func("/guests/elf64/entered-in-long-mode", test_elf64_guest_is_entered_in_long_mode);
+	g_test_add_func("/guests/lapic-timer/interrupts-arrive", test_lapic_timer_interrupts_arrive);
+	g_test_add_func("/guests/smp/second-vcpu-starts-through-init-sipi",
+			test_second_vcpu_starts_through_init_sipi);
+	g_test_add_func("/guests/user-mode/bulk-work-at-cpl3", test_user_mode_bulk_work);
+	g_test_add_func("/guests/counter/save-restore-continues-without-gap-or-repeat",
+			test_save_restore_continues_the_count);
+	g_test_add_func("/guests/counter/stop-cont-and-status", test_stop_cont_and_status);
+	g_test_add_func("/guests/counter/system-reset-boots-again", test_system_reset_boots_again);
+	g_test_add_func("/engine/loaders/garbage-kernel-is-refused", test_garbage_kernel_is_refused);
+	g_test_add_func("/engine/loaders/truncated-elf64-is-refused", test_truncated_elf64_is_refused);
+	g_test_add_func("/engine/loaders/elf64-segment-outside-ram-is-refused",
+			test_elf64_segment_outside_ram_is_refused);
+	g_test_add_func("/engine/loaders/bzimage-with-old-protocol-is-refused",
+			test_bzimage_with_old_protocol_is_refused);
+	g_test_add_func("/engine/options/bad-options-exit-with-usage-status",
+			test_bad_options_exit_with_usage_status);
+	return g_test_run();
+}

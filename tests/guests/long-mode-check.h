@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The checks hello64 and elf64-hello share: are we really in 64-bit mode? */
+#ifndef GUEST_LONG_MODE_CHECK_H
+#define GUEST_LONG_MODE_CHECK_H
+
+#include <stdint.h>
+
+#include "lib/x86.h"
+
+/* Code-segment descriptor bit L: 64-bit code (Intel SDM Vol. 3A, "Segment Descriptors"). */
+#define DESCRIPTOR_L (1ull << 53)
+
+struct gdt_register {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+/*
+ * Returns NULL when EFER.LMA is set (long mode active, SDM Vol. 3A, "IA32_EFER MSR") and the
+ * current code segment has L=1 (64-bit mode, not compatibility mode), else what is wrong.
+ * CS.L is read from the GDT that GDTR names; LAR would be shorter, but kvm_pvm's instruction
+ * emulator, which runs all CPL0 code there, does not implement LAR.
+ */
+static inline const char *long_mode_problem(void)
+{
+	struct gdt_register gdtr;
+	uint16_t cs = read_cs();
+	uint64_t descriptor;
+
+	if (!(rdmsr(MSR_EFER) & EFER_LMA))
+		return "EFER.LMA is clear";
+	__asm__ volatile("sgdt %0" : "=m"(gdtr));
+	if ((cs & 4) || (cs | 7) > gdtr.limit)
+		return "CS selector does not name a GDT entry";
+	descriptor = *(const volatile uint64_t *)(uintptr_t)(gdtr.base + (cs & ~7));
+	if (!(descriptor & DESCRIPTOR_L))
+		return "CS.L is clear: compatibility mode, not 64-bit mode";
+	return 0;
+}
+
+#endif
