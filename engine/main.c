@@ -110,6 +110,15 @@ static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
 		HgFwCfgOption *o;
 		if (!hg_fw_cfg_option_parse(*f, &o, &error))
 			return usage_error("%s", error->message);
+		for (guint i = 0; i < cfg->fw_cfg_files->len; i++) {
+			HgFwCfgOption *other = g_ptr_array_index(cfg->fw_cfg_files, i);
+			if (strcmp(other->name, o->name) == 0) {
+				g_autofree char *name = g_strdup(o->name);
+				hg_fw_cfg_option_free(o);
+				return usage_error("--fw-cfg: duplicate file name \"%s\"",
+						   name);
+			}
+		}
 		g_ptr_array_add(cfg->fw_cfg_files, o);
 	}
 	return -1;

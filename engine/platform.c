@@ -14,9 +14,8 @@
 #define DEBUG_EXIT_PORT 0xf4
 #define DEBUGCON_PORT 0x402
 
-static void fw_cfg_option_free(gpointer p)
+void hg_fw_cfg_option_free(HgFwCfgOption *o)
 {
-	HgFwCfgOption *o = p;
 	g_free(o->name);
 	g_free(o->file);
 	g_free(o->string);
@@ -28,7 +27,7 @@ void hg_machine_config_init(HgMachineConfig *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ram_mib = 256;
 	cfg->n_vcpus = 1;
-	cfg->fw_cfg_files = g_ptr_array_new_with_free_func(fw_cfg_option_free);
+	cfg->fw_cfg_files = g_ptr_array_new_with_free_func((GDestroyNotify)hg_fw_cfg_option_free);
 }
 
 void hg_machine_config_clear(HgMachineConfig *cfg)
@@ -46,8 +45,8 @@ bool hg_fw_cfg_option_parse(const char *text, HgFwCfgOption **out, GError **erro
 	HgFwCfgOption *o = g_new0(HgFwCfgOption, 1);
 	const char *p = text;
 
-	/* Split on commas, except inside the string= value, which runs to
-	 * the end so that text may contain commas. */
+	/* Split on commas, except that string= runs to the end of the option so
+	 * that the text may hold commas (QEMU would need ",," there). */
 	while (p && *p) {
 		if (g_str_has_prefix(p, "string=")) {
 			g_free(o->string);
@@ -67,7 +66,7 @@ bool hg_fw_cfg_option_parse(const char *text, HgFwCfgOption **out, GError **erro
 				    "--fw-cfg: unknown part \"%s\" (expected name=, file= or "
 				    "string=)",
 				    part);
-			fw_cfg_option_free(o);
+			hg_fw_cfg_option_free(o);
 			return false;
 		}
 		p = comma ? comma + 1 : NULL;
@@ -77,13 +76,13 @@ bool hg_fw_cfg_option_parse(const char *text, HgFwCfgOption **out, GError **erro
 			    "--fw-cfg \"%s\": give name=NAME and exactly one of file=PATH or "
 			    "string=TEXT",
 			    text);
-		fw_cfg_option_free(o);
+		hg_fw_cfg_option_free(o);
 		return false;
 	}
 	if (strlen(o->name) >= 56) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--fw-cfg: name \"%s\" is longer than 55 bytes", o->name);
-		fw_cfg_option_free(o);
+		hg_fw_cfg_option_free(o);
 		return false;
 	}
 	*out = o;

@@ -31,6 +31,7 @@ void hg_machine_config_init(HgMachineConfig *cfg);
 void hg_machine_config_clear(HgMachineConfig *cfg);
 /* Parse "name=NAME,file=PATH" or "name=NAME,string=TEXT". */
 bool hg_fw_cfg_option_parse(const char *text, HgFwCfgOption **out, GError **error);
+void hg_fw_cfg_option_free(HgFwCfgOption *o);
 
 typedef struct {
 	HgChardev *serial;

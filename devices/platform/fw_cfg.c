@@ -396,7 +396,7 @@ static void fw_cfg_dma_transfer(FwCfg *s)
 		length -= chunk;
 	}
 	if (status & DMA_CTL_ERROR)
-		fw_cfg_guest_error(s, "DMA %s of selector 0x%x failed (buffer outside RAM, or a write)",
+		fw_cfg_guest_error(s, "DMA %s of selector 0x%x failed (outside RAM, or a write)",
 				   write ? "write" : "read", s->selector);
 	fw_cfg_dma_complete(s, descriptor, status);
 }

@@ -669,16 +669,6 @@ static void uart_destroy(HgDevice *dev)
 	g_free(u);
 }
 
-const HgDeviceClass hg_uart16550_class = {
-	.name = "uart16550",
-	.bus = "isa",
-	.state_version = 1,
-	.reset = uart_reset,
-	.save = uart_save,
-	.load = uart_load,
-	.destroy = uart_destroy,
-};
-
 HgDevice *hg_uart16550_create(HgMachine *m, const char *id, uint16_t base, unsigned irq,
 			      HgChardev *backend)
 {
@@ -701,3 +691,13 @@ HgDevice *hg_uart16550_create(HgMachine *m, const char *id, uint16_t base, unsig
 	hg_machine_add_device(m, &u->dev);
 	return &u->dev;
 }
+
+const HgDeviceClass hg_uart16550_class = {
+	.name = "uart16550",
+	.bus = "isa",
+	.state_version = 1,
+	.reset = uart_reset,
+	.save = uart_save,
+	.load = uart_load,
+	.destroy = uart_destroy,
+};

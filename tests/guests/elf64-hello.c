@@ -5,7 +5,7 @@
  */
 #include "lib/guest.h"
 #include "lib/print.h"
-#include "long-mode-check.h"
+#include "entry-check.h"
 
 const char guest_name[] = "elf64-hello";
 
@@ -13,6 +13,8 @@ void guest_main(void)
 {
 	const char *problem = long_mode_problem();
 
+	if (!problem)
+		problem = bss_problem();
 	if (problem)
 		guest_fail("%s", problem);
 	print("hello from elf64\n");

@@ -6,7 +6,7 @@
 #include "lib/guest.h"
 #include "lib/print.h"
 #include "lib/tsc.h"
-#include "long-mode-check.h"
+#include "entry-check.h"
 
 #define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002
 #define MULTIBOOT_INFO_MEMORY (1 << 0)
@@ -24,6 +24,8 @@ void guest_main(void)
 {
 	const char *problem = long_mode_problem();
 
+	if (!problem)
+		problem = bss_problem();
 	if (problem)
 		guest_fail("%s", problem);
 	print("hello from 64-bit mode\n");
@@ -32,8 +34,7 @@ void guest_main(void)
 		guest_fail("loader passed EAX 0x%x, not 0x%x", boot_loader_magic,
 			   MULTIBOOT_BOOTLOADER_MAGIC);
 	if (boot_loader_info) {
-		const struct multiboot_info_head *info =
-			(const void *)(uintptr_t)boot_loader_info;
+		const struct multiboot_info_head *info = (const void *)(uintptr_t)boot_loader_info;
 
 		if (info->flags & MULTIBOOT_INFO_MEMORY)
 			print("multiboot memory: lower %u KiB, upper %u KiB\n", info->mem_lower,

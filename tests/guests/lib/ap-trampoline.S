@@ -13,7 +13,7 @@
  */
 #include "x86.h"
 #include "layout.h"
-#include "long-mode.h"
+#include "long-mode.inc"
 
 #define TRAMPOLINE_ADDRESS(label) (AP_TRAMPOLINE_BASE + ((label) - ap_trampoline_start))
 

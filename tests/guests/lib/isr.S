@@ -4,7 +4,7 @@
  * isr_stubs + 16 * N. Each stub makes the stack look the same (a dummy error code where the CPU
  * pushes none; Intel SDM Vol. 3A, "Exception and Interrupt Reference" lists which do) and adds
  * its vector, then isr_common saves the registers as struct trap_frame and calls
- * trap_dispatch().
+ * trap_dispatch(). The longest stub (dummy push, 5-byte push, 5-byte jmp) has 12 bytes.
  */
 	.text
 	.code64

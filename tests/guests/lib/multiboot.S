@@ -10,7 +10,7 @@
  */
 #include "x86.h"
 #include "layout.h"
-#include "long-mode.h"
+#include "long-mode.inc"
 
 #define MULTIBOOT_HEADER_MAGIC	0x1BADB002
 /* Bit 1: ask for mem_lower/mem_upper in the boot information. */

@@ -59,12 +59,12 @@ void vprint(const char *format, va_list args)
 			break;
 		}
 		case 'u':
-			print_unsigned(is_long ? va_arg(args, unsigned long) : va_arg(args, unsigned int),
-				       10);
+			print_unsigned(
+			    is_long ? va_arg(args, unsigned long) : va_arg(args, unsigned int), 10);
 			break;
 		case 'x':
-			print_unsigned(is_long ? va_arg(args, unsigned long) : va_arg(args, unsigned int),
-				       16);
+			print_unsigned(
+			    is_long ? va_arg(args, unsigned long) : va_arg(args, unsigned int), 16);
 			break;
 		case 'p':
 			print_string("0x");

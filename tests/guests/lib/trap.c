@@ -19,8 +19,8 @@
 
 #define GATE_INTERRUPT_64 0x8E /* present, DPL 0, 64-bit interrupt gate: IF cleared on entry */
 #define GATE_DPL_SHIFT 5
-#define TSS_AVAILABLE_64 0x89  /* present, DPL 0, available 64-bit TSS */
-#define ISR_STUB_SIZE 16       /* lib/isr.S */
+#define TSS_AVAILABLE_64 0x89	/* present, DPL 0, available 64-bit TSS */
+#define ISR_STUB_SIZE 16	/* lib/isr.S */
 #define ERROR_CODE_IDT (1 << 1) /* the error code names an IDT slot (SDM "Error Code") */
 
 struct idt_gate {
@@ -59,8 +59,8 @@ static struct tss64 tss __attribute__((aligned(16)));
 static uint8_t trap_stack[TRAP_STACK_SIZE] __attribute__((aligned(16)));
 
 static const char *const exception_names[32] = {
-	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "", "#TS",
-	"#NP", "#SS", "#GP", "#PF", "", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "",	  "#TS",
+    "#NP", "#SS", "#GP", "#PF", "",    "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
 };
 
 static void set_gate(uint8_t vector, unsigned int dpl)
@@ -68,11 +68,11 @@ static void set_gate(uint8_t vector, unsigned int dpl)
 	uint64_t target = (uint64_t)(isr_stubs + vector * ISR_STUB_SIZE);
 
 	idt[vector] = (struct idt_gate){
-		.offset_low = (uint16_t)target,
-		.selector = GDT_KERNEL_CODE64,
-		.type = GATE_INTERRUPT_64 | (dpl << GATE_DPL_SHIFT),
-		.offset_middle = (uint16_t)(target >> 16),
-		.offset_high = (uint32_t)(target >> 32),
+	    .offset_low = (uint16_t)target,
+	    .selector = GDT_KERNEL_CODE64,
+	    .type = GATE_INTERRUPT_64 | (dpl << GATE_DPL_SHIFT),
+	    .offset_middle = (uint16_t)(target >> 16),
+	    .offset_high = (uint32_t)(target >> 32),
 	};
 }
 
@@ -96,8 +96,8 @@ static void tss_load(void)
 void trap_load_idt(void)
 {
 	struct descriptor_pointer pointer = {
-		.limit = sizeof(idt) - 1,
-		.base = (uint64_t)idt,
+	    .limit = sizeof(idt) - 1,
+	    .base = (uint64_t)idt,
 	};
 
 	__asm__ volatile("lidt %0" : : "m"(pointer));

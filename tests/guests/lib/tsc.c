@@ -6,7 +6,7 @@
 
 #define HYPERVISOR_LEAF_BASE 0x40000000
 #define HYPERVISOR_LEAF_TIMING 0x40000010 /* EAX = TSC kHz (VMware convention; QEMU/KVM) */
-#define ASSUMED_TSC_HZ 2000000000ull /* AMD CPUs state no rate in CPUID; this is typical */
+#define ASSUMED_TSC_HZ 2000000000ull	  /* AMD CPUs state no rate in CPUID; this is typical */
 
 static uint64_t rate_hz = ASSUMED_TSC_HZ;
 static const char *rate_source = "assumed";

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The checks hello64 and elf64-hello share: are we really in 64-bit mode? */
-#ifndef GUEST_LONG_MODE_CHECK_H
-#define GUEST_LONG_MODE_CHECK_H
+/* Checks of the loader's work that hello64 and elf64-hello share. */
+#ifndef GUEST_ENTRY_CHECK_H
+#define GUEST_ENTRY_CHECK_H
 
 #include <stdint.h>
 
@@ -35,6 +35,22 @@ static inline const char *long_mode_problem(void)
 	descriptor = *(const volatile uint64_t *)(uintptr_t)(gdtr.base + (cs & ~7));
 	if (!(descriptor & DESCRIPTOR_L))
 		return "CS.L is clear: compatibility mode, not 64-bit mode";
+	return 0;
+}
+
+/*
+ * The loader must clear what an ELF segment has beyond its file contents (.bss: p_memsz past
+ * p_filesz). The library relies on it (the TSS I/O bitmap, the handler table), so say so
+ * plainly instead of failing strangely later. One page of .bss is sampled.
+ */
+static inline const char *bss_problem(void)
+{
+	static volatile uint64_t probe[512];
+
+	for (unsigned int i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+		if (probe[i])
+			return ".bss was not zeroed by the loader";
+	}
 	return 0;
 }
 
