@@ -39,7 +39,7 @@ GVariant *hg_device_save(HgDevice *dev)
 
 bool hg_device_load(HgDevice *dev, GVariant *record, GError **error)
 {
-	g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT(record);
+	g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT(NULL);
 	uint32_t version;
 	const char *model = NULL;
 
@@ -48,6 +48,7 @@ bool hg_device_load(HgDevice *dev, GVariant *record, GError **error)
 			    "%s: state record is not a dictionary", dev->id);
 		return false;
 	}
+	g_variant_dict_init(&dict, record);
 	if (!g_variant_dict_lookup(&dict, "model", "&s", &model) ||
 	    strcmp(model, dev->klass->name) != 0) {
 		g_set_error(error, HG_DEVICE_ERROR, HG_DEVICE_ERROR_BAD_RECORD,

@@ -25,6 +25,7 @@ struct HgChardev {
 	char *socket_path;
 	guint listen_watch;
 	guint in_watch;
+	guint out_watch; /* while pending output waits for the socket; out_lock */
 
 	GMutex out_lock; /* guards out_fd writes and pending */
 	GByteArray *pending;
@@ -150,65 +151,92 @@ void hg_chardev_accept_input(HgChardev *chr)
 		g_idle_add(chardev_accept_input_idle, chr);
 }
 
-/* Writes what it can without blocking a socket; out_lock held. */
-static bool chardev_write_locked(HgChardev *chr, const uint8_t *buf, size_t len)
+/* Writes what it can without blocking a socket peer; returns how many
+ * bytes went out.  out_lock held. */
+static size_t chardev_write_some_locked(HgChardev *chr, const uint8_t *buf, size_t len)
 {
-	while (len) {
-		ssize_t n = chr->kind == CHARDEV_UNIX ? send(chr->out_fd, buf, len,
-							     MSG_DONTWAIT | MSG_NOSIGNAL)
-						      : write(chr->out_fd, buf, len);
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = chr->kind == CHARDEV_UNIX
+				    ? send(chr->out_fd, buf + done, len - done,
+					   MSG_DONTWAIT | MSG_NOSIGNAL)
+				    : write(chr->out_fd, buf + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return false;
-		buf += n;
-		len -= n;
+			break;
+		done += n;
 	}
-	return true;
+	return done;
+}
+
+static gboolean chardev_output_ready(int fd, GIOCondition cond, gpointer data);
+
+/* Send what is kept for the socket client, and keep a watch while some is
+ * left.  out_lock held. */
+static void chardev_drain_pending_locked(HgChardev *chr)
+{
+	if (chr->out_fd < 0 || !chr->pending->len)
+		return;
+	size_t n = chardev_write_some_locked(chr, chr->pending->data, chr->pending->len);
+	g_byte_array_remove_range(chr->pending, 0, n);
+	if (chr->pending->len && !chr->out_watch)
+		chr->out_watch = g_unix_fd_add(chr->out_fd, G_IO_OUT, chardev_output_ready, chr);
+}
+
+static gboolean chardev_output_ready(int fd, GIOCondition cond, gpointer data)
+{
+	HgChardev *chr = data;
+	bool more;
+
+	g_mutex_lock(&chr->out_lock);
+	size_t n = chardev_write_some_locked(chr, chr->pending->data, chr->pending->len);
+	g_byte_array_remove_range(chr->pending, 0, n);
+	more = chr->pending->len > 0;
+	if (!more)
+		chr->out_watch = 0;
+	g_mutex_unlock(&chr->out_lock);
+	return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 void hg_chardev_write(HgChardev *chr, const uint8_t *buf, size_t len)
 {
+	size_t done = 0;
+
 	if (!chr || chr->kind == CHARDEV_NONE)
 		return;
 	g_mutex_lock(&chr->out_lock);
-	if (chr->out_fd >= 0 && chr->pending->len == 0 && chardev_write_locked(chr, buf, len)) {
-		g_mutex_unlock(&chr->out_lock);
-		return;
+	if (chr->out_fd >= 0 && chr->pending->len == 0)
+		done = chardev_write_some_locked(chr, buf, len);
+	if (done < len) {
+		/* No client, or it is not reading: keep the output for later,
+		 * bounded, like a UART with no flow control that loses what
+		 * nobody takes. */
+		if (chr->kind == CHARDEV_UNIX && chr->pending->len + (len - done) <= PENDING_OUTPUT_LIMIT) {
+			g_byte_array_append(chr->pending, buf + done, len - done);
+			chardev_drain_pending_locked(chr);
+		} else {
+			chr->dropped += len - done;
+		}
 	}
-	/* No client, or it is not reading: keep the output for later, bounded,
-	 * like a UART with no flow control that loses what nobody takes. */
-	if (chr->kind == CHARDEV_UNIX && chr->pending->len + len <= PENDING_OUTPUT_LIMIT)
-		g_byte_array_append(chr->pending, buf, len);
-	else
-		chr->dropped += len;
 	g_mutex_unlock(&chr->out_lock);
 }
 
 static void chardev_flush_pending(HgChardev *chr)
 {
 	g_mutex_lock(&chr->out_lock);
-	if (chr->out_fd >= 0 && chr->pending->len) {
-		/* A blocking send of what was kept: the client has just arrived. */
-		const uint8_t *p = chr->pending->data;
-		size_t left = chr->pending->len;
-		while (left) {
-			ssize_t n = send(chr->out_fd, p, left, MSG_NOSIGNAL);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			p += n;
-			left -= n;
-		}
-		g_byte_array_set_size(chr->pending, 0);
-	}
+	chardev_drain_pending_locked(chr);
 	g_mutex_unlock(&chr->out_lock);
 }
 
 static void chardev_client_gone(HgChardev *chr)
 {
 	g_mutex_lock(&chr->out_lock);
+	if (chr->out_watch) {
+		g_source_remove(chr->out_watch);
+		chr->out_watch = 0;
+	}
 	if (chr->out_fd >= 0)
 		close(chr->out_fd);
 	chr->out_fd = chr->in_fd = -1;
@@ -340,6 +368,8 @@ void hg_chardev_free(HgChardev *chr)
 		g_source_remove(chr->in_watch);
 	if (chr->listen_watch)
 		g_source_remove(chr->listen_watch);
+	if (chr->out_watch)
+		g_source_remove(chr->out_watch);
 	if (chr->kind == CHARDEV_UNIX || chr->kind == CHARDEV_FILE) {
 		if (chr->out_fd >= 0)
 			close(chr->out_fd);

@@ -122,6 +122,11 @@ bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GErro
 	}
 	p->com1 = hg_uart16550_create(m, "com1", COM1_BASE, COM1_IRQ, p->serial);
 	p->fw_cfg = hg_fw_cfg_create(m, "fw-cfg");
+	if (!p->com1 || !p->fw_cfg) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+			    "the platform's COM1 or fw_cfg ports are taken");
+		return false;
+	}
 	hg_fw_cfg_set_machine_info(p->fw_cfg, m->memory.size, cfg->n_vcpus, cfg->n_vcpus);
 	if (!platform_add_fw_cfg_files(cfg, p->fw_cfg, error))
 		return false;

@@ -84,7 +84,8 @@ bool hg_state_save(HgMachine *m, const char *dir, GError **error)
 	g_mutex_lock(&m->device_lock);
 	for (guint i = 0; i < m->devices->len; i++) {
 		HgDevice *dev = g_ptr_array_index(m->devices, i);
-		g_variant_builder_add(&devices, "{sv}", dev->id, hg_device_save(dev));
+		g_autoptr(GVariant) record = hg_device_save(dev);
+		g_variant_builder_add(&devices, "{sv}", dev->id, record);
 	}
 	g_mutex_unlock(&m->device_lock);
 	g_variant_builder_add(&b, "{sv}", "devices", g_variant_builder_end(&devices));
