@@ -69,6 +69,16 @@ bool hg_device_load(HgDevice *dev, GVariant *record, GError **error)
 	return dev->klass->load(dev, &dict, error);
 }
 
+GVariant *hg_device_save_nothing(HgDevice *dev)
+{
+	return g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0);
+}
+
+bool hg_device_load_nothing(HgDevice *dev, GVariantDict *record, GError **error)
+{
+	return true;
+}
+
 static GVariant *record_lookup(GVariantDict *r, const char *key, const GVariantType *type,
 			       GError **error)
 {

@@ -39,6 +39,10 @@ void hg_device_free(HgDevice *dev);
 GVariant *hg_device_save(HgDevice *dev);
 bool hg_device_load(HgDevice *dev, GVariant *record, GError **error);
 
+/* For devices with no state of their own (a port that only acts). */
+GVariant *hg_device_save_nothing(HgDevice *dev);
+bool hg_device_load_nothing(HgDevice *dev, GVariantDict *record, GError **error);
+
 /* Typed lookups for load functions; each fails with a clear error when the
  * key is missing or of another type. */
 bool hg_record_u8(GVariantDict *r, const char *key, uint8_t *out, GError **error);

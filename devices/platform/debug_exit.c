@@ -15,22 +15,12 @@ static void debug_exit_write(void *opaque, uint64_t offset, unsigned size, uint6
 
 static const HgIoOps debug_exit_ops = {.write = debug_exit_write};
 
-static GVariant *debug_exit_save(HgDevice *dev)
-{
-	return g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0); /* no state */
-}
-
-static bool debug_exit_load(HgDevice *dev, GVariantDict *record, GError **error)
-{
-	return true;
-}
-
 const HgDeviceClass hg_debug_exit_class = {
 	.name = "isa-debug-exit",
 	.bus = "isa",
 	.state_version = 1,
-	.save = debug_exit_save,
-	.load = debug_exit_load,
+	.save = hg_device_save_nothing, /* no state */
+	.load = hg_device_load_nothing,
 };
 
 HgDevice *hg_debug_exit_create(HgMachine *m, const char *id, uint16_t port)

@@ -22,22 +22,12 @@ static void debugcon_write(void *opaque, uint64_t offset, unsigned size, uint64_
 
 static const HgIoOps debugcon_ops = {.read = debugcon_read, .write = debugcon_write};
 
-static GVariant *debugcon_save(HgDevice *dev)
-{
-	return g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0); /* no state */
-}
-
-static bool debugcon_load(HgDevice *dev, GVariantDict *record, GError **error)
-{
-	return true;
-}
-
 const HgDeviceClass hg_debugcon_class = {
 	.name = "debugcon",
 	.bus = "isa",
 	.state_version = 1,
-	.save = debugcon_save,
-	.load = debugcon_load,
+	.save = hg_device_save_nothing, /* no state */
+	.load = hg_device_load_nothing,
 };
 
 HgDevice *hg_debugcon_create(HgMachine *m, const char *id, uint16_t port, HgChardev *backend)

@@ -34,6 +34,7 @@ GuestRun *guest_run_startv(const char *dir, const char *const *extra)
 	g_autoptr(GError) error = NULL;
 	g_autofree char *serial = NULL;
 
+	r->owns_dir = !dir;
 	r->dir = dir ? g_strdup(dir) : g_dir_make_tmp("hangar-guest-XXXXXX", &error);
 	g_assert_no_error(error);
 	serial = g_build_filename(r->dir, "serial.sock", NULL);
@@ -126,20 +127,7 @@ int guest_run_wait_exit(GuestRun *r, int timeout_ms)
 
 static char *control_line(GuestRun *r)
 {
-	for (;;) {
-		char *nl = memchr(r->control_pending->str, '\n', r->control_pending->len);
-		if (nl) {
-			char *line = g_strndup(r->control_pending->str,
-					       nl - r->control_pending->str);
-			g_string_erase(r->control_pending, 0, nl - r->control_pending->str + 1);
-			return line;
-		}
-		char buf[4096];
-		size_t n = hg_test_read_fd(r->control_fd, buf, 1, 30000);
-		if (n == 0)
-			return NULL;
-		g_string_append_len(r->control_pending, buf, n);
-	}
+	return hg_test_read_line(r->control_fd, r->control_pending, 30000);
 }
 
 char *guest_run_control(GuestRun *r, const char *request)
@@ -178,6 +166,9 @@ void guest_run_free(GuestRun *r)
 	g_string_free(r->serial, TRUE);
 	g_string_free(r->control_pending, TRUE);
 	g_free(r->control_path);
-	g_free(r->dir); /* left for inspection only when a test fails */
+	/* A failing test aborts before this, leaving the directory to look at. */
+	if (r->owns_dir)
+		hg_test_remove_tree(r->dir);
+	g_free(r->dir);
 	g_free(r);
 }

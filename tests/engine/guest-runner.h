@@ -10,6 +10,7 @@
 typedef struct {
 	GPid pid;
 	char *dir; /* private directory: sockets, saved state */
+	bool owns_dir; /* made here: removed when the run is freed */
 	int serial_fd; /* connected to the engine's COM1 socket */
 	GString *serial; /* everything read from COM1 so far */
 	char *control_path;

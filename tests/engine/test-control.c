@@ -21,19 +21,7 @@ typedef struct {
 
 static char *control_read_line(Control *c)
 {
-	for (;;) {
-		char *nl = memchr(c->pending->str, '\n', c->pending->len);
-		if (nl) {
-			char *line = g_strndup(c->pending->str, nl - c->pending->str);
-			g_string_erase(c->pending, 0, nl - c->pending->str + 1);
-			return line;
-		}
-		char buf[4096];
-		size_t n = hg_test_read_fd(c->fd, buf, 1, 10000);
-		if (n == 0)
-			return NULL;
-		g_string_append_len(c->pending, buf, n);
-	}
+	return hg_test_read_line(c->fd, c->pending, 10000);
 }
 
 static JsonObject *parse_object(const char *line)

@@ -67,6 +67,31 @@ size_t hg_test_read_fd(int fd, void *buf, size_t len, int timeout_ms)
 	return got;
 }
 
+char *hg_test_read_line(int fd, GString *pending, int timeout_ms)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	for (;;) {
+		char *nl = memchr(pending->str, '\n', pending->len);
+		if (nl) {
+			char *line = g_strndup(pending->str, nl - pending->str);
+			g_string_erase(pending, 0, nl - pending->str + 1);
+			return line;
+		}
+		char buf[4096];
+		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+		if (left <= 0)
+			return NULL;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, (int)left) <= 0)
+			return NULL;
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return NULL;
+		g_string_append_len(pending, buf, n);
+	}
+}
+
 HgTest *hg_test_startv(const char *const *args)
 {
 	HgTest *t = g_new0(HgTest, 1);
@@ -114,7 +139,7 @@ const char *hg_test_dir(HgTest *t)
 	return t->dir;
 }
 
-static void remove_tree(const char *path)
+void hg_test_remove_tree(const char *path)
 {
 	GDir *d = g_dir_open(path, 0, NULL);
 	const char *name;
@@ -124,7 +149,7 @@ static void remove_tree(const char *path)
 			g_autofree char *child = g_build_filename(path, name, NULL);
 			if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
 			    !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-				remove_tree(child);
+				hg_test_remove_tree(child);
 			else
 				g_unlink(child);
 		}
@@ -153,7 +178,7 @@ void hg_test_quit(HgTest *t)
 	}
 	g_assert_true(WIFEXITED(status));
 	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-	remove_tree(t->dir);
+	hg_test_remove_tree(t->dir);
 	g_free(t->dir);
 	g_free(t);
 }

@@ -50,5 +50,12 @@ int hg_test_connect_unix(const char *path);
 /* Read exactly len bytes from fd within timeout_ms; returns bytes read. */
 size_t hg_test_read_fd(int fd, void *buf, size_t len, int timeout_ms);
 
+/* One '\n'-terminated line from fd, without the newline; bytes read past
+ * it stay in pending for the next call.  NULL at EOF or after timeout_ms. */
+char *hg_test_read_line(int fd, GString *pending, int timeout_ms);
+
+/* Remove a directory and everything below it (not following links). */
+void hg_test_remove_tree(const char *path);
+
 /* What kind of /dev/kvm this machine has: "hardware", "kvm_pvm", "absent". */
 const char *hg_test_kvm_kind(void);
