@@ -42,6 +42,13 @@ static void harness_irq_observer(HgMachine *m, unsigned gsi, bool level, void *d
 	harness_send(data, line);
 }
 
+static void harness_msi_observer(HgMachine *m, uint64_t address, uint32_t data, void *opaque)
+{
+	char line[64];
+	g_snprintf(line, sizeof(line), "MSI 0x%" G_GINT64_MODIFIER "x 0x%x", address, data);
+	harness_send(opaque, line);
+}
+
 static bool parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -287,6 +294,7 @@ HgHarness *hg_harness_new(HgMachine *m, const char *path, void (*on_quit)(void *
 	chmod(path, 0600);
 	g_signal_connect(h->service, "incoming", G_CALLBACK(harness_incoming), h);
 	m->irq_observer = harness_irq_observer;
+	m->msi_observer = harness_msi_observer;
 	m->irq_observer_data = h;
 	return h;
 }
@@ -297,6 +305,7 @@ void hg_harness_free(HgHarness *h)
 		return;
 	g_cancellable_cancel(h->cancel);
 	h->machine->irq_observer = NULL;
+	h->machine->msi_observer = NULL;
 	g_socket_service_stop(h->service);
 	g_socket_listener_close(G_SOCKET_LISTENER(h->service));
 	g_clear_object(&h->service);

@@ -173,6 +173,17 @@ bool hg_kvm_irq_line(HgKvm *kvm, unsigned gsi, bool level)
 	return ioctl(kvm->vm_fd, KVM_IRQ_LINE, &irq) == 0;
 }
 
+bool hg_kvm_signal_msi(HgKvm *kvm, uint64_t address, uint32_t data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)address,
+		.address_hi = (uint32_t)(address >> 32),
+		.data = data,
+	};
+	/* 0: the guest had the vector masked; > 0: delivered. */
+	return ioctl(kvm->vm_fd, KVM_SIGNAL_MSI, &msi) >= 0;
+}
+
 static bool kvm_ioeventfd(HgKvm *kvm, uint64_t addr, unsigned len, bool pio, int fd,
 			  bool remove)
 {

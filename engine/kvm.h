@@ -40,6 +40,7 @@ bool hg_kvm_map_host(HgKvm *kvm, uint64_t gpa, void *host, uint64_t size, bool r
 		     GError **error);
 
 bool hg_kvm_irq_line(HgKvm *kvm, unsigned gsi, bool level);
+bool hg_kvm_signal_msi(HgKvm *kvm, uint64_t address, uint32_t data);
 /* The fast paths for later devices: an eventfd signalled when the guest
  * writes addr (pio or mmio), and an eventfd that raises gsi. */
 bool hg_kvm_add_ioeventfd(HgKvm *kvm, uint64_t addr, unsigned len, bool pio, int fd);

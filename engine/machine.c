@@ -114,6 +114,14 @@ void hg_irq_set_level(HgMachine *m, unsigned gsi, bool level)
 		m->irq_observer(m, gsi, level, m->irq_observer_data);
 }
 
+void hg_machine_send_msi(HgMachine *m, uint64_t address, uint32_t data)
+{
+	if (m->kvm)
+		hg_kvm_signal_msi(m->kvm, address, data);
+	if (m->msi_observer)
+		m->msi_observer(m, address, data, m->irq_observer_data);
+}
+
 static gboolean machine_dispatch_request(gpointer data)
 {
 	HgMachine *m = data;

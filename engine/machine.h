@@ -74,6 +74,7 @@ struct HgMachine {
 	bool irq_levels[HG_NUM_GSIS];
 	void (*irq_observer)(HgMachine *m, unsigned gsi, bool level, void *opaque);
 	void *irq_observer_data;
+	void (*msi_observer)(HgMachine *m, uint64_t address, uint32_t data, void *opaque);
 
 	/* Clock: nanoseconds since machine creation, excluding nothing.  In
 	 * harness mode it only moves when the test steps it. */
@@ -115,6 +116,10 @@ static inline void hg_irq_pulse(HgMachine *m, unsigned gsi)
 	hg_irq_set_level(m, gsi, true);
 	hg_irq_set_level(m, gsi, false);
 }
+
+/* A message-signalled interrupt (PCI MSI/MSI-X write to 0xFEExxxxx).
+ * device_lock held. */
+void hg_machine_send_msi(HgMachine *m, uint64_t address, uint32_t data);
 
 /* Guest requests (reset, power-off, failure) raised from a vCPU thread. */
 void hg_machine_request(HgMachine *m, HgGuestRequest request, int value, const char *reason);

@@ -22,7 +22,7 @@ typedef struct {
 	gint cpus;
 	char *kernel, *initrd, *append, *firmware;
 	char *serial, *debugcon;
-	gboolean debug_exit, no_reboot, paused, version;
+	gboolean debug_exit, no_reboot, paused, version, test_pci_device;
 	char *control, *vm_id, *restore, *test_harness;
 	char **fw_cfg;
 } EngineOptions;
@@ -59,6 +59,8 @@ static GOptionEntry option_entries[] = {
 	 "Continue a machine saved with save-state", "DIR"},
 	{"test-harness", 0, 0, G_OPTION_ARG_FILENAME, &opts.test_harness,
 	 "Test mode: no vCPU; devices driven over this socket (docs/test-harness.md)", "PATH"},
+	{"test-pci-device", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opts.test_pci_device,
+	 "Add the PCI core's test device at 00:1f.0 (tests only)", NULL},
 	{"version", 0, 0, G_OPTION_ARG_NONE, &opts.version, "Print the version and exit", NULL},
 	{NULL},
 };
@@ -102,6 +104,7 @@ static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
 	cfg->debugcon = g_strdup(opts.debugcon);
 	cfg->debug_exit = opts.debug_exit;
 	cfg->no_reboot = opts.no_reboot;
+	cfg->test_pci_device = opts.test_pci_device;
 	cfg->boot.kernel = g_strdup(opts.kernel);
 	cfg->boot.initrd = g_strdup(opts.initrd);
 	cfg->boot.cmdline = g_strdup(opts.append);

@@ -8,6 +8,8 @@
 #include "devices/platform/fw_cfg.h"
 #include "devices/platform/i8042.h"
 #include "devices/platform/uart16550.h"
+#include "devices/pci/i440fx.h"
+#include "devices/pci/testdev.h"
 
 #define COM1_BASE 0x3f8
 #define COM1_IRQ 4
@@ -129,6 +131,12 @@ bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GErro
 	}
 	hg_fw_cfg_set_machine_info(p->fw_cfg, m->memory.size, cfg->n_vcpus, cfg->n_vcpus);
 	if (!platform_add_fw_cfg_files(cfg, p->fw_cfg, error))
+		return false;
+	p->host_bridge = hg_i440fx_create(m, "i440fx", &p->pci_bus, error);
+	if (!p->host_bridge)
+		return false;
+	if (cfg->test_pci_device &&
+	    !hg_pci_testdev_create(m, p->pci_bus, HG_PCI_DEVFN(0x1f, 0), error))
 		return false;
 	hg_i8042_create(m, "i8042");
 	/* Always there: firmware probes it and it costs nothing when unused;

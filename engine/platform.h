@@ -23,6 +23,7 @@ typedef struct {
 	char *debugcon; /* chardev spec for port 0x402, or NULL */
 	bool debug_exit;
 	bool no_reboot;
+	bool test_pci_device; /* the PCI core's test device at 00:1f.0 */
 	GPtrArray *fw_cfg_files; /* HgFwCfgOption * */
 	HgBootConfig boot;
 } HgMachineConfig;
@@ -38,6 +39,8 @@ typedef struct {
 	HgChardev *debugcon;
 	HgDevice *com1;
 	HgDevice *fw_cfg;
+	HgDevice *host_bridge;
+	struct HgPciBus *pci_bus;
 } HgPlatform;
 
 bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GError **error);

@@ -21,6 +21,7 @@ struct HgTest {
 	FILE *in;
 	char *dir;
 	unsigned irq_raised[HG_NUM_GSIS];
+	GArray *msis; /* HgTestMsi */
 };
 
 const char *hg_test_kvm_kind(void)
@@ -101,6 +102,7 @@ HgTest *hg_test_startv(const char *const *args)
 	g_autofree char *sock = NULL;
 
 	g_assert_nonnull(engine);
+	t->msis = g_array_new(FALSE, FALSE, sizeof(HgTestMsi));
 	t->dir = g_dir_make_tmp("hangar-test-XXXXXX", &error);
 	g_assert_no_error(error);
 	sock = g_build_filename(t->dir, "harness.sock", NULL);
@@ -180,6 +182,7 @@ void hg_test_quit(HgTest *t)
 	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
 	hg_test_remove_tree(t->dir);
 	g_free(t->dir);
+	g_array_unref(t->msis);
 	g_free(t);
 }
 
@@ -214,6 +217,15 @@ char *hg_test_request(HgTest *t, const char *fmt, ...)
 		}
 		if (g_str_has_prefix(line, "IRQ "))
 			continue;
+		if (g_str_has_prefix(line, "MSI ")) {
+			HgTestMsi msi;
+			g_auto(GStrv) f = g_strsplit(line, " ", 3);
+			g_assert_cmpuint(g_strv_length(f), ==, 3);
+			msi.address = g_ascii_strtoull(f[1], NULL, 0);
+			msi.data = g_ascii_strtoull(f[2], NULL, 0);
+			g_array_append_val(t->msis, msi);
+			continue;
+		}
 		return line;
 	}
 }
@@ -267,9 +279,11 @@ DEFINE_IN(inl, uint32_t)
 		return (type)request_value(t, r);                                                 \
 	}
 DEFINE_WRITE(writeb, uint8_t)
+DEFINE_WRITE(writew, uint16_t)
 DEFINE_WRITE(writel, uint32_t)
 DEFINE_WRITE(writeq, uint64_t)
 DEFINE_READ(readb, uint8_t)
+DEFINE_READ(readw, uint16_t)
 DEFINE_READ(readl, uint32_t)
 DEFINE_READ(readq, uint64_t)
 
@@ -316,4 +330,20 @@ void hg_test_save(HgTest *t, const char *dir)
 {
 	g_autofree char *r = g_strdup_printf("save %s", dir);
 	request_ok(t, r);
+}
+
+unsigned hg_test_msi_count(HgTest *t)
+{
+	return t->msis->len;
+}
+
+HgTestMsi hg_test_msi_get(HgTest *t, unsigned i)
+{
+	g_assert_cmpuint(i, <, t->msis->len);
+	return g_array_index(t->msis, HgTestMsi, i);
+}
+
+void hg_test_msi_clear(HgTest *t)
+{
+	g_array_set_size(t->msis, 0);
 }

@@ -30,9 +30,11 @@ uint8_t hg_test_inb(HgTest *t, uint16_t port);
 uint16_t hg_test_inw(HgTest *t, uint16_t port);
 uint32_t hg_test_inl(HgTest *t, uint16_t port);
 void hg_test_writeb(HgTest *t, uint64_t addr, uint8_t v);
+void hg_test_writew(HgTest *t, uint64_t addr, uint16_t v);
 void hg_test_writel(HgTest *t, uint64_t addr, uint32_t v);
 void hg_test_writeq(HgTest *t, uint64_t addr, uint64_t v);
 uint8_t hg_test_readb(HgTest *t, uint64_t addr);
+uint16_t hg_test_readw(HgTest *t, uint64_t addr);
 uint32_t hg_test_readl(HgTest *t, uint64_t addr);
 uint64_t hg_test_readq(HgTest *t, uint64_t addr);
 void hg_test_memread(HgTest *t, uint64_t addr, void *buf, size_t len);
@@ -43,6 +45,16 @@ bool hg_test_irq_level(HgTest *t, unsigned gsi);
  * IRQ event lines). */
 unsigned hg_test_irq_raised_count(HgTest *t, unsigned gsi);
 void hg_test_save(HgTest *t, const char *dir);
+
+/* MSIs seen since the test started (from the MSI event lines), oldest
+ * first; hg_test_msi_clear forgets them. */
+typedef struct {
+	uint64_t address;
+	uint32_t data;
+} HgTestMsi;
+unsigned hg_test_msi_count(HgTest *t);
+HgTestMsi hg_test_msi_get(HgTest *t, unsigned i);
+void hg_test_msi_clear(HgTest *t);
 
 /* Connect to a unix socket path (e.g. a serial backend), waiting up to 5 s
  * for it to appear; returns the fd. */
