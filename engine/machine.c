@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "devices/device.h"
+#include "engine/block_queue.h"
 #include "engine/kvm.h"
 #include "engine/vcpu.h"
 
@@ -93,6 +94,7 @@ HgDevice *hg_machine_find_device(HgMachine *m, const char *id)
 void hg_machine_reset_devices(HgMachine *m)
 {
 	g_mutex_lock(&m->device_lock);
+	hg_machine_drain_io(m);
 	for (guint i = 0; i < m->devices->len; i++) {
 		HgDevice *dev = g_ptr_array_index(m->devices, i);
 		if (dev->klass->reset)

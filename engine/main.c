@@ -25,6 +25,7 @@ typedef struct {
 	gboolean debug_exit, no_reboot, paused, version, test_pci_device;
 	char *control, *vm_id, *restore, *test_harness;
 	char **fw_cfg;
+	char **drives;
 } EngineOptions;
 
 static EngineOptions opts = {.memory_mib = -1, .cpus = -1};
@@ -52,6 +53,9 @@ static GOptionEntry option_entries[] = {
 	 "Start paused; the control socket's cont runs the guest", NULL},
 	{"fw-cfg", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts.fw_cfg,
 	 "Add a fw_cfg file: name=NAME,file=PATH or name=NAME,string=TEXT", "SPEC"},
+	{"drive", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts.drives,
+	 "Add a disk or CD-ROM: file=PATH,if=virtio|sata,media=disk|cdrom,readonly=on|off",
+	 "SPEC"},
 	{"control", 0, 0, G_OPTION_ARG_FILENAME, &opts.control, "Control socket path", "PATH"},
 	{"vm-id", 0, 0, G_OPTION_ARG_STRING, &opts.vm_id,
 	 "Put the control socket in $XDG_RUNTIME_DIR/hangar/ID/", "ID"},
@@ -123,6 +127,12 @@ static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
 			}
 		}
 		g_ptr_array_add(cfg->fw_cfg_files, o);
+	}
+	for (char **d = opts.drives; d && *d; d++) {
+		HgDriveOption *drive;
+		if (!hg_drive_option_parse(*d, &drive, &error))
+			return usage_error("%s", error->message);
+		g_ptr_array_add(cfg->drives, drive);
 	}
 	return -1;
 }

@@ -10,6 +10,7 @@
 #include "devices/platform/uart16550.h"
 #include "devices/pci/i440fx.h"
 #include "devices/pci/testdev.h"
+#include "library/block/block.h"
 
 #define COM1_BASE 0x3f8
 #define COM1_IRQ 4
@@ -30,6 +31,72 @@ void hg_machine_config_init(HgMachineConfig *cfg)
 	cfg->ram_mib = 256;
 	cfg->n_vcpus = 1;
 	cfg->fw_cfg_files = g_ptr_array_new_with_free_func((GDestroyNotify)hg_fw_cfg_option_free);
+	cfg->drives = g_ptr_array_new_with_free_func((GDestroyNotify)hg_drive_option_free);
+}
+
+void hg_drive_option_free(HgDriveOption *d)
+{
+	g_free(d->file);
+	g_free(d);
+}
+
+static bool drive_fail(GError **error, const char *text, const char *why)
+{
+	g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--drive \"%s\": %s", text,
+		    why);
+	return false;
+}
+
+bool hg_drive_option_parse(const char *text, HgDriveOption **out, GError **error)
+{
+	g_auto(GStrv) parts = g_strsplit(text, ",", -1);
+	g_autoptr(GPtrArray) seen = g_ptr_array_new();
+	HgDriveOption *d = g_new0(HgDriveOption, 1);
+	bool bus_given = false;
+
+	for (char **p = parts; *p; p++) {
+		char *eq = strchr(*p, '=');
+		if (!eq) {
+			hg_drive_option_free(d);
+			return drive_fail(error, text, "expected key=value parts");
+		}
+		*eq = '\0';
+		const char *key = *p, *value = eq + 1;
+		if (strcmp(key, "file") == 0 && *value) {
+			g_free(d->file);
+			d->file = g_strdup(value);
+		} else if (strcmp(key, "if") == 0 && strcmp(value, "virtio") == 0) {
+			d->bus = HG_DRIVE_BUS_VIRTIO;
+			bus_given = true;
+		} else if (strcmp(key, "if") == 0 && strcmp(value, "sata") == 0) {
+			d->bus = HG_DRIVE_BUS_SATA;
+			bus_given = true;
+		} else if (strcmp(key, "media") == 0 && strcmp(value, "disk") == 0) {
+			d->media = HG_DRIVE_MEDIA_DISK;
+		} else if (strcmp(key, "media") == 0 && strcmp(value, "cdrom") == 0) {
+			d->media = HG_DRIVE_MEDIA_CDROM;
+		} else if (strcmp(key, "readonly") == 0 &&
+			   (strcmp(value, "on") == 0 || strcmp(value, "off") == 0)) {
+			d->read_only = strcmp(value, "on") == 0;
+		} else {
+			g_autofree char *why = g_strdup_printf("bad part \"%s=%s\"", key, value);
+			hg_drive_option_free(d);
+			return drive_fail(error, text, why);
+		}
+	}
+	if (d->media == HG_DRIVE_MEDIA_CDROM) {
+		if (bus_given && d->bus != HG_DRIVE_BUS_SATA) {
+			hg_drive_option_free(d);
+			return drive_fail(error, text, "a CD-ROM drive is on the SATA (AHCI) bus");
+		}
+		d->bus = HG_DRIVE_BUS_SATA;
+		d->read_only = true;
+	} else if (!d->file) {
+		hg_drive_option_free(d);
+		return drive_fail(error, text, "a disk needs file=PATH");
+	}
+	*out = d;
+	return true;
 }
 
 void hg_machine_config_clear(HgMachineConfig *cfg)
@@ -37,6 +104,7 @@ void hg_machine_config_clear(HgMachineConfig *cfg)
 	g_free(cfg->serial);
 	g_free(cfg->debugcon);
 	g_ptr_array_unref(cfg->fw_cfg_files);
+	g_ptr_array_unref(cfg->drives);
 	hg_boot_config_clear(&cfg->boot);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -111,9 +179,25 @@ static bool platform_add_fw_cfg_files(HgMachineConfig *cfg, HgDevice *fw_cfg, GE
 	return true;
 }
 
+/* The PIIX3 ISA bridge (00:01.0) and PIIX4 power management (00:01.3). */
+static bool platform_create_chipset(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p,
+				    GError **error)
+{
+	return true;
+}
+
+/* Disks and CD-ROMs from --drive: virtio-blk from slot 4 on, one AHCI
+ * controller at slot 3 for every SATA drive. */
+static bool platform_create_storage(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p,
+				    GError **error)
+{
+	return true;
+}
+
 bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GError **error)
 {
 	memset(p, 0, sizeof(*p));
+	p->block_backends = g_ptr_array_new_with_free_func((GDestroyNotify)hg_block_close);
 	p->serial = hg_chardev_new(cfg->serial ? cfg->serial : "none", error);
 	if (!p->serial)
 		return false;
@@ -135,8 +219,10 @@ bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GErro
 	p->host_bridge = hg_i440fx_create(m, "i440fx", &p->pci_bus, error);
 	if (!p->host_bridge)
 		return false;
+	if (!platform_create_chipset(m, cfg, p, error) || !platform_create_storage(m, cfg, p, error))
+		return false;
 	if (cfg->test_pci_device &&
-	    !hg_pci_testdev_create(m, p->pci_bus, HG_PCI_DEVFN(0x1f, 0), error))
+	    !hg_pci_testdev_create(m, p->pci_bus, HG_PCI_DEVFN(HG_SLOT_TESTDEV, 0), error))
 		return false;
 	hg_i8042_create(m, "i8042");
 	/* Always there: firmware probes it and it costs nothing when unused;
@@ -151,5 +237,7 @@ void hg_platform_destroy(HgPlatform *p)
 {
 	hg_chardev_free(p->serial);
 	hg_chardev_free(p->debugcon);
+	if (p->block_backends)
+		g_ptr_array_unref(p->block_backends);
 	memset(p, 0, sizeof(*p));
 }

@@ -16,6 +16,17 @@ typedef struct {
 	char *string;
 } HgFwCfgOption;
 
+typedef enum { HG_DRIVE_BUS_VIRTIO, HG_DRIVE_BUS_SATA } HgDriveBus;
+typedef enum { HG_DRIVE_MEDIA_DISK, HG_DRIVE_MEDIA_CDROM } HgDriveMedia;
+
+/* --drive file=PATH,if=virtio|sata,media=disk|cdrom,readonly=on|off */
+typedef struct {
+	char *file; /* NULL: an empty CD-ROM drive */
+	HgDriveBus bus;
+	HgDriveMedia media;
+	bool read_only; /* always true for a CD-ROM */
+} HgDriveOption;
+
 typedef struct {
 	uint64_t ram_mib;
 	unsigned n_vcpus;
@@ -25,6 +36,7 @@ typedef struct {
 	bool no_reboot;
 	bool test_pci_device; /* the PCI core's test device at 00:1f.0 */
 	GPtrArray *fw_cfg_files; /* HgFwCfgOption * */
+	GPtrArray *drives; /* HgDriveOption *, in command-line order */
 	HgBootConfig boot;
 } HgMachineConfig;
 
@@ -33,6 +45,8 @@ void hg_machine_config_clear(HgMachineConfig *cfg);
 /* Parse "name=NAME,file=PATH" or "name=NAME,string=TEXT". */
 bool hg_fw_cfg_option_parse(const char *text, HgFwCfgOption **out, GError **error);
 void hg_fw_cfg_option_free(HgFwCfgOption *o);
+bool hg_drive_option_parse(const char *text, HgDriveOption **out, GError **error);
+void hg_drive_option_free(HgDriveOption *d);
 
 typedef struct {
 	HgChardev *serial;
@@ -41,7 +55,16 @@ typedef struct {
 	HgDevice *fw_cfg;
 	HgDevice *host_bridge;
 	struct HgPciBus *pci_bus;
+	GPtrArray *block_backends; /* HgBlockBackend *, closed with the platform */
 } HgPlatform;
+
+/* PCI slots of the PC platform (bus 0). */
+#define HG_SLOT_HOST_BRIDGE 0x00
+#define HG_SLOT_PIIX 0x01 /* .0 ISA bridge, .3 power management */
+#define HG_SLOT_VGA 0x02
+#define HG_SLOT_AHCI 0x03
+#define HG_SLOT_VIRTIO_BLK_FIRST 0x04
+#define HG_SLOT_TESTDEV 0x1f
 
 bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GError **error);
 void hg_platform_destroy(HgPlatform *p);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "devices/device.h"
+#include "engine/block_queue.h"
 #include "engine/kvm.h"
 #include "engine/vcpu.h"
 
@@ -82,6 +83,8 @@ bool hg_state_save(HgMachine *m, const char *dir, GError **error)
 
 	g_variant_builder_init(&devices, G_VARIANT_TYPE_VARDICT);
 	g_mutex_lock(&m->device_lock);
+	/* No request may be half done in a saved record. */
+	hg_machine_drain_io(m);
 	for (guint i = 0; i < m->devices->len; i++) {
 		HgDevice *dev = g_ptr_array_index(m->devices, i);
 		g_autoptr(GVariant) record = hg_device_save(dev);
