@@ -109,11 +109,21 @@ HgBlockQueue *hg_block_queue_new(HgMachine *m, HgBlockBackend *backend)
 
 static void block_queue_drain(HgBlockQueue *q)
 {
-	g_mutex_lock(&q->lock);
-	while (q->in_flight)
-		g_cond_wait(&q->idle, &q->lock);
-	g_mutex_unlock(&q->lock);
-	block_queue_report(q);
+	/* A completion may submit the next part of a longer transfer (a
+	 * device's scatter list split over several requests): go on until
+	 * the queue is idle, so that nothing is in flight afterwards. */
+	for (;;) {
+		bool idle;
+
+		g_mutex_lock(&q->lock);
+		while (q->in_flight)
+			g_cond_wait(&q->idle, &q->lock);
+		idle = !q->done;
+		g_mutex_unlock(&q->lock);
+		if (idle)
+			break;
+		block_queue_report(q);
+	}
 }
 
 void hg_block_queue_free(HgBlockQueue *q)

@@ -1,9 +1,17 @@
 /* The machine clock and device timers.  With KVM, time is the host's
- * monotonic clock since the machine was created (shifted on restore, so
- * deadlines saved with a device stay meaningful) and timers fire from a
- * GSource on the main thread.  In harness mode time stands still until the
- * test steps it, so device timing is tested without sleeping. */
+ * monotonic clock minus an offset: it starts frozen at 0, runs while the
+ * guest runs, stands still while it is paused, and is set on restore so
+ * that deadlines saved with a device keep their meaning.  Timers fire from
+ * a timerfd (nanosecond deadlines, not the main loop's milliseconds: an RTC
+ * at 8192 Hz needs that) watched on the main thread.  In harness mode time
+ * stands still until the test steps it, so device timing is tested without
+ * sleeping. */
+#include <errno.h>
+#include <glib-unix.h>
+#include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine/machine.h"
 
@@ -18,15 +26,40 @@ uint64_t hg_clock_ns(HgMachine *m)
 {
 	if (m->harness_mode)
 		return m->harness_clock_ns;
+	if (m->clock_frozen)
+		return m->clock_frozen_at;
 	return monotonic_ns() - m->clock_offset_ns;
 }
+
+static void timers_rearm(HgMachine *m);
 
 void hg_clock_set_ns(HgMachine *m, uint64_t now)
 {
 	if (m->harness_mode)
 		m->harness_clock_ns = now;
+	else if (m->clock_frozen)
+		m->clock_frozen_at = now;
 	else
 		m->clock_offset_ns = monotonic_ns() - now;
+	timers_rearm(m);
+}
+
+void hg_clock_freeze(HgMachine *m)
+{
+	if (m->harness_mode || m->clock_frozen)
+		return;
+	m->clock_frozen_at = hg_clock_ns(m);
+	m->clock_frozen = true;
+	timers_rearm(m);
+}
+
+void hg_clock_thaw(HgMachine *m)
+{
+	if (m->harness_mode || !m->clock_frozen)
+		return;
+	m->clock_offset_ns = monotonic_ns() - m->clock_frozen_at;
+	m->clock_frozen = false;
+	timers_rearm(m);
 }
 
 HgTimer *hg_timer_new(HgMachine *m, void (*callback)(void *), void *opaque)
@@ -51,12 +84,12 @@ void hg_timer_arm(HgTimer *t, uint64_t deadline_ns)
 {
 	t->deadline_ns = deadline_ns;
 	t->armed = true;
-	if (!t->machine->harness_mode)
-		g_main_context_wakeup(NULL);
+	timers_rearm(t->machine);
 }
 
 void hg_timer_disarm(HgTimer *t)
 {
+	/* The timerfd may still fire for it; the dispatch finds nothing due. */
 	t->armed = false;
 }
 
@@ -73,15 +106,25 @@ static HgTimer *timers_next_due(HgMachine *m, uint64_t limit)
 	return best;
 }
 
-static void timers_run_due(HgMachine *m, uint64_t now)
+/* Point the timerfd at the earliest deadline, or disarm it while the clock
+ * is frozen or nothing is armed.  device_lock held (or single-threaded). */
+static void timers_rearm(HgMachine *m)
 {
-	HgTimer *t;
-	unsigned budget = 10000; /* a timer re-armed in the past must not spin forever */
+	struct itimerspec its;
+	HgTimer *next;
 
-	while (budget-- && (t = timers_next_due(m, now))) {
-		t->armed = false;
-		t->callback(t->opaque);
+	if (m->harness_mode || m->timer_fd < 0)
+		return;
+	memset(&its, 0, sizeof(its));
+	next = m->clock_frozen ? NULL : timers_next_due(m, UINT64_MAX);
+	if (next) {
+		uint64_t when = m->clock_offset_ns + next->deadline_ns;
+		if (when == 0)
+			when = 1; /* 0 would disarm */
+		its.it_value.tv_sec = when / 1000000000ULL;
+		its.it_value.tv_nsec = when % 1000000000ULL;
 	}
+	timerfd_settime(m->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
 void hg_clock_step(HgMachine *m, uint64_t ns)
@@ -102,59 +145,35 @@ void hg_clock_step(HgMachine *m, uint64_t ns)
 	g_mutex_unlock(&m->device_lock);
 }
 
-typedef struct {
-	GSource source;
-	HgMachine *machine;
-} TimerSource;
-
-static gboolean timer_source_prepare(GSource *source, gint *timeout)
+static gboolean timers_fd_ready(int fd, GIOCondition cond, gpointer data)
 {
-	HgMachine *m = ((TimerSource *)source)->machine;
-	uint64_t now = hg_clock_ns(m);
+	HgMachine *m = data;
+	uint64_t expirations;
+	unsigned budget = 10000; /* a timer re-armed in the past must not spin forever */
 	HgTimer *t;
 
+	(void)!read(fd, &expirations, sizeof(expirations));
 	g_mutex_lock(&m->device_lock);
-	t = timers_next_due(m, UINT64_MAX);
-	g_mutex_unlock(&m->device_lock);
-	if (!t) {
-		*timeout = -1;
-		return FALSE;
+	while (budget-- && !m->clock_frozen && (t = timers_next_due(m, hg_clock_ns(m)))) {
+		t->armed = false;
+		t->callback(t->opaque);
 	}
-	if (t->deadline_ns <= now) {
-		*timeout = 0;
-		return TRUE;
-	}
-	*timeout = (gint)MIN((t->deadline_ns - now + 999999) / 1000000, (uint64_t)G_MAXINT);
-	return FALSE;
-}
-
-static gboolean timer_source_check(GSource *source)
-{
-	gint timeout;
-	return timer_source_prepare(source, &timeout);
-}
-
-static gboolean timer_source_dispatch(GSource *source, GSourceFunc cb, gpointer data)
-{
-	HgMachine *m = ((TimerSource *)source)->machine;
-
-	g_mutex_lock(&m->device_lock);
-	timers_run_due(m, hg_clock_ns(m));
+	timers_rearm(m);
 	g_mutex_unlock(&m->device_lock);
 	return G_SOURCE_CONTINUE;
 }
 
-static GSourceFuncs timer_source_funcs = {
-	.prepare = timer_source_prepare,
-	.check = timer_source_check,
-	.dispatch = timer_source_dispatch,
-};
-
 void hg_timers_attach(HgMachine *m)
 {
-	if (m->timer_source)
+	if (m->harness_mode || m->timer_fd >= 0)
 		return;
-	m->timer_source = g_source_new(&timer_source_funcs, sizeof(TimerSource));
-	((TimerSource *)m->timer_source)->machine = m;
-	g_source_attach(m->timer_source, NULL);
+	m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (m->timer_fd < 0) {
+		g_warning("timerfd_create: %s; device timers will not fire", g_strerror(errno));
+		return;
+	}
+	m->timer_watch = g_unix_fd_add(m->timer_fd, G_IO_IN, timers_fd_ready, m);
+	g_mutex_lock(&m->device_lock);
+	timers_rearm(m);
+	g_mutex_unlock(&m->device_lock);
 }

@@ -16,6 +16,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "devices/pci/piix4_pm.h"
+#include "devices/storage/ahci.h"
 #include "engine/state.h"
 
 #define CONTROL_LINE_MAX (64u << 10)
@@ -172,6 +174,21 @@ static JsonNode *cmd_system_reset(HgControl *c, JsonObject *args, GError **error
 	return empty_object();
 }
 
+static JsonNode *cmd_system_powerdown(HgControl *c, JsonObject *args, GError **error)
+{
+	HgEngine *e = c->engine;
+
+	if (!e->platform.power_management) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "this machine has no power button");
+		return NULL;
+	}
+	g_mutex_lock(&e->machine->device_lock);
+	hg_piix4_pm_press_power_button(e->platform.power_management);
+	g_mutex_unlock(&e->machine->device_lock);
+	return empty_object();
+}
+
 static JsonNode *cmd_quit(HgControl *c, JsonObject *args, GError **error)
 {
 	hg_engine_quit(c->engine, HG_EXIT_OK, "quit command");
@@ -195,14 +212,62 @@ static JsonNode *cmd_save_state(HgControl *c, JsonObject *args, GError **error)
 
 static const char *const save_state_args[] = {"path", NULL};
 
+/* A string argument that must be there and not be empty. */
+static const char *string_argument(JsonObject *args, const char *name, GError **error)
+{
+	JsonNode *n = json_object_get_member(args, name);
+
+	if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING ||
+	    !*json_node_get_string(n)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "\"%s\" must be a non-empty string", name);
+		return NULL;
+	}
+	return json_node_get_string(n);
+}
+
+static JsonNode *cmd_blockdev_change_medium(HgControl *c, JsonObject *args, GError **error)
+{
+	const char *id = string_argument(args, "id", error);
+	const char *filename = id ? string_argument(args, "filename", error) : NULL;
+
+	if (!filename || !hg_ahci_change_medium(c->engine->machine, id, filename, error))
+		return NULL;
+	return empty_object();
+}
+
+static JsonNode *cmd_eject(HgControl *c, JsonObject *args, GError **error)
+{
+	const char *id = string_argument(args, "id", error);
+	JsonNode *force = json_object_get_member(args, "force");
+
+	if (!id)
+		return NULL;
+	if (force && (!JSON_NODE_HOLDS_VALUE(force) ||
+		      json_node_get_value_type(force) != G_TYPE_BOOLEAN)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "\"force\" must be true or false");
+		return NULL;
+	}
+	if (!hg_ahci_eject(c->engine->machine, id, force && json_node_get_boolean(force), error))
+		return NULL;
+	return empty_object();
+}
+
+static const char *const change_medium_args[] = {"id", "filename", NULL};
+static const char *const eject_args[] = {"id", "force", NULL};
+
 static const ControlCommand control_commands[] = {
 	{"query-status", cmd_query_status, NULL, false},
 	{"query-version", cmd_query_version, NULL, false},
 	{"stop", cmd_stop, NULL, false},
 	{"cont", cmd_cont, NULL, false},
 	{"system_reset", cmd_system_reset, NULL, false},
+	{"system_powerdown", cmd_system_powerdown, NULL, false},
 	{"quit", cmd_quit, NULL, false},
 	{"save-state", cmd_save_state, save_state_args, true},
+	{"blockdev-change-medium", cmd_blockdev_change_medium, change_medium_args, true},
+	{"eject", cmd_eject, eject_args, true},
 };
 
 static const ControlCommand *find_command(const char *name)

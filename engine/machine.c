@@ -1,19 +1,13 @@
 #include "engine/machine.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "devices/device.h"
 #include "engine/block_queue.h"
 #include "engine/kvm.h"
 #include "engine/vcpu.h"
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 HgMachine *hg_machine_new(bool harness_mode, uint64_t ram_size, const char *ram_file,
 			  GError **error)
@@ -30,7 +24,10 @@ HgMachine *hg_machine_new(bool harness_mode, uint64_t ram_size, const char *ram_
 	hg_address_space_init(&m->mmio, "mmio");
 	m->devices = g_ptr_array_new();
 	m->timers = g_ptr_array_new();
-	m->clock_offset_ns = monotonic_ns();
+	/* The clock starts at 0, frozen until the guest first runs. */
+	m->clock_frozen = true;
+	m->clock_frozen_at = 0;
+	m->timer_fd = -1;
 	m->memory.fd = -1;
 
 	ok = ram_file ? hg_memory_init_from_file(&m->memory, ram_file, ram_size, error)
@@ -60,10 +57,10 @@ void hg_machine_free(HgMachine *m)
 	for (guint i = m->devices->len; i > 0; i--)
 		hg_device_free(g_ptr_array_index(m->devices, i - 1));
 	g_ptr_array_unref(m->devices);
-	if (m->timer_source) {
-		g_source_destroy(m->timer_source);
-		g_source_unref(m->timer_source);
-	}
+	if (m->timer_watch)
+		g_source_remove(m->timer_watch);
+	if (m->timer_fd >= 0)
+		close(m->timer_fd);
 	g_ptr_array_unref(m->timers);
 	hg_kvm_free(m->kvm);
 	hg_memory_destroy(&m->memory);

@@ -76,12 +76,21 @@ struct HgMachine {
 	void *irq_observer_data;
 	void (*msi_observer)(HgMachine *m, uint64_t address, uint32_t data, void *opaque);
 
-	/* Clock: nanoseconds since machine creation, excluding nothing.  In
-	 * harness mode it only moves when the test steps it. */
+	/* Clock: nanoseconds of running time since the machine was created.
+	 * It stands still while the guest is paused (as the guest's own
+	 * kvmclock does), and in harness mode it only moves when the test
+	 * steps it. */
 	uint64_t clock_offset_ns;
+	bool clock_frozen;
+	uint64_t clock_frozen_at;
 	uint64_t harness_clock_ns;
 	GPtrArray *timers; /* HgTimer * */
-	GSource *timer_source;
+	int timer_fd; /* timerfd for the earliest deadline; -1 until attached */
+	guint timer_watch;
+
+	/* The guest's kvmclock while paused (main thread). */
+	uint64_t kvmclock_at_pause;
+	bool kvmclock_saved;
 
 	/* KVM and vCPUs (absent in harness mode). */
 	HgKvm *kvm;
@@ -133,5 +142,8 @@ void hg_timer_arm(HgTimer *t, uint64_t deadline_ns);
 void hg_timer_disarm(HgTimer *t);
 /* Harness: advance the clock by ns, running the timers that expire. */
 void hg_clock_step(HgMachine *m, uint64_t ns);
-/* Real mode: attach the timer source to the main context. */
+/* Real mode: watch the timer fd from the main context. */
 void hg_timers_attach(HgMachine *m);
+/* Stop and restart the clock around a pause (device_lock held). */
+void hg_clock_freeze(HgMachine *m);
+void hg_clock_thaw(HgMachine *m);

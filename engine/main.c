@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/platform/rtc_cmos.h"
 #include "engine/boot.h"
 #include "engine/control.h"
 #include "engine/engine.h"
@@ -17,15 +18,20 @@
 #include "engine/state.h"
 #include "engine/vcpu.h"
 
+#define HG_DEFAULT_BIOS "/usr/share/seabios/bios-256k.bin"
+
 typedef struct {
 	gint64 memory_mib;
 	gint cpus;
-	char *kernel, *initrd, *append, *firmware;
+	char *kernel, *initrd, *append, *firmware, *firmware_vars;
 	char *serial, *debugcon;
 	gboolean debug_exit, no_reboot, paused, version, test_pci_device;
 	char *control, *vm_id, *restore, *test_harness;
 	char **fw_cfg;
 	char **drives;
+	gboolean boot_menu;
+	gint boot_menu_wait;
+	char *rtc_base;
 } EngineOptions;
 
 static EngineOptions opts = {.memory_mib = -1, .cpus = -1};
@@ -40,7 +46,11 @@ static GOptionEntry option_entries[] = {
 	 "FILE"},
 	{"append", 0, 0, G_OPTION_ARG_STRING, &opts.append, "Kernel command line", "TEXT"},
 	{"firmware", 0, 0, G_OPTION_ARG_FILENAME, &opts.firmware,
-	 "Firmware image mapped below 4 GiB (when no --kernel)", "FILE"},
+	 "Firmware mapped below 4 GiB when no --kernel (default " HG_DEFAULT_BIOS ")", "FILE"},
+	{"firmware-vars", 0, 0, G_OPTION_ARG_FILENAME, &opts.firmware_vars,
+	 "Writable UEFI variable store (a copy of OVMF_VARS_4M.fd), as flash directly below "
+	 "the firmware image; with no image (--kernel, test harness) it ends at 0xFFC84000",
+	 "FILE"},
 	{"serial", 0, 0, G_OPTION_ARG_STRING, &opts.serial,
 	 "COM1 backend: stdio, file:PATH, unix:PATH[,wait] or none (default none)", "SPEC"},
 	{"debugcon", 0, 0, G_OPTION_ARG_STRING, &opts.debugcon,
@@ -56,6 +66,14 @@ static GOptionEntry option_entries[] = {
 	{"drive", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts.drives,
 	 "Add a disk or CD-ROM: file=PATH,if=virtio|sata,media=disk|cdrom,readonly=on|off",
 	 "SPEC"},
+	{"boot-menu", 0, 0, G_OPTION_ARG_NONE, &opts.boot_menu,
+	 "Let the firmware offer its boot menu (ESC on the console)", NULL},
+	{"boot-menu-wait", 0, 0, G_OPTION_ARG_INT, &opts.boot_menu_wait,
+	 "How long the boot menu prompt waits, in ms (default 2500)", "MS"},
+	{"rtc-base", 0, 0, G_OPTION_ARG_STRING, &opts.rtc_base,
+	 "Start the guest's real-time clock at TIME: ISO 8601 (2026-01-02T03:04:05Z), utc or "
+	 "localtime (default: utc, the host's clock)",
+	 "TIME"},
 	{"control", 0, 0, G_OPTION_ARG_FILENAME, &opts.control, "Control socket path", "PATH"},
 	{"vm-id", 0, 0, G_OPTION_ARG_STRING, &opts.vm_id,
 	 "Put the control socket in $XDG_RUNTIME_DIR/hangar/ID/", "ID"},
@@ -98,12 +116,15 @@ static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
 	if (opts.vm_id && (!*opts.vm_id || strchr(opts.vm_id, '/') || opts.vm_id[0] == '.'))
 		return usage_error("invalid --vm-id \"%s\"", opts.vm_id);
 
-	if (!opts.kernel && !opts.firmware && !opts.test_harness && !opts.restore && !opts.version)
-		return usage_error("%s", "nothing to boot: give --kernel or --firmware");
 	if (opts.memory_mib != -1)
 		cfg->ram_mib = opts.memory_mib;
 	if (opts.cpus != -1)
 		cfg->n_vcpus = opts.cpus;
+	if (opts.rtc_base) {
+		if (!hg_rtc_cmos_parse_time(opts.rtc_base, &cfg->rtc_base_us, &error))
+			return usage_error("--rtc-base: %s", error->message);
+		cfg->rtc_base_set = true;
+	}
 	cfg->serial = g_strdup(opts.serial);
 	cfg->debugcon = g_strdup(opts.debugcon);
 	cfg->debug_exit = opts.debug_exit;
@@ -112,7 +133,12 @@ static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
 	cfg->boot.kernel = g_strdup(opts.kernel);
 	cfg->boot.initrd = g_strdup(opts.initrd);
 	cfg->boot.cmdline = g_strdup(opts.append);
-	cfg->boot.firmware = g_strdup(opts.firmware);
+	/* With no kernel, the PC boots its BIOS: Debian's SeaBIOS by default
+	 * (the test harness runs no firmware). */
+	cfg->boot.firmware = g_strdup(opts.firmware ? opts.firmware
+				      : opts.kernel || opts.test_harness ? NULL
+									 : HG_DEFAULT_BIOS);
+	cfg->firmware_vars = g_strdup(opts.firmware_vars);
 	for (char **f = opts.fw_cfg; f && *f; f++) {
 		HgFwCfgOption *o;
 		if (!hg_fw_cfg_option_parse(*f, &o, &error))
@@ -128,6 +154,10 @@ static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
 		}
 		g_ptr_array_add(cfg->fw_cfg_files, o);
 	}
+	if (opts.boot_menu_wait < 0 || opts.boot_menu_wait > 60000)
+		return usage_error("%s", "--boot-menu-wait must be between 0 and 60000 ms");
+	cfg->boot_menu = opts.boot_menu;
+	cfg->boot_menu_wait_ms = opts.boot_menu_wait ? opts.boot_menu_wait : 2500;
 	for (char **d = opts.drives; d && *d; d++) {
 		HgDriveOption *drive;
 		if (!hg_drive_option_parse(*d, &drive, &error))

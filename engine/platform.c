@@ -1,15 +1,24 @@
 #include "engine/platform.h"
+#include "engine/firmware_config.h"
 
+#include <errno.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "devices/platform/debug_exit.h"
 #include "devices/platform/debugcon.h"
 #include "devices/platform/fw_cfg.h"
 #include "devices/platform/i8042.h"
+#include "devices/platform/pflash_cfi01.h"
+#include "devices/platform/rtc_cmos.h"
 #include "devices/platform/uart16550.h"
 #include "devices/pci/i440fx.h"
+#include "devices/pci/piix3.h"
+#include "devices/pci/piix4_pm.h"
 #include "devices/pci/testdev.h"
+#include "devices/storage/ahci.h"
+#include "devices/virtio/virtio_blk.h"
 #include "library/block/block.h"
 
 #define COM1_BASE 0x3f8
@@ -54,6 +63,7 @@ bool hg_drive_option_parse(const char *text, HgDriveOption **out, GError **error
 	HgDriveOption *d = g_new0(HgDriveOption, 1);
 	bool bus_given = false;
 
+	d->boot_index = -1;
 	for (char **p = parts; *p; p++) {
 		char *eq = strchr(*p, '=');
 		if (!eq) {
@@ -62,6 +72,7 @@ bool hg_drive_option_parse(const char *text, HgDriveOption **out, GError **error
 		}
 		*eq = '\0';
 		const char *key = *p, *value = eq + 1;
+		gint64 index;
 		if (strcmp(key, "file") == 0 && *value) {
 			g_free(d->file);
 			d->file = g_strdup(value);
@@ -75,6 +86,9 @@ bool hg_drive_option_parse(const char *text, HgDriveOption **out, GError **error
 			d->media = HG_DRIVE_MEDIA_DISK;
 		} else if (strcmp(key, "media") == 0 && strcmp(value, "cdrom") == 0) {
 			d->media = HG_DRIVE_MEDIA_CDROM;
+		} else if (strcmp(key, "bootindex") == 0 && g_ascii_string_to_signed(
+								     value, 10, 0, 999, &index, NULL)) {
+			d->boot_index = (int)index;
 		} else if (strcmp(key, "readonly") == 0 &&
 			   (strcmp(value, "on") == 0 || strcmp(value, "off") == 0)) {
 			d->read_only = strcmp(value, "on") == 0;
@@ -103,6 +117,7 @@ void hg_machine_config_clear(HgMachineConfig *cfg)
 {
 	g_free(cfg->serial);
 	g_free(cfg->debugcon);
+	g_free(cfg->firmware_vars);
 	g_ptr_array_unref(cfg->fw_cfg_files);
 	g_ptr_array_unref(cfg->drives);
 	hg_boot_config_clear(&cfg->boot);
@@ -183,14 +198,159 @@ static bool platform_add_fw_cfg_files(HgMachineConfig *cfg, HgDevice *fw_cfg, GE
 static bool platform_create_chipset(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p,
 				    GError **error)
 {
+	if (!hg_piix3_create(m, p->pci_bus, HG_PCI_DEVFN(HG_SLOT_PIIX, 0), error))
+		return false;
+	p->power_management =
+		hg_piix4_pm_create(m, p->pci_bus, HG_PCI_DEVFN(HG_SLOT_PIIX, 3), error);
+	return p->power_management != NULL;
+}
+
+/* One virtio-blk function per if=virtio drive, at slots 4, 5, ... in
+ * command-line order (a restore builds the same ids at the same slots). */
+static bool platform_create_virtio_disks(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p,
+					 GError **error)
+{
+	unsigned n = 0;
+
+	for (guint i = 0; i < cfg->drives->len; i++) {
+		HgDriveOption *d = g_ptr_array_index(cfg->drives, i);
+		unsigned slot = HG_SLOT_VIRTIO_BLK_FIRST + n;
+		HgBlockBackend *blk;
+
+		if (d->bus != HG_DRIVE_BUS_VIRTIO)
+			continue;
+		if (slot >= HG_SLOT_TESTDEV) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "too many virtio disks: PCI slots run out at %s", d->file);
+			return false;
+		}
+		blk = hg_block_open(d->file, d->read_only, error);
+		if (!blk)
+			return false;
+		g_ptr_array_add(p->block_backends, blk);
+		g_autofree char *id = g_strdup_printf("virtio-blk%u", n);
+		g_autofree char *serial = g_strdup_printf("hangar-vd%u", n);
+		if (!hg_virtio_blk_create(m, p->pci_bus, HG_PCI_DEVFN(slot, 0), id, blk, serial,
+					  error))
+			return false;
+		n++;
+	}
 	return true;
 }
 
 /* Disks and CD-ROMs from --drive: virtio-blk from slot 4 on, one AHCI
  * controller at slot 3 for every SATA drive. */
+/* The AHCI controller at 00:03.0 when any if=sata drive is given, its
+ * drives on ports 0, 1, ... in command-line order.  Disk images join
+ * p->block_backends; a CD-ROM drive owns its medium, which the control
+ * socket can change. */
+static bool platform_create_sata_drives(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p,
+					GError **error)
+{
+	HgDevice *ahci = NULL;
+	unsigned port = 0;
+
+	for (guint i = 0; i < cfg->drives->len; i++) {
+		HgDriveOption *d = g_ptr_array_index(cfg->drives, i);
+		HgBlockBackend *blk;
+
+		if (d->bus != HG_DRIVE_BUS_SATA)
+			continue;
+		if (port >= HG_AHCI_PORTS) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "too many SATA drives: the AHCI controller has %u ports",
+				    HG_AHCI_PORTS);
+			return false;
+		}
+		if (!ahci) {
+			ahci = hg_ahci_create(m, p->pci_bus, HG_PCI_DEVFN(HG_SLOT_AHCI, 0), error);
+			if (!ahci)
+				return false;
+		}
+		if (d->media == HG_DRIVE_MEDIA_CDROM) {
+			if (!hg_ahci_attach_cdrom(ahci, port, d->file, error))
+				return false;
+		} else {
+			blk = hg_block_open(d->file, d->read_only, error);
+			if (!blk)
+				return false;
+			g_ptr_array_add(p->block_backends, blk);
+			if (!hg_ahci_attach_disk(ahci, port, blk, error))
+				return false;
+		}
+		port++;
+	}
+	return true;
+}
+
 static bool platform_create_storage(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p,
 				    GError **error)
 {
+	if (!platform_create_virtio_disks(m, cfg, p, error))
+		return false;
+	if (!platform_create_sata_drives(m, cfg, p, error))
+		return false;
+	return true;
+}
+
+/* The UEFI variable store (--firmware-vars) lies directly below the firmware
+ * image, as QEMU's pflash1 below pflash0: it ends where the image begins, 4 GiB
+ * minus the image's size (the test harness maps no image but keeps the same
+ * layout for a --firmware it is given).  With no image (--kernel boots
+ * without one; the harness has none by default) it ends at 0xFFC84000, where
+ * OVMF_CODE_4M.fd would begin, so OVMF_VARS_4M.fd lands at 0xFFC00000 either
+ * way.  Image and store must fit in the top 16 MiB, below which KVM keeps its
+ * identity map and TSS. */
+#define FIRMWARE_AREA_END 0x100000000ULL
+#define FIRMWARE_AREA_START 0xFF000000ULL
+#define OVMF_CODE_4M_SIZE 0x37c000
+
+static bool platform_create_firmware_vars(HgMachine *m, HgMachineConfig *cfg, GError **error)
+{
+	uint64_t end = FIRMWARE_AREA_END - OVMF_CODE_4M_SIZE;
+	HgDevice *vars;
+	GStatBuf st;
+
+	if (!cfg->firmware_vars)
+		return true;
+	if (cfg->boot.firmware && !cfg->boot.kernel) {
+		if (g_stat(cfg->boot.firmware, &st) < 0) {
+			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s",
+				    cfg->boot.firmware, g_strerror(errno));
+			return false;
+		}
+		end = FIRMWARE_AREA_END - MIN((uint64_t)st.st_size, FIRMWARE_AREA_END);
+	}
+	vars = hg_pflash_cfi01_create(m, "firmware-vars", cfg->firmware_vars, end, error);
+	if (!vars)
+		return false;
+	if (hg_pflash_cfi01_base(vars) < FIRMWARE_AREA_START) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "%s: firmware image and UEFI variable store together exceed the 16 MiB "
+			    "below 4 GiB",
+			    cfg->firmware_vars);
+		return false;
+	}
+	return true;
+}
+
+/* The CMOS RTC at 0x70, with the memory size and CPU count bytes SeaBIOS
+ * reads when fw_cfg does not say. */
+static bool platform_create_rtc(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p,
+				GError **error)
+{
+	uint64_t low = MIN(m->memory.size, HG_PCI_HOLE_START);
+
+	p->rtc = hg_rtc_cmos_create(m, "rtc",
+				    cfg->rtc_base_set ? cfg->rtc_base_us : g_get_real_time());
+	if (!p->rtc) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+			    "the RTC's ports 0x70-0x71 are taken, or its start time is not in the "
+			    "years 0000-9999");
+		return false;
+	}
+	hg_rtc_cmos_set_memory_size(p->rtc, low, m->memory.size - low);
+	hg_rtc_cmos_set_cpu_count(p->rtc, cfg->n_vcpus);
 	return true;
 }
 
@@ -214,7 +374,8 @@ bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GErro
 		return false;
 	}
 	hg_fw_cfg_set_machine_info(p->fw_cfg, m->memory.size, cfg->n_vcpus, cfg->n_vcpus);
-	if (!platform_add_fw_cfg_files(cfg, p->fw_cfg, error))
+	if (!platform_add_fw_cfg_files(cfg, p->fw_cfg, error) ||
+	    !hg_firmware_config_add(m, cfg, p->fw_cfg, error))
 		return false;
 	p->host_bridge = hg_i440fx_create(m, "i440fx", &p->pci_bus, error);
 	if (!p->host_bridge)
@@ -224,7 +385,11 @@ bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GErro
 	if (cfg->test_pci_device &&
 	    !hg_pci_testdev_create(m, p->pci_bus, HG_PCI_DEVFN(HG_SLOT_TESTDEV, 0), error))
 		return false;
+	if (!platform_create_firmware_vars(m, cfg, error))
+		return false;
 	hg_i8042_create(m, "i8042");
+	if (!platform_create_rtc(m, cfg, p, error))
+		return false;
 	/* Always there: firmware probes it and it costs nothing when unused;
 	 * with no backend its output is dropped. */
 	hg_debugcon_create(m, "debugcon", DEBUGCON_PORT, p->debugcon);

@@ -25,6 +25,7 @@ typedef struct {
 	HgDriveBus bus;
 	HgDriveMedia media;
 	bool read_only; /* always true for a CD-ROM */
+	int boot_index; /* bootindex=N: lower boots first; -1 when not given */
 } HgDriveOption;
 
 typedef struct {
@@ -35,8 +36,13 @@ typedef struct {
 	bool debug_exit;
 	bool no_reboot;
 	bool test_pci_device; /* the PCI core's test device at 00:1f.0 */
+	bool rtc_base_set; /* --rtc-base given: the RTC starts at rtc_base_us */
+	int64_t rtc_base_us; /* else at the host's clock (UTC) */
 	GPtrArray *fw_cfg_files; /* HgFwCfgOption * */
 	GPtrArray *drives; /* HgDriveOption *, in command-line order */
+	char *firmware_vars; /* --firmware-vars: the UEFI variable store file, or NULL */
+	bool boot_menu; /* the firmware offers its boot menu */
+	unsigned boot_menu_wait_ms;
 	HgBootConfig boot;
 } HgMachineConfig;
 
@@ -53,8 +59,10 @@ typedef struct {
 	HgChardev *debugcon;
 	HgDevice *com1;
 	HgDevice *fw_cfg;
+	HgDevice *rtc;
 	HgDevice *host_bridge;
 	struct HgPciBus *pci_bus;
+	HgDevice *power_management; /* PIIX4 PM: the ACPI power button */
 	GPtrArray *block_backends; /* HgBlockBackend *, closed with the platform */
 } HgPlatform;
 

@@ -78,6 +78,15 @@ bool hg_state_save(HgMachine *m, const char *dir, GError **error)
 			g_variant_builder_clear(&b);
 			return false;
 		}
+		if (m->kvmclock_saved) {
+			/* Paused: the guest's time is where it stopped, not
+			 * where KVM's clock has run on to since. */
+			GVariantDict d;
+			g_autoptr(GVariant) measured = g_variant_ref_sink(vm);
+			g_variant_dict_init(&d, measured);
+			g_variant_dict_insert(&d, "kvmclock", "t", m->kvmclock_at_pause);
+			vm = g_variant_dict_end(&d);
+		}
 		g_variant_builder_add(&b, "{sv}", "vm", vm);
 	}
 

@@ -428,22 +428,61 @@ static unsigned vcpus_running_threads(HgMachine *m)
 	return n;
 }
 
+/* While paused, time stands still for the guest: the machine clock (device
+ * timers) and the guest's kvmclock are both stopped and continue from the
+ * same point on resume, as QEMU's do. */
+static void vcpus_stop_clocks(HgMachine *m)
+{
+	struct kvm_clock_data clock = {0};
+
+	if (m->kvm && ioctl(m->kvm->vm_fd, KVM_GET_CLOCK, &clock) == 0) {
+		m->kvmclock_at_pause = clock.clock;
+		m->kvmclock_saved = true;
+	}
+	g_mutex_lock(&m->device_lock);
+	hg_clock_freeze(m);
+	g_mutex_unlock(&m->device_lock);
+}
+
+static void vcpus_start_clocks(HgMachine *m)
+{
+	struct kvm_clock_data clock = {0};
+
+	if (m->kvm && m->kvmclock_saved) {
+		clock.clock = m->kvmclock_at_pause;
+		ioctl(m->kvm->vm_fd, KVM_SET_CLOCK, &clock);
+		m->kvmclock_saved = false;
+	}
+	g_mutex_lock(&m->device_lock);
+	hg_clock_thaw(m);
+	g_mutex_unlock(&m->device_lock);
+}
+
 void hg_vcpus_pause(HgMachine *m)
 {
+	bool was_running;
+
 	g_mutex_lock(&m->run_lock);
-	if (m->run_state == HG_RUN_STATE_RUNNING)
+	was_running = m->run_state == HG_RUN_STATE_RUNNING;
+	if (was_running)
 		m->run_state = HG_RUN_STATE_PAUSED;
 	vcpus_kick_all(m);
 	while (m->vcpus_parked < vcpus_running_threads(m))
 		g_cond_wait(&m->run_cond, &m->run_lock);
 	g_mutex_unlock(&m->run_lock);
+	if (was_running)
+		vcpus_stop_clocks(m);
 }
 
 void hg_vcpus_resume(HgMachine *m)
 {
 	g_mutex_lock(&m->run_lock);
-	if (m->run_state == HG_RUN_STATE_PAUSED)
+	if (m->run_state == HG_RUN_STATE_PAUSED) {
 		m->run_state = HG_RUN_STATE_RUNNING;
+		g_mutex_unlock(&m->run_lock);
+		vcpus_start_clocks(m);
+		g_mutex_lock(&m->run_lock);
+	}
 	g_cond_broadcast(&m->run_cond);
 	g_mutex_unlock(&m->run_lock);
 }

@@ -4,8 +4,10 @@
 #   tools/build-linux-demo.sh OUTDIR
 #
 # produces OUTDIR/vmlinuz (the kernel of the package that linux-image-amd64
-# currently depends on) and OUTDIR/initrd.img (a gzip'ed cpio "newc"
-# initramfs holding busybox-static and an /init script), then prints their
+# currently depends on), OUTDIR/initrd.img (a gzip'ed cpio "newc" initramfs
+# holding busybox-static and an /init script) and OUTDIR/vmlinux-head.bin
+# (the first 4 MiB of the kernel's decompressed payload, which the tests
+# compare with what the kernel's decompressor writes), then prints their
 # paths. A second run reuses the result as long as the kernel package
 # version, the busybox-static version and this script are unchanged (see
 # OUTDIR/stamp). OUTDIR must lie outside the source tree: nothing built here
@@ -17,7 +19,7 @@
 # i8042 or port 0x92 reset: hangar-engine --no-reboot exits with status 8);
 # otherwise it starts a shell on the console and powers off when it exits.
 #
-# Needs: apt-get, apt-cache, dpkg-deb, cpio, gzip, flock, and the package
+# Needs: apt-get, apt-cache, dpkg-deb, cpio, gzip, xz, flock, and the package
 # busybox-static installed. Network access to the Debian archive for the
 # first run (and whenever the kernel package changes).
 set -euo pipefail
@@ -40,7 +42,7 @@ if [ $# -ne 1 ] || [ -z "$1" ]; then
 	exit 2
 fi
 
-for tool in apt-get apt-cache dpkg-deb dpkg-query cpio gzip flock sha256sum; do
+for tool in apt-get apt-cache dpkg-deb dpkg-query cpio gzip xz od dd flock sha256sum; do
 	command -v "$tool" >/dev/null 2>&1 ||
 		die "'$tool' is not installed (needed to build the Linux demo guest)"
 done
@@ -100,11 +102,12 @@ stamp_text="kernel-package=$kpkg $kver
 busybox-static=$busybox_version
 script-sha256=$script_sum"
 
-if [ -f "$outdir/stamp" ] && [ -f "$outdir/vmlinuz" ] && [ -f "$outdir/initrd.img" ] &&
-   [ "$(cat "$outdir/stamp")" = "$stamp_text" ]; then
+outputs=("$outdir/vmlinuz" "$outdir/initrd.img" "$outdir/vmlinux-head.bin")
+
+if [ -f "$outdir/stamp" ] && [ "$(cat "$outdir/stamp")" = "$stamp_text" ] &&
+   [ -f "${outputs[0]}" ] && [ -f "${outputs[1]}" ] && [ -f "${outputs[2]}" ]; then
 	note "up to date ($kpkg $kver)"
-	echo "$outdir/vmlinuz"
-	echo "$outdir/initrd.img"
+	printf '%s\n' "${outputs[@]}"
 	exit 0
 fi
 
@@ -235,15 +238,74 @@ find "$root" -exec touch -h -d @0 {} +
 	gzip -n -9 >"$work/initrd.img" ||
 	die "cannot build the initramfs"
 
+# --- the start of the decompressed kernel ---------------------------------
+#
+# On a software KVM the kernel's own decompressor needs more than an hour,
+# so the tests there check instead that it runs correctly: what it has
+# written so far must equal these bytes (tests/engine/test-linux.c). In the
+# boot environment the XZ decoder runs in single-call mode, where LZMA2
+# decodes the whole kernel first and the x86 BCJ filter is applied to it at
+# the end: so for an xz payload the reference is LZMA2's output, that is
+# the kernel with its call/jump targets still in the BCJ-encoded form.
+
+# le32/u8 at a byte offset of a file.
+le32()
+{
+	od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '
+}
+
+u8()
+{
+	od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '
+}
+
+head_bytes=$((4 << 20))
+: >"$work/vmlinux-head.bin"
+if [ "$(od -An -c -j $((0x202)) -N4 "$vmlinuz" | tr -d ' ')" != HdrS ]; then
+	die "$vmlinuz is not a bzImage (no HdrS boot protocol header)"
+fi
+setup_sects=$(u8 "$vmlinuz" $((0x1f1)))
+[ "$setup_sects" -ne 0 ] || setup_sects=4
+payload_start=$(((setup_sects + 1) * 512 + $(le32 "$vmlinuz" $((0x248)))))
+payload_length=$(le32 "$vmlinuz" $((0x24c)))
+dd if="$vmlinuz" of="$work/payload" bs=1M iflag=skip_bytes,count_bytes \
+	skip="$payload_start" count="$payload_length" status=none
+case $(od -An -tx1 -N6 "$work/payload" | tr -d ' ') in
+fd377a585a00)
+	# The x86 build appends the decompressed size after the stream.
+	xz -dc --single-stream "$work/payload" >"$work/vmlinux.full" ||
+		die "cannot decompress the kernel's payload (xz)"
+	# Re-encode with BCJ (the kernel's chain is --x86 --lzma2) and undo
+	# only the LZMA2 step. A little more than needed: BCJ leaves the last
+	# few bytes of its input as they are.
+	head -c $((head_bytes + 4096)) "$work/vmlinux.full" >"$work/vmlinux.part"
+	xz --format=raw --x86 --lzma2=preset=0 -c "$work/vmlinux.part" |
+		xz --format=raw --lzma2=preset=0 -dc >"$work/vmlinux.bin" ||
+		die "cannot BCJ-encode the start of the kernel (xz)"
+	rm -f "$work/vmlinux.full" "$work/vmlinux.part"
+	;;
+1f8b*)
+	gzip -dc "$work/payload" >"$work/vmlinux.bin" 2>/dev/null || [ $? -eq 2 ] ||
+		die "cannot decompress the kernel's payload (gzip)"
+	;;
+*)
+	note "warning: the kernel's payload is neither xz nor gzip;" \
+	     "vmlinux-head.bin stays empty and the test that uses it skips"
+	: >"$work/vmlinux.bin"
+	;;
+esac
+head -c "$head_bytes" "$work/vmlinux.bin" >"$work/vmlinux-head.bin"
+rm -f "$work/payload" "$work/vmlinux.bin"
+
 # --- install --------------------------------------------------------------
 
 cp "$vmlinuz" "$work/vmlinuz"
 rm -f "$outdir/stamp"
 mv -f "$work/vmlinuz" "$outdir/vmlinuz"
 mv -f "$work/initrd.img" "$outdir/initrd.img"
+mv -f "$work/vmlinux-head.bin" "$outdir/vmlinux-head.bin"
 printf '%s\n' "$stamp_text" >"$outdir/stamp.new"
 mv -f "$outdir/stamp.new" "$outdir/stamp"
 
 note "built Linux $release ($kpkg $kver) with busybox-static $busybox_version"
-echo "$outdir/vmlinuz"
-echo "$outdir/initrd.img"
+printf '%s\n' "${outputs[@]}"

@@ -13,7 +13,7 @@ build="${HANGAR_BUILD_DIR:-$here/build}"
 packages=(
 	meson ninja-build pkg-config gcc libc6-dev linux-libc-dev
 	libglib2.0-dev libjson-glib-dev
-	busybox-static cpio gzip python3
+	busybox-static cpio gzip xz-utils python3
 )
 # Only the benchmarks use these, as a reference to compare with.
 bench_packages=(qemu-system-x86 qemu-utils)

@@ -85,11 +85,12 @@ void hg_pci_bus_pirq_routing_changed(HgPciBus *bus)
 	}
 }
 
-/* The bridge swizzle of the PIIX: slot s, pin p (0 = INTA) -> PIRQ (s+p)%4. */
+/* The PIIX wiring of slots to PIRQs, which SeaBIOS, OVMF and the DSDT's
+ * _PRT assume: slot s, pin INTx (0 = INTA) -> PIRQ (s - 1 + INTx) % 4. */
 static unsigned pci_device_pirq(HgPciDevice *pd)
 {
-	unsigned pin = pd->config[HG_PCI_INTERRUPT_PIN];
-	return ((pd->devfn >> 3) + pin - 1) & 3;
+	unsigned intx = pd->config[HG_PCI_INTERRUPT_PIN] - 1;
+	return ((pd->devfn >> 3) + 3 + intx) & 3;
 }
 
 void hg_pci_set_intx(HgPciDevice *pd, bool level)

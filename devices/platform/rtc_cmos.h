@@ -18,9 +18,11 @@
  * taken or the date lies outside the years 0000-9999 the RTC can show. */
 HgDevice *hg_rtc_cmos_create(HgMachine *m, const char *id, int64_t start_time_us);
 
-/* Parses an ISO 8601 date and time ("2026-01-02T03:04:05Z", a zone offset,
- * or none for UTC) into start_time_us for hg_rtc_cmos_create(); for the
- * engine's --rtc-base option. */
+/* For the engine's --rtc-base option: start_time_us for
+ * hg_rtc_cmos_create() from an ISO 8601 date and time
+ * ("2026-01-02T03:04:05Z", "...+01:00", no zone meaning UTC), or "utc" /
+ * "localtime" for the host's clock now, in UTC or in the host's time zone
+ * (what Windows guests expect). */
 bool hg_rtc_cmos_parse_time(const char *text, int64_t *start_time_us, GError **error);
 
 /* Setup-time helpers, called before the machine runs (like every device

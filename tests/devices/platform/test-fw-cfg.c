@@ -211,34 +211,43 @@ static void test_directory_is_sorted_and_big_endian(void)
 		{"opt/test/hello", HELLO},
 		{"opt/test/zz", "zz"},
 	};
-	uint8_t count_be[4], entries[G_N_ELEMENTS(expect)][64], after[4];
+	uint8_t count_be[4], after[4];
+	uint32_t count;
+	unsigned found = 0;
 
+	/* The engine adds files of its own (etc/e820, ...): the directory
+	 * holds ours among them, all sorted, selectors in directory order. */
 	fw_select(t, KEY_FILE_DIR);
 	fw_read(t, count_be, 4);
-	g_assert_cmpuint(get_be32(count_be), ==, G_N_ELEMENTS(expect));
-	fw_read(t, entries, sizeof(entries));
+	count = get_be32(count_be);
+	g_assert_cmpuint(count, >=, G_N_ELEMENTS(expect));
+	g_assert_cmpuint(count, <, 64);
+	g_autofree uint8_t(*entries)[64] = g_malloc(count * 64);
+	fw_read(t, entries, count * 64);
 	fw_read(t, after, sizeof(after));
-	for (unsigned i = 0; i < G_N_ELEMENTS(expect); i++) {
+	g_assert_cmpmem(after, 4, "\0\0\0\0", 4);
+	char previous[57] = {0};
+	for (uint32_t i = 0; i < count; i++) {
 		char name[57] = {0};
 
 		memcpy(name, entries[i] + 8, 56);
-		g_assert_cmpstr(name, ==, expect[i].name);
-		g_assert_cmpuint(get_be32(entries[i]), ==, strlen(expect[i].content));
+		g_assert_cmpint(strcmp(previous, name), <, 0);
+		memcpy(previous, name, sizeof(name));
 		g_assert_cmphex(get_be16(entries[i] + 4), ==, KEY_FILE_FIRST + i);
 		g_assert_cmphex(get_be16(entries[i] + 6), ==, 0); /* reserved */
 		/* The name is NUL-padded to 56 bytes. */
-		for (size_t j = strlen(expect[i].name); j < 56; j++)
+		for (size_t j = strlen(name); j < 56; j++)
 			g_assert_cmphex(entries[i][8 + j], ==, 0);
+		if (found < G_N_ELEMENTS(expect) && strcmp(name, expect[found].name) == 0) {
+			g_assert_cmpuint(get_be32(entries[i]), ==, strlen(expect[found].content));
+			char data[16] = {0};
+			fw_select(t, KEY_FILE_FIRST + i);
+			fw_read(t, data, sizeof(data) - 1);
+			g_assert_cmpstr(data, ==, expect[found].content);
+			found++;
+		}
 	}
-	g_assert_cmpmem(after, 4, "\0\0\0\0", 4);
-	/* Each selector reads its own file. */
-	for (unsigned i = 0; i < G_N_ELEMENTS(expect); i++) {
-		char data[16] = {0};
-
-		fw_select(t, KEY_FILE_FIRST + i);
-		fw_read(t, data, sizeof(data) - 1);
-		g_assert_cmpstr(data, ==, expect[i].content);
-	}
+	g_assert_cmpuint(found, ==, G_N_ELEMENTS(expect));
 	hg_test_quit(t);
 }
 
@@ -328,9 +337,10 @@ static void test_data_port_writes_are_ignored(void)
 static void test_unknown_selector_reads_zero(void)
 {
 	HgTest *t = start_default();
-	/* Unused numbered keys, the first selector after the two files, an
-	 * architecture key with nothing there, the very last selector. */
-	static const uint16_t keys[] = {0x1a, 0x1f, KEY_FILE_FIRST + 2, 0x3fff, 0x8010, 0xffff};
+	/* Unused numbered keys, a file selector far past the files (the test's
+	 * and the engine's own), an architecture key with nothing there, the
+	 * very last selector. */
+	static const uint16_t keys[] = {0x1a, 0x1f, KEY_FILE_FIRST + 60, 0x3fff, 0x8010, 0xffff};
 	uint8_t fill[8];
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(keys); i++) {

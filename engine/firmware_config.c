@@ -1,0 +1,108 @@
+/* fw_cfg files for SeaBIOS and OVMF (FACTS.md lists the ones SeaBIOS 1.16
+ * reads).  Paths in "bootorder" follow SeaBIOS's matching (src/boot.c):
+ * a PCI function as /pci@i0cf8/NAME@SLOT[,FN] with NAME free, an ATA
+ * drive behind it as /drive@PORT/disk@0. */
+#include "engine/firmware_config.h"
+
+#include <string.h>
+
+#include "devices/platform/fw_cfg.h"
+
+#define COM1_PORT 0x3f8
+
+typedef struct __attribute__((packed)) {
+	uint64_t address;
+	uint64_t length;
+	uint32_t type;
+} E820Record;
+
+char *hg_firmware_drive_path(HgMachineConfig *cfg, unsigned n)
+{
+	unsigned virtio_index = 0, sata_port = 0;
+	HgDriveOption *target = g_ptr_array_index(cfg->drives, n);
+
+	/* Slots and ports go in command-line order within each bus. */
+	for (unsigned i = 0; i < n; i++) {
+		HgDriveOption *d = g_ptr_array_index(cfg->drives, i);
+		if (d->bus == HG_DRIVE_BUS_VIRTIO)
+			virtio_index++;
+		else
+			sata_port++;
+	}
+	if (target->bus == HG_DRIVE_BUS_VIRTIO)
+		return g_strdup_printf("/pci@i0cf8/scsi@%x/disk@0,0",
+				       HG_SLOT_VIRTIO_BLK_FIRST + virtio_index);
+	return g_strdup_printf("/pci@i0cf8/ahci@%x/drive@%x/disk@0", HG_SLOT_AHCI, sata_port);
+}
+
+static bool add_e820(HgMachine *m, HgDevice *fw_cfg, GError **error)
+{
+	HgGuestMemory *mem = &m->memory;
+	E820Record records[4];
+	unsigned n = 0;
+
+	/* RAM as RAM, and KVM's identity-map/TSS pages as reserved; the
+	 * firmware adds its own reservations (EBDA, BIOS area) itself. */
+	records[n++] = (E820Record){0, mem->regions[0].size, 1};
+	records[n++] = (E820Record){0xfeffc000, 0x4000, 2};
+	if (mem->n_regions > 1)
+		records[n++] = (E820Record){mem->regions[1].guest_phys, mem->regions[1].size, 1};
+	return hg_fw_cfg_add_file(fw_cfg, "etc/e820", records, n * sizeof(E820Record), error);
+}
+
+static gint compare_boot_index(gconstpointer a, gconstpointer b, gpointer data)
+{
+	HgMachineConfig *cfg = data;
+	HgDriveOption *da = g_ptr_array_index(cfg->drives, GPOINTER_TO_UINT(a));
+	HgDriveOption *db = g_ptr_array_index(cfg->drives, GPOINTER_TO_UINT(b));
+	return da->boot_index - db->boot_index;
+}
+
+static bool add_bootorder(HgMachineConfig *cfg, HgDevice *fw_cfg, GError **error)
+{
+	g_autoptr(GArray) order = g_array_new(FALSE, FALSE, sizeof(guint));
+	g_autoptr(GString) text = g_string_new(NULL);
+
+	for (guint i = 0; i < cfg->drives->len; i++) {
+		HgDriveOption *d = g_ptr_array_index(cfg->drives, i);
+		if (d->boot_index >= 0)
+			g_array_append_val(order, i);
+	}
+	if (!order->len)
+		return true; /* the firmware's own order: disks, then CD-ROMs */
+	/* Stable: equal indexes keep their command-line order. */
+	g_autoptr(GPtrArray) sorted = g_ptr_array_new();
+	for (guint i = 0; i < order->len; i++)
+		g_ptr_array_add(sorted, GUINT_TO_POINTER(g_array_index(order, guint, i)));
+	g_ptr_array_sort_with_data(sorted, (GCompareDataFunc)compare_boot_index, cfg);
+	for (guint i = 0; i < sorted->len; i++) {
+		g_autofree char *path =
+			hg_firmware_drive_path(cfg, GPOINTER_TO_UINT(g_ptr_array_index(sorted, i)));
+		g_string_append_printf(text, "%s%s", i ? "\n" : "", path);
+	}
+	/* SeaBIOS reads it as a NUL-terminated string. */
+	return hg_fw_cfg_add_file(fw_cfg, "bootorder", text->str, text->len + 1, error);
+}
+
+static bool add_u64_file(HgDevice *fw_cfg, const char *name, uint64_t value, GError **error)
+{
+	uint64_t le = GUINT64_TO_LE(value);
+	return hg_fw_cfg_add_file(fw_cfg, name, &le, sizeof(le), error);
+}
+
+static bool add_u16_file(HgDevice *fw_cfg, const char *name, uint16_t value, GError **error)
+{
+	uint16_t le = GUINT16_TO_LE(value);
+	return hg_fw_cfg_add_file(fw_cfg, name, &le, sizeof(le), error);
+}
+
+bool hg_firmware_config_add(HgMachine *m, HgMachineConfig *cfg, HgDevice *fw_cfg,
+			    GError **error)
+{
+	return add_e820(m, fw_cfg, error) && add_bootorder(cfg, fw_cfg, error) &&
+	       add_u64_file(fw_cfg, "etc/show-boot-menu", cfg->boot_menu, error) &&
+	       (!cfg->boot_menu ||
+		add_u16_file(fw_cfg, "etc/boot-menu-wait", cfg->boot_menu_wait_ms, error)) &&
+	       /* No display device yet (issue 4): the BIOS screen goes to COM1. */
+	       add_u16_file(fw_cfg, "etc/sercon-port", COM1_PORT, error);
+}
