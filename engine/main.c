@@ -31,6 +31,7 @@ typedef struct {
 	char **drives;
 	gboolean boot_menu;
 	gint boot_menu_wait;
+	char *uuid;
 	char *rtc_base;
 } EngineOptions;
 
@@ -66,6 +67,8 @@ static GOptionEntry option_entries[] = {
 	{"drive", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts.drives,
 	 "Add a disk or CD-ROM: file=PATH,if=virtio|sata,media=disk|cdrom,readonly=on|off",
 	 "SPEC"},
+	{"uuid", 0, 0, G_OPTION_ARG_STRING, &opts.uuid,
+	 "The machine's UUID, as firmware reports it (default: derived from --vm-id)", "UUID"},
 	{"boot-menu", 0, 0, G_OPTION_ARG_NONE, &opts.boot_menu,
 	 "Let the firmware offer its boot menu (ESC on the console)", NULL},
 	{"boot-menu-wait", 0, 0, G_OPTION_ARG_INT, &opts.boot_menu_wait,
@@ -93,6 +96,37 @@ static int usage_error(const char *fmt, const char *detail)
 	g_printerr(fmt, detail);
 	g_printerr("\nTry hangar-engine --help.\n");
 	return HG_EXIT_USAGE;
+}
+
+/* --uuid, or one derived from --vm-id (stable, so a restored machine's
+ * firmware tables match the saved ones), or the nil UUID. */
+static bool engine_machine_uuid(uint8_t uuid[16])
+{
+	memset(uuid, 0, 16);
+	if (opts.uuid) {
+		if (!g_uuid_string_is_valid(opts.uuid))
+			return false;
+		for (unsigned i = 0, j = 0; i < 16; j++) {
+			if (opts.uuid[j] == '-')
+				continue;
+			uuid[i++] = g_ascii_xdigit_value(opts.uuid[j]) << 4 |
+				    g_ascii_xdigit_value(opts.uuid[j + 1]);
+			j++;
+		}
+		return true;
+	}
+	if (opts.vm_id) {
+		g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+		uint8_t digest[32];
+		gsize len = sizeof(digest);
+		g_checksum_update(sum, (const guchar *)"hangar-vm:", -1);
+		g_checksum_update(sum, (const guchar *)opts.vm_id, -1);
+		g_checksum_get_digest(sum, digest, &len);
+		memcpy(uuid, digest, 16);
+		uuid[6] = (uuid[6] & 0x0f) | 0x50; /* name-based (version 5 layout) */
+		uuid[8] = (uuid[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+	}
+	return true;
 }
 
 static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
@@ -154,6 +188,9 @@ static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
 		}
 		g_ptr_array_add(cfg->fw_cfg_files, o);
 	}
+	if (!engine_machine_uuid(cfg->uuid))
+		return usage_error("--uuid \"%s\" is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+				   opts.uuid);
 	if (opts.boot_menu_wait < 0 || opts.boot_menu_wait > 60000)
 		return usage_error("%s", "--boot-menu-wait must be between 0 and 60000 ms");
 	cfg->boot_menu = opts.boot_menu;

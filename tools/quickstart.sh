@@ -14,6 +14,8 @@ packages=(
 	meson ninja-build pkg-config gcc libc6-dev linux-libc-dev
 	libglib2.0-dev libjson-glib-dev
 	busybox-static cpio gzip xz-utils python3
+	seabios ovmf acpica-tools dmidecode
+	xorriso mtools grub-common grub-pc-bin grub-efi-amd64-bin
 )
 # Only the benchmarks use these, as a reference to compare with.
 bench_packages=(qemu-system-x86 qemu-utils)

@@ -194,8 +194,8 @@ static guint build_dsdt(GByteArray *b, const HgAcpiMachine *m)
 
 static uint32_t fadt_flags(const HgAcpiMachine *m)
 {
-	uint32_t flags = FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_FIX_RTC |
-			 FADT_RESET_REG_SUP;
+	uint32_t flags =
+		FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_FIX_RTC | FADT_RESET_REG_SUP;
 
 	/* As QEMU: more than 8 xAPICs cannot all be addressed in flat
 	 * logical mode. */
@@ -212,9 +212,9 @@ static uint32_t fadt_flags(const HgAcpiMachine *m)
 static guint build_fadt(GByteArray *b, const HgAcpiMachine *m, guint facs, guint dsdt)
 {
 	guint start = table_begin(b, "FACP", FADT_REVISION);
-	const uint32_t pm1a_evt = HG_ACPI_PM_IO_BASE;
-	const uint32_t pm1a_cnt = HG_ACPI_PM_IO_BASE + HG_ACPI_PM1_CNT_OFFSET;
-	const uint32_t pm_tmr = HG_ACPI_PM_IO_BASE + HG_ACPI_PM_TMR_OFFSET;
+	const uint32_t pm1a_evt = m->pm_io_base;
+	const uint32_t pm1a_cnt = m->pm_io_base + HG_ACPI_PM1_CNT_OFFSET;
+	const uint32_t pm_tmr = m->pm_io_base + HG_ACPI_PM_TMR_OFFSET;
 
 	put_le(b, facs, 4); /* FIRMWARE_CTRL */
 	put_le(b, dsdt, 4); /* DSDT */
@@ -403,6 +403,7 @@ void hg_acpi_machine_init_pc(HgAcpiMachine *m, unsigned n_cpus, uint64_t ram_bel
 
 	memset(m, 0, sizeof(*m));
 	m->n_cpus = n_cpus;
+	m->pm_io_base = HG_ACPI_PM_IO_BASE;
 	m->ram_below_4g = ram_below_4g;
 	m->ram_above_4g = ram_above_4g;
 	m->ioapic_id = 0;
@@ -423,6 +424,14 @@ bool hg_acpi_machine_check(const HgAcpiMachine *m, GError **error)
 
 	if (m->n_cpus < 1 || m->n_cpus > HG_ACPI_MAX_CPUS)
 		return machine_fail(error, "the CPU count must be between 1 and 4096");
+	/* PMBA bits 15:6; clear of the legacy ports below 0x400, of the
+	 * PCI configuration ports and of the GPE0 block. */
+	if (m->pm_io_base % HG_ACPI_PM_IO_SIZE || m->pm_io_base < 0x400 ||
+	    (m->pm_io_base <= 0xcff && m->pm_io_base + HG_ACPI_PM_IO_SIZE > 0xcf8) ||
+	    (m->pm_io_base <= HG_ACPI_GPE0_BASE + HG_ACPI_GPE0_LENGTH - 1 &&
+	     m->pm_io_base + HG_ACPI_PM_IO_SIZE > HG_ACPI_GPE0_BASE))
+		return machine_fail(error, "the PM I/O base must be 64-byte aligned, from 0x400, "
+					   "clear of 0xcf8-0xcff and of the GPE0 block");
 	if (m->ram_below_4g < (1u << 20))
 		return machine_fail(error, "less than 1 MiB of RAM below 4 GiB");
 	if (m->ram_below_4g > HG_ACPI_PCI_MMIO32_END)
@@ -431,12 +440,13 @@ bool hg_acpi_machine_check(const HgAcpiMachine *m, GError **error)
 		return machine_fail(error, "RAM below 4 GiB overlaps the PCI window");
 	if (m->pci_mmio32_start >= HG_ACPI_PCI_MMIO32_END)
 		return machine_fail(error, "the 32-bit PCI window is empty");
-	if (m->ram_above_4g > HG_ACPI_MAX_RAM || m->ram_below_4g + m->ram_above_4g > HG_ACPI_MAX_RAM)
+	if (m->ram_above_4g > HG_ACPI_MAX_RAM ||
+	    m->ram_below_4g + m->ram_above_4g > HG_ACPI_MAX_RAM)
 		return machine_fail(error, "more than 16 TiB of RAM");
 	if (m->pci_mmio64_size) {
 		end64 = m->pci_mmio64_start + m->pci_mmio64_size;
-		if (m->pci_mmio64_start < (4 * GIB) + m->ram_above_4g || end64 < m->pci_mmio64_start ||
-		    end64 > (1ULL << 52))
+		if (m->pci_mmio64_start < (4 * GIB) + m->ram_above_4g ||
+		    end64 < m->pci_mmio64_start || end64 > (1ULL << 52))
 			return machine_fail(error, "the 64-bit PCI window overlaps RAM or "
 						   "lies beyond 52 address bits");
 	}

@@ -27,15 +27,26 @@
 #define HG_ACPI_IOAPIC_ADDRESS 0xfec00000u
 #define HG_ACPI_IOAPIC_GSI_BASE 0
 
-/* PIIX4 power management (00:01.3), PMBA = 0xb000, as QEMU's piix4-pm:
- *  PM1a_EVT 0xb000 (4 bytes: PM1 status, PM1 enable; power button fixed
- *  event), PM1a_CNT 0xb004 (2 bytes), PM_TMR 0xb008 (4 bytes, a 24-bit
- *  counter at 3.579545 MHz: TMR_VAL_EXT is clear).  The PM model must
- *  report SCI_EN = 1 in PM1_CNT from reset: SMI_CMD is 0, so the tables say
- *  the machine is always in ACPI mode and nobody will enable it.  Sleep:
- *  only S5, SLP_TYP 0 (QEMU's PIIX4 value), so SLP_EN with SLP_TYP 0 must
- *  power off.  GPE0 at 0xafe0: 2 bytes of status, 2 of enable. */
-#define HG_ACPI_PM_IO_BASE 0xb000
+/* PIIX4 power management (00:01.3), its I/O block where PMBA (config 0x40)
+ * puts it, as QEMU's piix4-pm: PM1a_EVT at +0 (4 bytes: PM1 status, PM1
+ * enable; power button fixed event), PM1a_CNT at +4 (2 bytes), PM_TMR at +8
+ * (4 bytes, a 24-bit counter at 3.579545 MHz: TMR_VAL_EXT is clear).  The PM
+ * model must report SCI_EN = 1 in PM1_CNT from reset: SMI_CMD is 0, so the
+ * tables say the machine is always in ACPI mode and nobody will enable it.
+ * Sleep: only S5, SLP_TYP 0 (QEMU's PIIX4 value), so SLP_EN with SLP_TYP 0
+ * must power off.  GPE0 at 0xafe0: 2 bytes of status, 2 of enable.
+ *
+ * The firmware programs PMBA, and the FADT must name the same base:
+ *  - SeaBIOS (src/fw/paravirt.c qemu_cfg_init) moves it to 0x600 whenever
+ *    "etc/table-loader" exists, and writes PMBA in pci_setup;
+ *  - OVMF (PlatformPei, AcpiTimerLib) writes 0xb000 (PIIX4_PMBA_VALUE)
+ *    unless PMREGMISC.PMIOSE is already set, in which case it keeps PMBA;
+ *  - a kernel booted directly finds PMBA as the engine left it.
+ * QEMU copes by building its tables when the firmware reads them, after
+ * PMBA is set; Hangar's are built before, so the platform says which. */
+#define HG_ACPI_PM_IO_BASE 0xb000 /* OVMF's; the default */
+#define HG_ACPI_PM_IO_BASE_SEABIOS 0x0600
+#define HG_ACPI_PM_IO_SIZE 64
 #define HG_ACPI_PM1_EVT_LENGTH 4
 #define HG_ACPI_PM1_CNT_OFFSET 0x04
 #define HG_ACPI_PM1_CNT_LENGTH 2
@@ -67,6 +78,7 @@
  * from the CPU count and the RAM layout; the platform may then adjust. */
 typedef struct {
 	unsigned n_cpus; /* 1..HG_ACPI_MAX_CPUS, APIC IDs 0..n_cpus-1 */
+	uint16_t pm_io_base; /* PIIX4 PMBA as the firmware will program it */
 	uint64_t ram_below_4g; /* bytes of RAM from address 0 */
 	uint64_t ram_above_4g; /* bytes of RAM from 4 GiB */
 	uint8_t ioapic_id; /* 0 as in QEMU: KVM's IOAPIC ID register resets to 0 */
@@ -78,7 +90,8 @@ typedef struct {
 	uint64_t pci_mmio64_size;
 } HgAcpiMachine;
 
-/* The 32-bit window starts at the end of low RAM.  The 64-bit one starts
+/* PM I/O at HG_ACPI_PM_IO_BASE (set HG_ACPI_PM_IO_BASE_SEABIOS for SeaBIOS).
+ * The 32-bit window starts at the end of low RAM.  The 64-bit one starts
  * above high RAM, 1 GiB aligned (SeaBIOS 1.16.2 puts 64-bit BARs right
  * after RAM), and ends 32 GiB past the next 32 GiB boundary, which covers
  * OVMF's 32 GiB aperture that it aligns to its own size. */

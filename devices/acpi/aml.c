@@ -426,8 +426,7 @@ HgAml *hg_aml_method(const char *path, unsigned n_args, bool serialized)
 	return aml;
 }
 
-HgAml *hg_aml_processor(const char *path, uint8_t id, uint32_t pblk_address,
-			uint8_t pblk_length)
+HgAml *hg_aml_processor(const char *path, uint8_t id, uint32_t pblk_address, uint8_t pblk_length)
 {
 	HgAml *aml = aml_new(AML_EXT_PACKAGE, PROCESSOR_OP);
 

@@ -99,8 +99,7 @@ HgAml *hg_aml_name_decl(const char *path, HgAml *value);
 HgAml *hg_aml_scope(const char *path);
 HgAml *hg_aml_device(const char *path);
 HgAml *hg_aml_method(const char *path, unsigned n_args, bool serialized);
-HgAml *hg_aml_processor(const char *path, uint8_t id, uint32_t pblk_address,
-			uint8_t pblk_length);
+HgAml *hg_aml_processor(const char *path, uint8_t id, uint32_t pblk_address, uint8_t pblk_length);
 
 /* Operation regions and fields (20.2.5.2). */
 HgAml *hg_aml_operation_region(const char *path, uint8_t space, HgAml *offset, HgAml *length);

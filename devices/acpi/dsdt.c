@@ -44,7 +44,9 @@
 #define INTERRUPT_NUMBER_OFFSET 5
 
 static const char *const pirq_field[PIRQ_LINKS] = {
-	"\\_SB.PCI0.ISA.PRQ0", "\\_SB.PCI0.ISA.PRQ1", "\\_SB.PCI0.ISA.PRQ2",
+	"\\_SB.PCI0.ISA.PRQ0",
+	"\\_SB.PCI0.ISA.PRQ1",
+	"\\_SB.PCI0.ISA.PRQ2",
 	"\\_SB.PCI0.ISA.PRQ3",
 };
 static const char *const pirq_link[PIRQ_LINKS] = {"LNKA", "LNKB", "LNKC", "LNKD"};
@@ -64,8 +66,8 @@ static HgAml *pci_host_resources(const HgAcpiMachine *m)
 	hg_aml_append(rt, hg_aml_word_io(0x0000, 0x0cf7));
 	hg_aml_append(rt, hg_aml_word_io(0x0d00, 0xffff));
 	hg_aml_append(rt, hg_aml_dword_memory(0x000a0000, 0x000bffff, HG_AML_CACHEABLE, true));
-	hg_aml_append(rt, hg_aml_dword_memory((uint32_t)m->pci_mmio32_start,
-					      HG_ACPI_PCI_MMIO32_END, HG_AML_NON_CACHEABLE, true));
+	hg_aml_append(rt, hg_aml_dword_memory((uint32_t)m->pci_mmio32_start, HG_ACPI_PCI_MMIO32_END,
+					      HG_AML_NON_CACHEABLE, true));
 	if (m->pci_mmio64_size)
 		hg_aml_append(rt, hg_aml_qword_memory(m->pci_mmio64_start,
 						      m->pci_mmio64_start + m->pci_mmio64_size - 1,
@@ -197,14 +199,14 @@ static HgAml *link_current_method(void)
 	HgAml *enabled;
 
 	add_name(method, "PRR0", link_interrupt(&none, 1));
-	hg_aml_append(method, hg_aml_create_dword_field(hg_aml_name("PRR0"),
-							hg_aml_int(INTERRUPT_NUMBER_OFFSET),
-							"PRRI"));
-	enabled = hg_aml_if(
-		hg_aml_lnot(hg_aml_and(hg_aml_arg(0), hg_aml_int(PIRQ_DISABLED), NULL)));
-	hg_aml_append(enabled, hg_aml_store(hg_aml_and(hg_aml_arg(0), hg_aml_int(PIRQ_IRQ_MASK),
-						       NULL),
-					    hg_aml_name("PRRI")));
+	hg_aml_append(method,
+		      hg_aml_create_dword_field(hg_aml_name("PRR0"),
+						hg_aml_int(INTERRUPT_NUMBER_OFFSET), "PRRI"));
+	enabled =
+		hg_aml_if(hg_aml_lnot(hg_aml_and(hg_aml_arg(0), hg_aml_int(PIRQ_DISABLED), NULL)));
+	hg_aml_append(enabled,
+		      hg_aml_store(hg_aml_and(hg_aml_arg(0), hg_aml_int(PIRQ_IRQ_MASK), NULL),
+				   hg_aml_name("PRRI")));
 	hg_aml_append(method, enabled);
 	hg_aml_append(method, hg_aml_return(hg_aml_name("PRR0")));
 	return method;
@@ -243,9 +245,8 @@ static HgAml *pirq_link_device(unsigned i)
 	/* Method (_SRS, 1) { CreateDWordField (Arg0, 5, PRRI)
 	 *                    Store (PRRI, PRQn) } */
 	method = hg_aml_method("_SRS", 1, false);
-	hg_aml_append(method, hg_aml_create_dword_field(hg_aml_arg(0),
-							hg_aml_int(INTERRUPT_NUMBER_OFFSET),
-							"PRRI"));
+	hg_aml_append(method, hg_aml_create_dword_field(
+				      hg_aml_arg(0), hg_aml_int(INTERRUPT_NUMBER_OFFSET), "PRRI"));
 	hg_aml_append(method, hg_aml_store(hg_aml_name("PRRI"), hg_aml_name(pirq_field[i])));
 	hg_aml_append(dev, method);
 	return dev;

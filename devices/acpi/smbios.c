@@ -230,8 +230,8 @@ static uint16_t add_memory_array(Smbios *s, uint64_t ram, unsigned n_devices)
 	return handle;
 }
 
-static void add_memory_device(Smbios *s, const HgSmbiosInfo *info, uint16_t array,
-			      unsigned index, uint64_t size)
+static void add_memory_device(Smbios *s, const HgSmbiosInfo *info, uint16_t array, unsigned index,
+			      uint64_t size)
 {
 	g_autofree char *locator = g_strdup_printf("DIMM %u", index);
 	uint64_t mib = size / MIB;

@@ -51,8 +51,8 @@ static void loader_fail(HgTableLoader *loader, const char *format, ...)
 	va_start(ap, format);
 	message = g_strdup_vprintf(format, ap);
 	va_end(ap);
-	loader->error = g_error_new(G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-				    "table loader: %s", message);
+	loader->error =
+		g_error_new(G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "table loader: %s", message);
 }
 
 static bool name_fits(HgTableLoader *loader, const char *file)
@@ -80,7 +80,8 @@ static bool range_inside(HgTableLoader *loader, const LoaderBlob *b, uint64_t of
 			 uint64_t length, const char *what)
 {
 	if (length == 0 || offset + length > b->size) {
-		loader_fail(loader, "%s [0x%" G_GINT64_MODIFIER "x, +0x%" G_GINT64_MODIFIER
+		loader_fail(loader,
+			    "%s [0x%" G_GINT64_MODIFIER "x, +0x%" G_GINT64_MODIFIER
 			    "x) lies outside \"%s\" (0x%zx bytes)",
 			    what, (guint64)offset, (guint64)length, b->name, b->size);
 		return false;
@@ -159,8 +160,8 @@ void hg_table_loader_allocate(HgTableLoader *loader, const char *file, size_t bl
 	e[4 + 60] = zone;
 }
 
-void hg_table_loader_add_pointer(HgTableLoader *loader, const char *dest_file,
-				 uint32_t dest_offset, uint8_t size, const char *src_file)
+void hg_table_loader_add_pointer(HgTableLoader *loader, const char *dest_file, uint32_t dest_offset,
+				 uint8_t size, const char *src_file)
 {
 	const LoaderBlob *dest, *src;
 	uint8_t *e;
@@ -180,8 +181,8 @@ void hg_table_loader_add_pointer(HgTableLoader *loader, const char *dest_file,
 	e[4 + 116] = size;
 }
 
-void hg_table_loader_add_checksum(HgTableLoader *loader, const char *file,
-				  uint32_t result_offset, uint32_t start, uint32_t length)
+void hg_table_loader_add_checksum(HgTableLoader *loader, const char *file, uint32_t result_offset,
+				  uint32_t start, uint32_t length)
 {
 	const LoaderBlob *blob;
 	uint8_t *e;

@@ -54,10 +54,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgTableLoader, hg_table_loader_free)
  * Alignment: a power of two up to 4096 (OVMF allocates pages). */
 void hg_table_loader_allocate(HgTableLoader *loader, const char *file, size_t blob_size,
 			      uint32_t alignment, uint8_t zone);
-void hg_table_loader_add_pointer(HgTableLoader *loader, const char *dest_file,
-				 uint32_t dest_offset, uint8_t size, const char *src_file);
-void hg_table_loader_add_checksum(HgTableLoader *loader, const char *file,
-				  uint32_t result_offset, uint32_t start, uint32_t length);
+void hg_table_loader_add_pointer(HgTableLoader *loader, const char *dest_file, uint32_t dest_offset,
+				 uint8_t size, const char *src_file);
+void hg_table_loader_add_checksum(HgTableLoader *loader, const char *file, uint32_t result_offset,
+				  uint32_t start, uint32_t length);
 void hg_table_loader_write_pointer(HgTableLoader *loader, const char *dest_file,
 				   uint32_t dest_offset, uint8_t size, const char *src_file,
 				   uint32_t src_offset);

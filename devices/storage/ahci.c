@@ -71,8 +71,8 @@
 #define CAP_SAM (1u << 18)
 #define CAP_SCLO (1u << 24)
 #define CAP_ISS_GEN3 (3u << 20)
-#define CAP_VALUE                                                                                 \
-	(CAP_S64A | CAP_SNCQ | CAP_SCLO | CAP_ISS_GEN3 | CAP_SAM | (AHCI_SLOTS - 1) << 8 |       \
+#define CAP_VALUE                                                                                  \
+	(CAP_S64A | CAP_SNCQ | CAP_SCLO | CAP_ISS_GEN3 | CAP_SAM | (AHCI_SLOTS - 1) << 8 |         \
 	 (HG_AHCI_PORTS - 1))
 #define AHCI_VERSION 0x00010301 /* 1.3.1 */
 
@@ -351,8 +351,7 @@ static AhciSlot *to_slot(HgSataCommand *cmd)
 	return (AhciSlot *)cmd;
 }
 
-static int ahci_map(HgSataCommand *cmd, uint64_t max, struct iovec *iov, int n,
-		    uint64_t *bytes)
+static int ahci_map(HgSataCommand *cmd, uint64_t max, struct iovec *iov, int n, uint64_t *bytes)
 {
 	AhciSlot *slot = to_slot(cmd);
 	AhciPort *p = slot->port;
@@ -365,11 +364,13 @@ static int ahci_map(HgSataCommand *cmd, uint64_t max, struct iovec *iov, int n,
 		uint64_t address, size, take;
 		void *host;
 
-		if (!hg_memory_read(mem, slot->table + TABLE_PRDT + (uint64_t)slot->prd_index * PRD_SIZE,
+		if (!hg_memory_read(mem,
+				    slot->table + TABLE_PRDT + (uint64_t)slot->prd_index * PRD_SIZE,
 				    prd, sizeof(prd)))
 			goto host_error;
 		/* DBA bit 0 is reserved (word alignment); DBC is size - 1. */
-		address = ((uint64_t)GUINT32_FROM_LE(prd[1]) << 32 | GUINT32_FROM_LE(prd[0])) & ~1ull;
+		address =
+			((uint64_t)GUINT32_FROM_LE(prd[1]) << 32 | GUINT32_FROM_LE(prd[0])) & ~1ull;
 		size = (GUINT32_FROM_LE(prd[3]) & PRD_DBC_MASK) + 1;
 		take = MIN(size - slot->prd_offset, max);
 		host = hg_memory_ptr(mem, address + slot->prd_offset, take);
@@ -508,8 +509,8 @@ static void ahci_command_complete(HgSataCommand *cmd)
 
 static bool ahci_port_can_run(AhciPort *p)
 {
-	return p->drive && (p->cmd & PxCMD_ST) && !p->stopped &&
-	       (p->ssts & SCTL_DET_MASK) == 3 && ahci_bus_master(p->hba);
+	return p->drive && (p->cmd & PxCMD_ST) && !p->stopped && (p->ssts & SCTL_DET_MASK) == 3 &&
+	       ahci_bus_master(p->hba);
 }
 
 /* A Register FIS with C = 0 only writes the Device Control register: the
@@ -644,8 +645,7 @@ static void ahci_port_write_sctl(AhciPort *p, uint32_t value)
 		p->ssts = 0;
 		p->tfd = (p->tfd & 0xff00) | HG_ATA_STATUS_BSY;
 		ahci_port_cancel(p);
-	} else if ((old & SCTL_DET_MASK) == SCTL_DET_COMRESET &&
-		   (value & SCTL_DET_MASK) == 0) {
+	} else if ((old & SCTL_DET_MASK) == SCTL_DET_COMRESET && (value & SCTL_DET_MASK) == 0) {
 		ahci_port_link_reset(p);
 	} else if ((value & SCTL_DET_MASK) == 4) {
 		p->ssts = 4; /* interface offline */
@@ -844,8 +844,8 @@ static void ahci_reset(HgDevice *dev)
 	ahci_hba_reset(h);
 }
 
-#define PORT_REGISTERS(X)                                                                         \
-	X(clb)                                                                                    \
+#define PORT_REGISTERS(X)                                                                          \
+	X(clb)                                                                                     \
 	X(clbu) X(fb) X(fbu) X(is) X(ie) X(cmd) X(tfd) X(sig) X(ssts) X(sctl) X(serr) X(sact) X(ci)
 
 static void ahci_save_u32(GVariantBuilder *b, unsigned port, const char *name, uint32_t v)
@@ -895,11 +895,11 @@ static bool ahci_load_port(AhciHba *h, AhciPort *p, GVariantDict *r, GError **er
 	const char *kind = NULL;
 	uint32_t cmd;
 
-#define LOAD_REGISTER(name)                                                                       \
-	{                                                                                         \
-		g_autofree char *key = g_strdup_printf("port%u-%s", p->index, #name);             \
-		if (!hg_record_u32(r, key, &p->name, error))                                      \
-			return false;                                                             \
+#define LOAD_REGISTER(name)                                                                        \
+	{                                                                                          \
+		g_autofree char *key = g_strdup_printf("port%u-%s", p->index, #name);              \
+		if (!hg_record_u32(r, key, &p->name, error))                                       \
+			return false;                                                              \
 	}
 	PORT_REGISTERS(LOAD_REGISTER)
 #undef LOAD_REGISTER
@@ -983,8 +983,7 @@ HgDevice *hg_ahci_create(HgMachine *m, HgPciBus *bus, uint8_t devfn, GError **er
 	AhciHba *h = g_new0(AhciHba, 1);
 
 	/* ICH9's AHCI function: SATA controller, AHCI 1.0 programming interface. */
-	hg_pci_device_init(&h->pci, &hg_ahci_class, m, "ahci", 0x8086, 0x2922, 0x010601, 0x02,
-			   1);
+	hg_pci_device_init(&h->pci, &hg_ahci_class, m, "ahci", 0x8086, 0x2922, 0x010601, 0x02, 1);
 	hg_pci_register_bar(&h->pci, 5, HG_PCI_BAR_MEM32, false, ABAR_SIZE, &ahci_mmio_ops, h);
 	hg_pci_add_msi(&h->pci, 0, true);
 	h->pci.config_written = ahci_config_written;

@@ -13,8 +13,7 @@ HgDevice *hg_ahci_create(HgMachine *m, HgPciBus *bus, uint8_t devfn, GError **er
 
 /* An ATA disk on an image the caller keeps open until the machine is
  * freed. */
-bool hg_ahci_attach_disk(HgDevice *ahci, unsigned port, HgBlockBackend *backend,
-			 GError **error);
+bool hg_ahci_attach_disk(HgDevice *ahci, unsigned port, HgBlockBackend *backend, GError **error);
 /* A CD/DVD-ROM drive with the ISO image at path (opened read-only and
  * owned by the drive), or empty when path is NULL. */
 bool hg_ahci_attach_cdrom(HgDevice *ahci, unsigned port, const char *path, GError **error);

@@ -450,8 +450,8 @@ static void ata_disk_execute(HgSataDrive *d, HgSataCommand *cmd)
 		return;
 	case ATA_WRITE_DMA:
 	case ATA_WRITE_DMA_NORETRY:
-		ata_disk_read_write(disk, cmd, hg_sata_fis_lba28(cmd), count28(cmd), true,
-				    XFER_DMA, false);
+		ata_disk_read_write(disk, cmd, hg_sata_fis_lba28(cmd), count28(cmd), true, XFER_DMA,
+				    false);
 		return;
 	case ATA_READ_DMA_EXT:
 		ata_disk_read_write(disk, cmd, hg_sata_fis_lba48(cmd), count48(cmd), false,
@@ -459,8 +459,8 @@ static void ata_disk_execute(HgSataDrive *d, HgSataCommand *cmd)
 		return;
 	case ATA_WRITE_DMA_EXT:
 	case ATA_WRITE_DMA_FUA_EXT:
-		ata_disk_read_write(disk, cmd, hg_sata_fis_lba48(cmd), count48(cmd), true,
-				    XFER_DMA, command == ATA_WRITE_DMA_FUA_EXT);
+		ata_disk_read_write(disk, cmd, hg_sata_fis_lba48(cmd), count48(cmd), true, XFER_DMA,
+				    command == ATA_WRITE_DMA_FUA_EXT);
 		return;
 	case ATA_READ_SECTORS:
 	case ATA_READ_SECTORS_NORETRY:
@@ -476,14 +476,14 @@ static void ata_disk_execute(HgSataDrive *d, HgSataCommand *cmd)
 	case ATA_WRITE_SECTORS:
 	case ATA_WRITE_SECTORS_NORETRY:
 	case ATA_WRITE_MULTIPLE:
-		ata_disk_read_write(disk, cmd, hg_sata_fis_lba28(cmd), count28(cmd), true,
-				    XFER_PIO, false);
+		ata_disk_read_write(disk, cmd, hg_sata_fis_lba28(cmd), count28(cmd), true, XFER_PIO,
+				    false);
 		return;
 	case ATA_WRITE_SECTORS_EXT:
 	case ATA_WRITE_MULTIPLE_EXT:
 	case ATA_WRITE_MULTIPLE_FUA_EXT:
-		ata_disk_read_write(disk, cmd, hg_sata_fis_lba48(cmd), count48(cmd), true,
-				    XFER_PIO, command == ATA_WRITE_MULTIPLE_FUA_EXT);
+		ata_disk_read_write(disk, cmd, hg_sata_fis_lba48(cmd), count48(cmd), true, XFER_PIO,
+				    command == ATA_WRITE_MULTIPLE_FUA_EXT);
 		return;
 	case ATA_READ_FPDMA_QUEUED:
 	case ATA_WRITE_FPDMA_QUEUED:
@@ -495,8 +495,7 @@ static void ata_disk_execute(HgSataDrive *d, HgSataCommand *cmd)
 		return;
 	case ATA_FLUSH_CACHE:
 	case ATA_FLUSH_CACHE_EXT:
-		hg_sata_block_request(cmd, disk->queue, HG_BLOCK_FLUSH, 0, 0,
-				      ata_disk_flush_done);
+		hg_sata_block_request(cmd, disk->queue, HG_BLOCK_FLUSH, 0, 0, ata_disk_flush_done);
 		return;
 	case ATA_DATA_SET_MANAGEMENT:
 		ata_disk_data_set_management(disk, cmd);

@@ -812,8 +812,7 @@ bool hg_atapi_change_medium(HgSataDrive *d, const char *path, GError **error)
 	if (a->locked && atapi_medium_ready(a)) {
 		a->media_event = MEDIA_EVENT_EJECT_REQUEST;
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY,
-			    "%s: the guest has locked the tray; eject with \"force\" first",
-			    d->id);
+			    "%s: the guest has locked the tray; eject with \"force\" first", d->id);
 		return false;
 	}
 	if (!atapi_open_medium(a, path, error))
@@ -903,7 +902,8 @@ static bool atapi_load(HgSataDrive *d, GVariantDict *r, GError **error)
 	}
 	if (a->sectors != sectors) {
 		g_set_error(error, HG_DEVICE_ERROR, HG_DEVICE_ERROR_BAD_RECORD,
-			    "%s: the medium %s had %" G_GUINT64_FORMAT " sectors when saved, now %" G_GUINT64_FORMAT,
+			    "%s: the medium %s had %" G_GUINT64_FORMAT
+			    " sectors when saved, now %" G_GUINT64_FORMAT,
 			    d->id, medium, sectors, a->sectors);
 		return false;
 	}

@@ -131,9 +131,8 @@ static void sata_block_request_complete(HgBlockRequest *req, int result)
 	sata_block_io_finish(cmd, cmd->cancelled && result == 0 ? -ECANCELED : result);
 }
 
-void hg_sata_block_request(HgSataCommand *cmd, HgBlockQueue *queue, HgBlockOp op,
-			   uint64_t offset, uint64_t len,
-			   void (*done)(HgSataCommand *cmd, int result))
+void hg_sata_block_request(HgSataCommand *cmd, HgBlockQueue *queue, HgBlockOp op, uint64_t offset,
+			   uint64_t len, void (*done)(HgSataCommand *cmd, int result))
 {
 	cmd->queue = queue;
 	cmd->io_done = done;

@@ -171,9 +171,8 @@ int64_t hg_sata_copy_from_guest(HgSataCommand *cmd, void *buf, size_t len);
 void hg_sata_block_io(HgSataCommand *cmd, HgBlockQueue *queue, HgBlockOp op, uint64_t offset,
 		      uint64_t len, void (*done)(HgSataCommand *cmd, int result));
 /* One request without data (flush, discard). */
-void hg_sata_block_request(HgSataCommand *cmd, HgBlockQueue *queue, HgBlockOp op,
-			   uint64_t offset, uint64_t len,
-			   void (*done)(HgSataCommand *cmd, int result));
+void hg_sata_block_request(HgSataCommand *cmd, HgBlockQueue *queue, HgBlockOp op, uint64_t offset,
+			   uint64_t len, void (*done)(HgSataCommand *cmd, int result));
 
 void hg_sata_complete(HgSataCommand *cmd);
 

@@ -303,11 +303,18 @@ static void blk_process_queue(VirtioBlk *b)
 {
 	HgVirtioPci *vp = &b->vp;
 	HgVirtq *vq = hg_virtio_pci_vq(vp, 0);
+	unsigned budget = vq->size;
 
 	while (hg_virtio_pci_queue_ready(vp, 0)) {
 		BlkRequest *req = b->free_requests;
 		HgVirtqError err;
 
+		if (budget-- == 0) {
+			/* A driver feeding the ring from another vCPU as fast as
+			 * requests fail must not keep the device lock forever. */
+			hg_virtio_pci_kick_later(vp, 0);
+			return;
+		}
 		if (!req) {
 			/* More in flight than the ring holds: only a driver that
 			 * repeats heads gets here.  A completion resumes. */

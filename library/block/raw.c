@@ -96,11 +96,13 @@ static bool range_ok(HgBlockBackend *blk, uint64_t offset, uint64_t len)
 }
 
 /* preadv/pwritev may move less than asked; go on until done.  The iovec
- * array is copied so it can be advanced; small ones stay on the stack. */
+ * array is copied so it can be advanced; up to 256 entries (what storage
+ * devices send: virtio-blk's seg_max + 2) stay on the worker's stack, so
+ * the I/O path allocates nothing. */
 static int block_transfer(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov,
 			  int iovcnt, bool write)
 {
-	struct iovec stack[16];
+	struct iovec stack[256];
 	struct iovec *v = iovcnt <= (int)G_N_ELEMENTS(stack) ? stack : g_new(struct iovec, iovcnt);
 	int i = 0, r = 0;
 

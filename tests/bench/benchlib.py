@@ -74,6 +74,10 @@ def print_header(title, args, notes=()):
     print(f'== {title}')
     print(f'   host: {os.cpu_count()} CPUs, /dev/kvm: {kvm_kind()}; '
           f'{args.repeat} runs per measurement, median (min)')
+    load = os.getloadavg()[0]
+    if load > 0.5:
+        print(f'   warning: load average {load:.1f}: the host is busy, timings are noisy '
+              '(README.md)')
     if not args.qemu:
         print('   QEMU: not found, Hangar only')
     for note in notes:
@@ -104,6 +108,26 @@ def time_run(argv, expected=DEBUG_EXIT_PASS, timeout=120):
     elapsed = time.perf_counter() - start
     check_status(os.path.basename(argv[0]), proc.returncode, expected, proc.stderr)
     return elapsed
+
+
+def time_output_and_run(argv, expected=DEBUG_EXIT_PASS):
+    """Seconds from spawning argv to the first byte on its stdout (the guest's serial port),
+    and to its exit."""
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=errors)
+        first = proc.stdout.read(1)
+        output = time.perf_counter() - start
+        proc.stdout.read()  # to EOF: the VMM exits
+        proc.wait()
+        elapsed = time.perf_counter() - start
+        proc.stdout.close()
+        errors.seek(0)
+        check_status(os.path.basename(argv[0]), proc.returncode, expected, errors.read())
+    if not first:
+        raise BenchError(f'{os.path.basename(argv[0])}: no guest output')
+    return output, elapsed
 
 
 def repeat(n, fn):
@@ -264,7 +288,7 @@ def main(run):
     """Runs a benchmark body; a BenchError is the only failure."""
     try:
         run()
-    except BenchError as e:
+    except (BenchError, OSError, subprocess.SubprocessError) as e:
         sys.stdout.flush()
         print(f'bench: FAILED: {e}', file=sys.stderr)
         sys.exit(1)

@@ -403,6 +403,26 @@ static void test_fadt_describes_piix4_pm(void)
 	table_at(l, get_le(f + 40, 4), "DSDT");
 }
 
+/* SeaBIOS moves PMBA to 0x600: the FADT follows the machine's base. */
+static void test_fadt_follows_the_pm_base(void)
+{
+	HgAcpiMachine m;
+	g_autoptr(Loaded) l = NULL;
+	const uint8_t *f;
+
+	hg_acpi_machine_init_pc(&m, 1, 512 * MIB, 0);
+	m.pm_io_base = HG_ACPI_PM_IO_BASE_SEABIOS;
+	l = load_machine(&m);
+	f = fadt(l);
+	g_assert_cmphex(get_le(f + 56, 4), ==, 0x600);
+	g_assert_cmphex(get_le(f + 64, 4), ==, 0x604);
+	g_assert_cmphex(get_le(f + 76, 4), ==, 0x608);
+	g_assert_cmphex(get_le(f + 80, 4), ==, 0xafe0); /* GPE0 stays */
+	assert_gas(f + 148, 32, 2, 0x600);
+	assert_gas(f + 172, 16, 2, 0x604);
+	assert_gas(f + 208, 32, 3, 0x608);
+}
+
 static void test_fadt_flags_cluster_mode_above_8_cpus(void)
 {
 	g_autoptr(Loaded) few = load_pc(8, 512 * MIB, 0);
@@ -542,11 +562,11 @@ static void test_dsdt_windows_follow_ram(void)
 	uint32_t len;
 	const uint8_t *d = dsdt(l, &len);
 	/* DWordMemory: producer, fixed, non-cacheable RW, 0xc0000000-0xfebfffff */
-	const uint8_t window32[] = {0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0, 0, 0, 0,
-				    0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0xbf, 0xfe};
+	const uint8_t window32[] = {0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0,    0,    0,
+				    0,	  0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0xbf, 0xfe};
 	/* QWordMemory min: 6 GiB, 1 GiB aligned */
-	const uint8_t window64[] = {0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x03, 0, 0, 0, 0, 0, 0, 0, 0,
-				    0x00, 0x00, 0x00, 0x80, 0x01, 0x00, 0x00, 0x00};
+	const uint8_t window64[] = {0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x03, 0,    0,    0,	  0,   0, 0,
+				    0,	  0,	0x00, 0x00, 0x00, 0x80, 0x01, 0x00, 0x00, 0x00};
 
 	g_assert_true(contains(d, len, window32, sizeof(window32)));
 	g_assert_true(contains(d, len, window64, sizeof(window64)));
@@ -760,8 +780,8 @@ static char *run_tool(const char *dir, const char *const *argv, int *status)
 	char *out = NULL, *err = NULL;
 	char *both;
 
-	g_assert_true(g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-				   &out, &err, status, &error));
+	g_assert_true(g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+				   &err, status, &error));
 	g_assert_no_error(error);
 	both = g_strconcat(out, err, NULL);
 	g_free(out);
@@ -826,9 +846,9 @@ static void test_iasl_disassembles_every_table(gconstpointer data)
 	g_autofree char *output = NULL;
 	const char *compile[] = {"iasl", "-p", "recompiled", "dsdt.dsl", NULL};
 	const char *const tables[] = {"FACP", "APIC", "RSDT", "XSDT"};
-	const char *const names[] = {"PNP0A03", "_PRT", "LNKA", "LNKD", "LNKS", "PNP0C0F",
-				     "PNP0303", "PNP0F13", "PNP0B00", "PNP0501", "_S5_",
-				     "\\_GPE", "P40C", "PCI_Config"};
+	const char *const names[] = {"PNP0A03", "_PRT",	   "LNKA",    "LNKD",	   "LNKS",
+				     "PNP0C0F", "PNP0303", "PNP0F13", "PNP0B00",   "PNP0501",
+				     "_S5_",	"\\_GPE",  "P40C",    "PCI_Config"};
 	uint32_t len;
 	const uint8_t *d;
 	const uint8_t *f;
@@ -954,6 +974,15 @@ static void test_build_refuses_broken_machines(void)
 	assert_refused(&m);
 	hg_acpi_machine_init_pc(&m, 1, 3 * GIB, 0);
 	m.pci_mmio64_size = UINT64_MAX; /* wraps */
+	assert_refused(&m);
+	hg_acpi_machine_init_pc(&m, 1, 512 * MIB, 0);
+	m.pm_io_base = 0xb010; /* PMBA has no bits 5:0 */
+	assert_refused(&m);
+	m.pm_io_base = 0x200; /* legacy ports */
+	assert_refused(&m);
+	m.pm_io_base = 0x0cc0; /* reaches 0xcf8 */
+	assert_refused(&m);
+	m.pm_io_base = 0xafc0; /* reaches GPE0 */
 	assert_refused(&m);
 }
 
@@ -1085,7 +1114,8 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	for (unsigned i = 0; i < G_N_ELEMENTS(cpu_counts); i++) {
 		unsigned n = cpu_counts[i];
-		g_autofree char *script = g_strdup_printf("/acpi/loader/runs-like-firmware/%u-cpus", n);
+		g_autofree char *script =
+			g_strdup_printf("/acpi/loader/runs-like-firmware/%u-cpus", n);
 		g_autofree char *madt = g_strdup_printf("/acpi/madt/lists-every-cpu/%u-cpus", n);
 		g_autofree char *seabios =
 			g_strdup_printf("/acpi/dsdt/parses-with-seabios-vocabulary/%u-cpus", n);
@@ -1104,12 +1134,14 @@ int main(int argc, char **argv)
 	g_test_add_func("/acpi/root-tables/list-fadt-and-madt-and-no-hpet",
 			test_root_tables_list_fadt_and_madt);
 	g_test_add_func("/acpi/fadt/describes-piix4-pm", test_fadt_describes_piix4_pm);
+	g_test_add_func("/acpi/fadt/follows-the-pm-base", test_fadt_follows_the_pm_base);
 	g_test_add_func("/acpi/fadt/forces-cluster-mode-above-8-cpus",
 			test_fadt_flags_cluster_mode_above_8_cpus);
 	g_test_add_func("/acpi/madt/overrides-irq0-and-level-pci-irqs",
 			test_madt_interrupt_overrides);
 	g_test_add_func("/acpi/dsdt/windows-follow-ram", test_dsdt_windows_follow_ram);
-	g_test_add_func("/acpi/acpiexec/runs-the-link-methods", test_acpiexec_runs_the_link_methods);
+	g_test_add_func("/acpi/acpiexec/runs-the-link-methods",
+			test_acpiexec_runs_the_link_methods);
 	g_test_add_func("/acpi/build/refuses-broken-machines", test_build_refuses_broken_machines);
 	g_test_add_func("/acpi/build/accepts-the-largest-machine",
 			test_build_accepts_the_largest_machine);

@@ -18,10 +18,10 @@ static void assert_encodes(HgAml *term, const uint8_t *expected, size_t len)
 	g_assert_cmpmem(bytes->data, bytes->len, expected, len);
 }
 
-#define ASSERT_ENCODES(term, ...)                                                                 \
-	do {                                                                                      \
-		static const uint8_t expected_[] = {__VA_ARGS__};                                 \
-		assert_encodes((term), expected_, sizeof(expected_));                             \
+#define ASSERT_ENCODES(term, ...)                                                                  \
+	do {                                                                                       \
+		static const uint8_t expected_[] = {__VA_ARGS__};                                  \
+		assert_encodes((term), expected_, sizeof(expected_));                              \
 	} while (0)
 
 static void assert_pkg_length(size_t len, const uint8_t *expected, unsigned n)
@@ -157,8 +157,8 @@ static void test_package_counts_elements(void)
 /* Name (_UID, 0x1234) */
 static void test_name_declaration(void)
 {
-	ASSERT_ENCODES(hg_aml_name_decl("_UID", hg_aml_int(0x1234)), 0x08, '_', 'U', 'I', 'D',
-		       0x0b, 0x34, 0x12);
+	ASSERT_ENCODES(hg_aml_name_decl("_UID", hg_aml_int(0x1234)), 0x08, '_', 'U', 'I', 'D', 0x0b,
+		       0x34, 0x12);
 }
 
 /* Method (_STA, 0, NotSerialized) { Return (0x0F) } */
@@ -195,13 +195,13 @@ static void test_if_else(void)
  * LNot (LEqual (Arg1, Local7)); LLess (Arg6, One) */
 static void test_expressions(void)
 {
-	ASSERT_ENCODES(hg_aml_store(hg_aml_and(hg_aml_arg(0), hg_aml_int(0x0f), NULL),
-				    hg_aml_local(1)),
-		       0x70, 0x7b, 0x68, 0x0a, 0x0f, 0x00, 0x61);
+	ASSERT_ENCODES(
+		hg_aml_store(hg_aml_and(hg_aml_arg(0), hg_aml_int(0x0f), NULL), hg_aml_local(1)),
+		0x70, 0x7b, 0x68, 0x0a, 0x0f, 0x00, 0x61);
 	ASSERT_ENCODES(hg_aml_or(hg_aml_local(0), hg_aml_int(0x80), hg_aml_local(0)), 0x7d, 0x60,
 		       0x0a, 0x80, 0x60);
-	ASSERT_ENCODES(hg_aml_lnot(hg_aml_lequal(hg_aml_arg(1), hg_aml_local(7))), 0x92, 0x93,
-		       0x69, 0x67);
+	ASSERT_ENCODES(hg_aml_lnot(hg_aml_lequal(hg_aml_arg(1), hg_aml_local(7))), 0x92, 0x93, 0x69,
+		       0x67);
 	ASSERT_ENCODES(hg_aml_lless(hg_aml_arg(6), hg_aml_int(1)), 0x95, 0x6e, 0x01);
 }
 
@@ -224,9 +224,9 @@ static void test_create_dword_field(void)
 /* OperationRegion (P40C, PCI_Config, 0x60, 0x04) */
 static void test_operation_region(void)
 {
-	ASSERT_ENCODES(hg_aml_operation_region("P40C", HG_AML_PCI_CONFIG, hg_aml_int(0x60),
-					       hg_aml_int(4)),
-		       0x5b, 0x80, 'P', '4', '0', 'C', 0x02, 0x0a, 0x60, 0x0a, 0x04);
+	ASSERT_ENCODES(
+		hg_aml_operation_region("P40C", HG_AML_PCI_CONFIG, hg_aml_int(0x60), hg_aml_int(4)),
+		0x5b, 0x80, 'P', '4', '0', 'C', 0x02, 0x0a, 0x60, 0x0a, 0x04);
 }
 
 /* Field (P40C, ByteAcc, NoLock, Preserve) { PRQ0, 8, , 8, PRQ1, 8 } */
@@ -339,11 +339,11 @@ static void test_dword_memory(void)
  *              0x8FFFFFFFF, 0, 0x800000000) */
 static void test_qword_memory(void)
 {
-	ASSERT_ENCODES(hg_aml_qword_memory(0x100000000ULL, 0x8ffffffffULL, HG_AML_PREFETCHABLE,
-					   true),
-		       0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x07, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x00, 0x00,
-		       0x00, 0x01, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x08, 0x00, 0x00, 0x00,
-		       0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00);
+	ASSERT_ENCODES(
+		hg_aml_qword_memory(0x100000000ULL, 0x8ffffffffULL, HG_AML_PREFETCHABLE, true),
+		0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x07, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x00, 0x00, 0x00,
+		0x01, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x08, 0x00, 0x00, 0x00, 0, 0, 0, 0,
+		0, 0, 0, 0, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00);
 }
 
 int main(int argc, char **argv)

@@ -196,7 +196,7 @@ static void test_structures_end_with_type_127(void)
 static void test_structures_have_3_0_lengths(void)
 {
 	g_autoptr(Smbios) s = build_pc(4, 2, 2 * GIB, 2 * GIB);
-	static const uint8_t lengths[][2] = {{1, 0x1b}, {3, 0x16},  {4, 0x30},  {16, 0x17},
+	static const uint8_t lengths[][2] = {{1, 0x1b},	 {3, 0x16},  {4, 0x30},	 {16, 0x17},
 					     {17, 0x28}, {19, 0x1f}, {32, 0x0b}, {127, 0x04}};
 
 	for (guint i = 0; i < s->structures->len; i++) {
@@ -413,8 +413,8 @@ static void test_dmidecode_reads_the_tables(void)
 	path = g_build_filename(dir, "dmi.bin", NULL);
 	g_assert_true(g_file_set_contents(path, (const char *)dump->data, dump->len, &error));
 	argv[2] = path;
-	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-				   &out, &err, &status, &error));
+	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+				   &err, &status, &error));
 	g_assert_no_error(error);
 	g_unlink(path);
 	g_rmdir(dir);

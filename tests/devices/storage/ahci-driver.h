@@ -12,9 +12,9 @@
 #define AHCI_ABAR 0xfebf0000ULL
 
 /* Guest memory the driver uses (fits in 2 MiB of RAM). */
-#define MEM_CLB(port) (0x10000ULL + (port) * 0x400)
-#define MEM_FB(port) (0x20000ULL + (port) * 0x100)
-#define MEM_TABLE(port, slot) (0x40000ULL + ((port) * 32 + (slot)) * 0x200)
+#define MEM_CLB(port) (0x10000ULL + (port)*0x400)
+#define MEM_FB(port) (0x20000ULL + (port)*0x100)
+#define MEM_TABLE(port, slot) (0x40000ULL + ((port)*32 + (slot)) * 0x200)
 #define MEM_DATA 0x100000ULL
 
 /* Registers. */
@@ -215,7 +215,8 @@ static inline void ahci_issue(HgTest *t, unsigned port, unsigned slot, const Ahc
 	memcpy(buf + 0x40, c->acmd, sizeof(c->acmd));
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t prd[4] = {(uint32_t)c->prd[i].address, (uint32_t)(c->prd[i].address >> 32),
-				   0, (c->prd[i].length - 1) | (c->prd[i].interrupt ? 1u << 31 : 0)};
+				   0,
+				   (c->prd[i].length - 1) | (c->prd[i].interrupt ? 1u << 31 : 0)};
 		memcpy(buf + 0x80 + 16 * i, prd, 16);
 	}
 	hg_test_memwrite(t, table, buf, 0x80 + 16 * n);
@@ -230,8 +231,10 @@ static inline void ahci_issue(HgTest *t, unsigned port, unsigned slot, const Ahc
 static inline uint32_t ahci_wait(HgTest *t, unsigned port, uint32_t mask)
 {
 	for (int i = 0; i < 5000; i++) {
-		uint32_t is = port_readl(t, port, PxIS);
+		/* Issue state first: a completion between the two reads then
+		 * shows in PxIS too. */
 		uint32_t busy = (port_readl(t, port, PxCI) | port_readl(t, port, PxSACT)) & mask;
+		uint32_t is = port_readl(t, port, PxIS);
 		if (!busy || (is & IS_ERRORS))
 			return is;
 		g_usleep(1000);

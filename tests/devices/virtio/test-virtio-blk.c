@@ -858,6 +858,29 @@ static void test_many_requests_in_flight_complete(void)
 	drv_stop(d);
 }
 
+static void test_repeated_heads_beyond_the_ring_all_complete(void)
+{
+	/* One chain offered over and over: more requests than the device has
+	 * slots for can be in flight; it waits for completions, then goes on. */
+	Drv *d = drv_start(NULL);
+
+	drv_init(d, F_BASIC, 256);
+	drv_write_header(d, 0, T_IN, 7);
+	Seg s[] = {{hdr_addr(0), 16, 0}, {DATA_AREA, 65536, D_WRITE}, {status_addr(0), 1, D_WRITE}};
+	uint16_t head = drv_chain(d, s, 3);
+	for (unsigned i = 0; i < 256; i++)
+		drv_offer(d, head);
+	drv_kick(d);
+	/* Every ring slot holds the head already: just move the index. */
+	d->avail_idx += 200;
+	hg_test_writew(d->t, RING_AVAIL + 2, d->avail_idx);
+	drv_kick(d);
+	drv_wait_used(d, 456);
+	g_assert_cmpuint(hg_test_readb(d->t, status_addr(0)), ==, ST_OK);
+	g_assert_cmphex(drv_status(d) & S_NEEDS_RESET, ==, 0);
+	drv_stop(d);
+}
+
 static void test_flush_completes(void)
 {
 	Drv *d = drv_start(NULL);
@@ -1089,9 +1112,9 @@ static void test_intx_and_isr_without_msix(void)
 	Drv *d = drv_start(NULL);
 	bool routed = cfg_readl(d->t, PIIX3_DEVFN, 0) == 0x70008086;
 
-	/* Slot 4, INTA: PIRQA (the PIIX swizzle), routed to IRQ 11. */
+	/* Slot 4, INTA: PIRQ (4 - 1 + 0) & 3 = D (the PIIX wiring), to IRQ 11. */
 	if (routed)
-		cfg_writeb(d->t, PIIX3_DEVFN, 0x60, 11);
+		cfg_writeb(d->t, PIIX3_DEVFN, 0x60 + 3, 11);
 	g_assert_true(drv_negotiate(d, F_BASIC));
 	drv_setup_queue(d, 16);
 	COMMON_W(d, b, CC_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
@@ -1602,6 +1625,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/virtio-blk/io/framing-is-free", test_framing_is_free);
 	g_test_add_func("/virtio-blk/io/many-requests-in-flight-complete",
 			test_many_requests_in_flight_complete);
+	g_test_add_func("/virtio-blk/io/repeated-heads-beyond-the-ring-all-complete",
+			test_repeated_heads_beyond_the_ring_all_complete);
 	g_test_add_func("/virtio-blk/io/flush-completes", test_flush_completes);
 	g_test_add_func("/virtio-blk/io/discard-punches-a-hole", test_discard_punches_a_hole);
 	g_test_add_func("/virtio-blk/io/write-zeroes-zeroes-the-range",
