@@ -15,7 +15,7 @@ G_DEFINE_QUARK(hg-boot-error-quark, hg_boot_error)
 unsigned hg_e820_build(HgMachine *m, HgE820Entry *e)
 {
 	HgGuestMemory *mem = &m->memory;
-	uint64_t low_end = mem->regions[0].size;
+	uint64_t low_end = mem->low_end;
 	unsigned n = 0;
 
 	e[n++] = (HgE820Entry){0, 0x9fc00, 1};
@@ -24,8 +24,8 @@ unsigned hg_e820_build(HgMachine *m, HgE820Entry *e)
 	if (low_end > HG_BOOT_KERNEL_ADDR)
 		e[n++] = (HgE820Entry){HG_BOOT_KERNEL_ADDR, low_end - HG_BOOT_KERNEL_ADDR, 1};
 	e[n++] = (HgE820Entry){0xfeffc000, 0x4000, 2}; /* KVM's identity map and TSS */
-	if (mem->n_regions > 1)
-		e[n++] = (HgE820Entry){mem->regions[1].guest_phys, mem->regions[1].size, 1};
+	if (mem->high_size)
+		e[n++] = (HgE820Entry){HG_HIGH_RAM_START, mem->high_size, 1};
 	return n;
 }
 

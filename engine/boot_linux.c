@@ -51,7 +51,7 @@ static bool linux_load_initrd(HgMachine *m, HgBootConfig *cfg, uint8_t *zero_pag
 	g_autofree char *data = NULL;
 	gsize size;
 	uint64_t max = get32(zero_page, BP_INITRD_ADDR_MAX);
-	uint64_t top = MIN(m->memory.regions[0].size, max + 1);
+	uint64_t top = MIN(m->memory.low_end, max + 1);
 	uint64_t at;
 
 	if (!g_file_get_contents(cfg->initrd, &data, &size, error))

@@ -160,7 +160,7 @@ bool hg_boot_load_multiboot(HgMachine *m, HgBootConfig *cfg, const uint8_t *imag
 	}
 	mbi.flags = MBI_MEM | MBI_CMDLINE | MBI_MMAP | MBI_LOADER_NAME;
 	mbi.mem_lower = 639;
-	mbi.mem_upper = (uint32_t)((m->memory.regions[0].size - 0x100000) / 1024);
+	mbi.mem_upper = (uint32_t)((m->memory.low_end - 0x100000) / 1024);
 	mbi.mmap_addr = MBI_MMAP_ADDR;
 	mbi.mmap_length = n * sizeof(MultibootMmapEntry);
 	mbi.cmdline = HG_BOOT_CMDLINE;

@@ -18,6 +18,7 @@
 
 #include "devices/pci/piix4_pm.h"
 #include "devices/storage/ahci.h"
+#include "display/console.h"
 #include "engine/state.h"
 
 #define CONTROL_LINE_MAX (64u << 10)
@@ -210,7 +211,24 @@ static JsonNode *cmd_save_state(HgControl *c, JsonObject *args, GError **error)
 	return empty_object();
 }
 
+static JsonNode *cmd_screendump(HgControl *c, JsonObject *args, GError **error)
+{
+	JsonNode *path = json_object_get_member(args, "filename");
+
+	if (!JSON_NODE_HOLDS_VALUE(path) || json_node_get_value_type(path) != G_TYPE_STRING ||
+	    !*json_node_get_string(path)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "\"filename\" must be a non-empty string");
+		return NULL;
+	}
+	if (!hg_console_screendump(c->engine->platform.console, json_node_get_string(path),
+				   error))
+		return NULL;
+	return empty_object();
+}
+
 static const char *const save_state_args[] = {"path", NULL};
+static const char *const screendump_args[] = {"filename", NULL};
 
 /* A string argument that must be there and not be empty. */
 static const char *string_argument(JsonObject *args, const char *name, GError **error)
@@ -266,6 +284,7 @@ static const ControlCommand control_commands[] = {
 	{"system_powerdown", cmd_system_powerdown, NULL, false},
 	{"quit", cmd_quit, NULL, false},
 	{"save-state", cmd_save_state, save_state_args, true},
+	{"screendump", cmd_screendump, screendump_args, true},
 	{"blockdev-change-medium", cmd_blockdev_change_medium, change_medium_args, true},
 	{"eject", cmd_eject, eject_args, true},
 };

@@ -45,10 +45,10 @@ static bool add_e820(HgMachine *m, HgDevice *fw_cfg, GError **error)
 
 	/* RAM as RAM, and KVM's identity-map/TSS pages as reserved; the
 	 * firmware adds its own reservations (EBDA, BIOS area) itself. */
-	records[n++] = (E820Record){0, mem->regions[0].size, 1};
+	records[n++] = (E820Record){0, mem->low_end, 1};
 	records[n++] = (E820Record){0xfeffc000, 0x4000, 2};
-	if (mem->n_regions > 1)
-		records[n++] = (E820Record){mem->regions[1].guest_phys, mem->regions[1].size, 1};
+	if (mem->high_size)
+		records[n++] = (E820Record){HG_HIGH_RAM_START, mem->high_size, 1};
 	return hg_fw_cfg_add_file(fw_cfg, "etc/e820", records, n * sizeof(E820Record), error);
 }
 
@@ -120,7 +120,7 @@ static bool add_acpi_and_smbios(HgMachine *m, HgMachineConfig *cfg, HgDevice *fw
 	HgAcpiMachine acpi;
 	HgSmbiosInfo smbios;
 	g_autoptr(GPtrArray) files = NULL;
-	uint64_t low = m->memory.regions[0].size;
+	uint64_t low = m->memory.low_end;
 
 	if (!cfg->boot.firmware || cfg->boot.kernel)
 		return true;

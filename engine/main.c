@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "devices/platform/rtc_cmos.h"
+#include "display/console.h"
 #include "engine/boot.h"
 #include "engine/control.h"
 #include "engine/engine.h"
@@ -319,6 +320,7 @@ static int engine_start_services(HgEngine *e)
 					  &error)))
 		goto fail;
 	hg_timers_attach(e->machine);
+	hg_console_start_thread(e->platform.console);
 	for (unsigned i = 0; i < e->machine->n_vcpus; i++)
 		if (!hg_vcpu_start_thread(e->machine->vcpus[i], &error))
 			goto fail;
@@ -361,6 +363,9 @@ int main(int argc, char **argv)
 	}
 	hg_harness_free(engine.harness);
 	hg_control_free(engine.control);
+	/* The display thread calls into devices: stop it before they go. */
+	if (engine.platform.console)
+		hg_console_stop_thread(engine.platform.console);
 	hg_machine_free(engine.machine);
 	hg_platform_destroy(&engine.platform);
 	g_main_loop_unref(engine.loop);

@@ -11,9 +11,15 @@ static void memory_lay_out_regions(HgGuestMemory *mem)
 {
 	uint64_t low = MIN(mem->size, HG_PCI_HOLE_START);
 
+	mem->low_end = low;
+	mem->high_size = mem->size - low;
 	mem->n_regions = 0;
 	mem->regions[mem->n_regions++] = (HgRamRegion){
-		.guest_phys = 0, .size = low, .file_offset = 0, .host = mem->base};
+		.guest_phys = 0, .size = HG_VGA_WINDOW_START, .file_offset = 0, .host = mem->base};
+	mem->regions[mem->n_regions++] = (HgRamRegion){.guest_phys = HG_VGA_WINDOW_END,
+						       .size = low - HG_VGA_WINDOW_END,
+						       .file_offset = HG_VGA_WINDOW_END,
+						       .host = mem->base + HG_VGA_WINDOW_END};
 	if (mem->size > low)
 		mem->regions[mem->n_regions++] = (HgRamRegion){.guest_phys = HG_HIGH_RAM_START,
 							       .size = mem->size - low,

@@ -1,6 +1,8 @@
 /* Guest RAM: one memfd (or, after a restore, a privately mapped RAM file)
  * laid out PC-style: RAM from 0 up to the PCI hole at 3 GiB, the rest above
- * 4 GiB.  Devices touch guest memory only through the bounds-checked
+ * 4 GiB, and no RAM in the legacy VGA window 0xA0000-0xBFFFF, which belongs
+ * to the display device (its bytes in the backing file go unused, so file
+ * offsets stay equal to guest addresses below 4 GiB).  Devices touch guest memory only through the bounds-checked
  * accessors below; a guest-supplied address is never dereferenced directly. */
 #pragma once
 
@@ -11,6 +13,8 @@
 
 #define HG_PCI_HOLE_START 0xC0000000ULL /* 3 GiB: low RAM ends here */
 #define HG_HIGH_RAM_START 0x100000000ULL /* 4 GiB: the rest of RAM */
+#define HG_VGA_WINDOW_START 0xA0000ULL
+#define HG_VGA_WINDOW_END 0xC0000ULL
 
 typedef struct {
 	uint64_t guest_phys; /* where the guest sees it */
@@ -25,7 +29,9 @@ typedef struct {
 	uint8_t *base; /* one mapping of the whole backing fd */
 	bool private_mapping; /* restored: MAP_PRIVATE of a saved file */
 	unsigned n_regions;
-	HgRamRegion regions[2];
+	HgRamRegion regions[3];
+	uint64_t low_end; /* RAM below 4 GiB ends here (at most 3 GiB) */
+	uint64_t high_size; /* RAM from 4 GiB up */
 } HgGuestMemory;
 
 /* Create anonymous guest RAM of size bytes (memfd, MAP_SHARED). */

@@ -19,6 +19,8 @@
 #include "devices/pci/testdev.h"
 #include "devices/storage/ahci.h"
 #include "devices/virtio/virtio_blk.h"
+#include "display/console.h"
+#include "display/input.h"
 #include "library/block/block.h"
 
 #define COM1_BASE 0x3f8
@@ -358,6 +360,9 @@ bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GErro
 {
 	memset(p, 0, sizeof(*p));
 	p->block_backends = g_ptr_array_new_with_free_func((GDestroyNotify)hg_block_close);
+	/* Before the devices: display and input devices attach to these. */
+	p->console = hg_console_new(m);
+	p->input = hg_input_new(m);
 	p->serial = hg_chardev_new(cfg->serial ? cfg->serial : "none", error);
 	if (!p->serial)
 		return false;
@@ -404,5 +409,7 @@ void hg_platform_destroy(HgPlatform *p)
 	hg_chardev_free(p->debugcon);
 	if (p->block_backends)
 		g_ptr_array_unref(p->block_backends);
+	hg_console_free(p->console);
+	hg_input_free(p->input);
 	memset(p, 0, sizeof(*p));
 }

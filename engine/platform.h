@@ -65,6 +65,8 @@ typedef struct {
 	struct HgPciBus *pci_bus;
 	HgDevice *power_management; /* PIIX4 PM: the ACPI power button */
 	GPtrArray *block_backends; /* HgBlockBackend *, closed with the platform */
+	struct HgConsole *console; /* the guest's screen, for the display servers */
+	struct HgInput *input; /* keyboard and pointer routing */
 } HgPlatform;
 
 /* PCI slots of the PC platform (bus 0). */

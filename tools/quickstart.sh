@@ -12,7 +12,7 @@ build="${HANGAR_BUILD_DIR:-$here/build}"
 # Build and test dependencies, one Debian package each.
 packages=(
 	meson ninja-build pkg-config gcc libc6-dev linux-libc-dev
-	libglib2.0-dev libjson-glib-dev
+	libglib2.0-dev libjson-glib-dev libpng-dev libvncserver-dev libspice-server-dev
 	busybox-static cpio gzip xz-utils python3
 	seabios ovmf acpica-tools dmidecode
 	xorriso mtools grub-common grub-pc-bin grub-efi-amd64-bin

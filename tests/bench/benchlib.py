@@ -37,6 +37,9 @@ def parse_args(description, add_arguments=None, default_repeat=10):
     if add_arguments:
         add_arguments(parser)
     args = parser.parse_args()
+    args.engine = os.path.abspath(args.engine)
+    if getattr(args, 'guest', None):
+        args.guest = os.path.abspath(args.guest)
     if args.qemu in ('', 'none'):
         args.qemu = None
     return args

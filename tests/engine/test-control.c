@@ -305,6 +305,30 @@ static void test_restore_of_garbage_state_fails_cleanly(void)
 	rmdir(dir);
 }
 
+static void test_screendump_writes_a_png(void)
+{
+	Control *c = control_start();
+	g_autofree char *png = g_build_filename(hg_test_dir(c->t), "screen.png", NULL);
+	g_autofree char *req = g_strdup_printf(
+		"{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"%s\"}}", png);
+	g_autoptr(JsonObject) r = control_exchange(c, req);
+	g_autofree char *data = NULL;
+	gsize len;
+
+	g_assert_true(json_object_has_member(r, "return"));
+	g_assert_true(g_file_get_contents(png, &data, &len, NULL));
+	g_assert_cmpuint(len, >, 33);
+	g_assert_cmpmem(data, 8, "\x89PNG\r\n\x1a\n", 8);
+	/* IHDR: width and height, big-endian, right after the chunk header. */
+	g_assert_cmpmem(data + 12, 4, "IHDR", 4);
+	g_assert_cmpuint(GUINT32_FROM_BE(*(uint32_t *)(data + 16)), ==, 640);
+	g_assert_cmpuint(GUINT32_FROM_BE(*(uint32_t *)(data + 20)), ==, 480);
+	g_autoptr(JsonObject) bad = control_exchange(
+		c, "{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"/nonexistent/x.png\"}}");
+	g_assert_cmpstr(error_class(bad), ==, "GenericError");
+	control_finish(c);
+}
+
 static void test_quit_replies_then_exits(void)
 {
 	Control *c = control_start();
@@ -360,6 +384,7 @@ int main(int argc, char **argv)
 			test_save_state_writes_a_restorable_machine);
 	g_test_add_func("/control/restore-of-garbage-state-fails-cleanly",
 			test_restore_of_garbage_state_fails_cleanly);
+	g_test_add_func("/control/screendump-writes-a-png", test_screendump_writes_a_png);
 	g_test_add_func("/control/quit-replies-then-exits", test_quit_replies_then_exits);
 	g_test_add_func("/control/too-many-clients-are-turned-away",
 			test_too_many_clients_are_turned_away);

@@ -16,6 +16,21 @@ static void test_small_ram_is_all_low(void)
 	hg_test_quit(t);
 }
 
+static void test_vga_window_is_not_ram(void)
+{
+	HgTest *t = hg_test_start("--memory", "64", NULL);
+	hg_test_writel(t, 0x9fffc, 0x11111111);
+	hg_test_writel(t, 0xc0000, 0x22222222);
+	hg_test_writel(t, 0xa0000, 0x33333333); /* no device there yet: dropped */
+	g_assert_cmphex(hg_test_readl(t, 0x9fffc), ==, 0x11111111);
+	g_assert_cmphex(hg_test_readl(t, 0xc0000), ==, 0x22222222);
+	g_assert_cmphex(hg_test_readl(t, 0xa0000), ==, 0xffffffff);
+	g_assert_cmphex(hg_test_readl(t, 0xbfffc), ==, 0xffffffff);
+	g_autofree char *r = hg_test_request(t, "memread 0x9fffc 8");
+	g_assert_true(g_str_has_prefix(r, "ERR")); /* runs into the window */
+	hg_test_quit(t);
+}
+
 static void test_ram_beyond_3g_continues_above_4g(void)
 {
 	/* 5 GiB: 3 GiB low, 2 GiB from 4 GiB up.  Untouched pages cost nothing. */
@@ -74,6 +89,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/memory/small-ram-is-all-low", test_small_ram_is_all_low);
+	g_test_add_func("/memory/vga-window-is-not-ram", test_vga_window_is_not_ram);
 	g_test_add_func("/memory/ram-beyond-3g-continues-above-4g",
 			test_ram_beyond_3g_continues_above_4g);
 	g_test_add_func("/memory/high-ram-survives-save-and-restore",
