@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "display/console.h"
+#include "display/input.h"
 #include "engine/state.h"
 
 #define HARNESS_LINE_MAX (4u << 20)
@@ -25,14 +27,86 @@ struct HgHarness {
 	char *path;
 	void (*on_quit)(void *);
 	void *on_quit_data;
+	GMutex send_lock; /* lines also come from the display thread */
+	HgConsole *console;
+	HgInput *input;
 };
 
 static void harness_send(HgHarness *h, const char *line)
 {
-	if (!h->out)
-		return;
-	g_output_stream_write_all(h->out, line, strlen(line), NULL, NULL, NULL);
-	g_output_stream_write_all(h->out, "\n", 1, NULL, NULL, NULL);
+	g_mutex_lock(&h->send_lock);
+	if (h->out) {
+		g_output_stream_write_all(h->out, line, strlen(line), NULL, NULL, NULL);
+		g_output_stream_write_all(h->out, "\n", 1, NULL, NULL, NULL);
+	}
+	g_mutex_unlock(&h->send_lock);
+}
+
+static bool parse_u64(const char *s, uint64_t *out);
+
+/* --test-input-log: every input event the guest would get, as a line. */
+static void harness_input_event(void *opaque, const HgInputEvent *ev)
+{
+	char line[96];
+
+	switch (ev->type) {
+	case HG_INPUT_KEY:
+		g_snprintf(line, sizeof(line), "INPUT key 0x%02x %s", ev->key.qnum,
+			   ev->key.down ? "down" : "up");
+		break;
+	case HG_INPUT_REL:
+		g_snprintf(line, sizeof(line), "INPUT rel %d %d %d", ev->rel.dx, ev->rel.dy,
+			   ev->rel.wheel);
+		break;
+	case HG_INPUT_ABS:
+		g_snprintf(line, sizeof(line), "INPUT abs %d %d", ev->abs.x, ev->abs.y);
+		break;
+	case HG_INPUT_BUTTONS:
+		g_snprintf(line, sizeof(line), "INPUT buttons 0x%x", ev->buttons);
+		break;
+	default:
+		return; /* SYNC */
+	}
+	harness_send(opaque, line);
+}
+
+static const HgInputHandler harness_input_handler = {
+	.name = "test-input-log",
+	.caps = HG_INPUT_CAP_KEYBOARD | HG_INPUT_CAP_REL | HG_INPUT_CAP_ABS,
+	.event = harness_input_event,
+};
+
+void hg_harness_attach_display(HgHarness *h, HgConsole *console, HgInput *input,
+			       bool log_input)
+{
+	h->console = console;
+	h->input = input;
+	if (log_input)
+		hg_input_register(input, &harness_input_handler, h);
+}
+
+/* Paint a rectangle of the console in one colour, as a display device
+ * would: lets display-server tests check pixels without a GPU. */
+static char *harness_console_fill(HgHarness *h, char **argv, unsigned argc)
+{
+	uint64_t v[5];
+	int width, height, stride;
+
+	if (!h->console || argc != 6)
+		return g_strdup("ERR usage: console_fill X Y W H XRGB");
+	for (unsigned i = 0; i < 5; i++)
+		if (!parse_u64(argv[i + 1], &v[i]))
+			return g_strdup("ERR bad number");
+	hg_console_lock(h->console);
+	uint32_t *px = hg_console_pixels(h->console, &width, &height, &stride);
+	for (uint64_t y = v[1]; y < v[1] + v[3] && y < (uint64_t)height; y++)
+		for (uint64_t x = v[0]; x < v[0] + v[2] && x < (uint64_t)width; x++)
+			px[y * (stride / 4) + x] = (uint32_t)v[4];
+	hg_console_unlock(h->console);
+	hg_console_mark_dirty(h->console, (int)MIN(v[0], (uint64_t)width),
+			      (int)MIN(v[1], (uint64_t)height), (int)MIN(v[2], (uint64_t)width),
+			      (int)MIN(v[3], (uint64_t)height));
+	return g_strdup("OK");
 }
 
 static void harness_irq_observer(HgMachine *m, unsigned gsi, bool level, void *data)
@@ -206,6 +280,23 @@ static char *harness_execute(HgHarness *h, char **argv, bool *quit)
 			return g_strdup_printf("ERR %s", error->message);
 		return g_strdup("OK");
 	}
+	if (strcmp(cmd, "console_fill") == 0)
+		return harness_console_fill(h, argv, argc);
+	if (strcmp(cmd, "console_resize") == 0) {
+		uint64_t w, hh;
+		if (!h->console || argc != 3 || !parse_u64(argv[1], &w) || !parse_u64(argv[2], &hh) ||
+		    w > 8192 || hh > 8192)
+			return g_strdup("ERR usage: console_resize W H");
+		hg_console_resize(h->console, (int)w, (int)hh);
+		return g_strdup("OK");
+	}
+	if (strcmp(cmd, "console_size") == 0) {
+		int w, hh;
+		if (!h->console)
+			return g_strdup("ERR no console");
+		hg_console_size(h->console, &w, &hh);
+		return g_strdup_printf("OK %dx%d", w, hh);
+	}
 	if (strcmp(cmd, "quit") == 0) {
 		*quit = true;
 		return g_strdup("OK");
@@ -283,6 +374,7 @@ HgHarness *hg_harness_new(HgMachine *m, const char *path, void (*on_quit)(void *
 	h->on_quit = on_quit;
 	h->on_quit_data = data;
 	h->cancel = g_cancellable_new();
+	g_mutex_init(&h->send_lock);
 	h->service = g_socket_service_new();
 	unlink(path);
 	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(h->service), addr,

@@ -11,3 +11,10 @@ typedef struct HgHarness HgHarness;
 HgHarness *hg_harness_new(HgMachine *m, const char *path, void (*on_quit)(void *), void *data,
 			  GError **error);
 void hg_harness_free(HgHarness *h);
+/* The console and input the display tests reach through the harness
+ * (console_fill/console_resize/console_size; with log_input, every input
+ * event is reported as an INPUT line). */
+struct HgConsole;
+struct HgInput;
+void hg_harness_attach_display(HgHarness *h, struct HgConsole *console, struct HgInput *input,
+			       bool log_input);

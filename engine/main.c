@@ -26,7 +26,7 @@ typedef struct {
 	gint cpus;
 	char *kernel, *initrd, *append, *firmware, *firmware_vars;
 	char *serial, *debugcon;
-	gboolean debug_exit, no_reboot, paused, version, test_pci_device;
+	gboolean debug_exit, no_reboot, paused, version, test_pci_device, test_input_log;
 	char *control, *vm_id, *restore, *test_harness;
 	char **fw_cfg;
 	char **drives;
@@ -85,6 +85,8 @@ static GOptionEntry option_entries[] = {
 	 "Continue a machine saved with save-state", "DIR"},
 	{"test-harness", 0, 0, G_OPTION_ARG_FILENAME, &opts.test_harness,
 	 "Test mode: no vCPU; devices driven over this socket (docs/test-harness.md)", "PATH"},
+	{"test-input-log", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opts.test_input_log,
+	 "With --test-harness: report every input event to the harness (tests only)", NULL},
 	{"test-pci-device", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opts.test_pci_device,
 	 "Add the PCI core's test device at 00:1f.0 (tests only)", NULL},
 	{"version", 0, 0, G_OPTION_ARG_NONE, &opts.version, "Print the version and exit", NULL},
@@ -319,6 +321,9 @@ static int engine_start_services(HgEngine *e)
 	    !(e->harness = hg_harness_new(e->machine, opts.test_harness, engine_on_harness_quit, e,
 					  &error)))
 		goto fail;
+	if (e->harness)
+		hg_harness_attach_display(e->harness, e->platform.console, e->platform.input,
+					  opts.test_input_log);
 	hg_timers_attach(e->machine);
 	hg_console_start_thread(e->platform.console);
 	for (unsigned i = 0; i < e->machine->n_vcpus; i++)

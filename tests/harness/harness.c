@@ -22,6 +22,7 @@ struct HgTest {
 	char *dir;
 	unsigned irq_raised[HG_NUM_GSIS];
 	GArray *msis; /* HgTestMsi */
+	GPtrArray *inputs; /* INPUT lines, without the prefix */
 };
 
 const char *hg_test_kvm_kind(void)
@@ -103,6 +104,7 @@ HgTest *hg_test_startv(const char *const *args)
 
 	g_assert_nonnull(engine);
 	t->msis = g_array_new(FALSE, FALSE, sizeof(HgTestMsi));
+	t->inputs = g_ptr_array_new_with_free_func(g_free);
 	t->dir = g_dir_make_tmp("hangar-test-XXXXXX", &error);
 	g_assert_no_error(error);
 	sock = g_build_filename(t->dir, "harness.sock", NULL);
@@ -183,6 +185,7 @@ void hg_test_quit(HgTest *t)
 	hg_test_remove_tree(t->dir);
 	g_free(t->dir);
 	g_array_unref(t->msis);
+	g_ptr_array_unref(t->inputs);
 	g_free(t);
 }
 
@@ -217,6 +220,10 @@ char *hg_test_request(HgTest *t, const char *fmt, ...)
 		}
 		if (g_str_has_prefix(line, "IRQ "))
 			continue;
+		if (g_str_has_prefix(line, "INPUT ")) {
+			g_ptr_array_add(t->inputs, g_strdup(line + 6));
+			continue;
+		}
 		if (g_str_has_prefix(line, "MSI ")) {
 			HgTestMsi msi;
 			g_auto(GStrv) f = g_strsplit(line, " ", 3);
@@ -346,4 +353,29 @@ HgTestMsi hg_test_msi_get(HgTest *t, unsigned i)
 void hg_test_msi_clear(HgTest *t)
 {
 	g_array_set_size(t->msis, 0);
+}
+
+bool hg_test_wait_input(HgTest *t, const char *event, int timeout_ms)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	for (;;) {
+		for (guint i = 0; i < t->inputs->len; i++) {
+			if (strcmp(g_ptr_array_index(t->inputs, i), event) == 0) {
+				g_ptr_array_remove_range(t->inputs, 0, i + 1);
+				return true;
+			}
+		}
+		if (g_get_monotonic_time() > deadline)
+			return false;
+		/* Events arrive on their own; a request collects those sent
+		 * before its reply. */
+		g_free(hg_test_request(t, "clock_get"));
+		g_usleep(2000);
+	}
+}
+
+GPtrArray *hg_test_inputs(HgTest *t)
+{
+	return t->inputs;
 }

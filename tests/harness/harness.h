@@ -56,6 +56,13 @@ unsigned hg_test_msi_count(HgTest *t);
 HgTestMsi hg_test_msi_get(HgTest *t, unsigned i);
 void hg_test_msi_clear(HgTest *t);
 
+/* With --test-input-log: wait until the engine reported this input event
+ * (e.g. "key 0x1e down", "abs 16383 0", "buttons 0x1"); events before it
+ * are dropped.  False after timeout_ms. */
+bool hg_test_wait_input(HgTest *t, const char *event, int timeout_ms);
+/* The input events reported and not yet waited for (char *). */
+GPtrArray *hg_test_inputs(HgTest *t);
+
 /* Connect to a unix socket path (e.g. a serial backend), waiting up to 5 s
  * for it to appear; returns the fd. */
 int hg_test_connect_unix(const char *path);
