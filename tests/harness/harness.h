@@ -63,7 +63,7 @@ bool hg_test_wait_input(HgTest *t, const char *event, int timeout_ms);
 /* The input events reported and not yet waited for (char *). */
 GPtrArray *hg_test_inputs(HgTest *t);
 
-/* Connect to a unix socket path (e.g. a serial backend), waiting up to 5 s
+/* Connect to a unix socket path (e.g. a serial backend), waiting up to 30 s
  * for it to appear; returns the fd. */
 int hg_test_connect_unix(const char *path);
 /* Read exactly len bytes from fd within timeout_ms; returns bytes read. */
