@@ -269,11 +269,25 @@ void hg_console_start_thread(HgConsole *c)
 	c->thread = g_thread_new("display", console_thread_main, c);
 }
 
+static gboolean console_quit_loop(gpointer data)
+{
+	g_main_loop_quit(data);
+	return G_SOURCE_REMOVE;
+}
+
 void hg_console_stop_thread(HgConsole *c)
 {
+	GSource *quit;
+
 	if (!c->thread)
 		return;
-	g_main_loop_quit(c->loop);
+	/* Quit from inside the thread's own loop: a g_main_loop_quit() from
+	 * here could come before the thread even entered g_main_loop_run()
+	 * and be lost, leaving the join below waiting forever. */
+	quit = g_idle_source_new();
+	g_source_set_callback(quit, console_quit_loop, c->loop, NULL);
+	g_source_attach(quit, c->context);
+	g_source_unref(quit);
 	g_thread_join(c->thread);
 	c->thread = NULL;
 	g_source_destroy(c->timer);

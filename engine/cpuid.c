@@ -54,6 +54,27 @@ static void cpuid_adjust_entry(struct kvm_cpuid_entry2 *e, unsigned apic_id, uns
 	}
 }
 
+/* Leaves 0x80000002-4 hold the brand string; some KVMs (kvm_pvm) report
+ * them empty, and guests then show a blank CPU name. */
+static void cpuid_fill_brand(struct kvm_cpuid2 *c)
+{
+	static const char brand[48] = "Hangar Virtual CPU";
+	struct kvm_cpuid_entry2 *leaf[3] = {NULL};
+
+	for (unsigned i = 0; i < c->nent; i++)
+		if (c->entries[i].function >= 0x80000002 && c->entries[i].function <= 0x80000004)
+			leaf[c->entries[i].function - 0x80000002] = &c->entries[i];
+	for (unsigned i = 0; i < 3; i++)
+		if (!leaf[i] || leaf[i]->eax || leaf[i]->ebx || leaf[i]->ecx || leaf[i]->edx)
+			return; /* the host's own name is there: keep it */
+	for (unsigned i = 0; i < 3; i++) {
+		memcpy(&leaf[i]->eax, brand + 16 * i, 4);
+		memcpy(&leaf[i]->ebx, brand + 16 * i + 4, 4);
+		memcpy(&leaf[i]->ecx, brand + 16 * i + 8, 4);
+		memcpy(&leaf[i]->edx, brand + 16 * i + 12, 4);
+	}
+}
+
 bool hg_vcpu_set_cpuid(HgVcpu *vcpu, GError **error)
 {
 	HgKvm *kvm = vcpu->machine->kvm;
@@ -63,6 +84,7 @@ bool hg_vcpu_set_cpuid(HgVcpu *vcpu, GError **error)
 
 	for (unsigned i = 0; i < c->nent; i++)
 		cpuid_adjust_entry(&c->entries[i], vcpu->index, vcpu->machine->n_vcpus);
+	cpuid_fill_brand(c);
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
 			    "KVM: cannot set CPUID of vCPU %u: %s", vcpu->index, g_strerror(errno));

@@ -13,6 +13,9 @@
 #define KVM_IDENTITY_MAP_ADDR 0xFEFFC000
 #define KVM_TSS_ADDR 0xFEFFD000
 
+typedef struct HgKvmRoutes HgKvmRoutes;
+static void kvm_routes_free(HgKvmRoutes *r);
+
 const char *hg_kvm_kind(void)
 {
 	if (access("/dev/kvm", R_OK | W_OK) != 0)
@@ -112,15 +115,6 @@ HgKvm *hg_kvm_new(GError **error)
 		g_debug("KVM_SET_IDENTITY_MAP_ADDR: %s", g_strerror(errno));
 	if (ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0 && errno != EINVAL)
 		g_debug("KVM_SET_TSS_ADDR: %s", g_strerror(errno));
-	if (ioctl(kvm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-		kvm_fail(error, "cannot create the in-kernel irqchip");
-		goto fail;
-	}
-	struct kvm_pit_config pit = {.flags = 0};
-	if (ioctl(kvm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-		kvm_fail(error, "cannot create the in-kernel PIT");
-		goto fail;
-	}
 	return g_steal_pointer(&kvm);
 fail:
 	if (kvm->vm_fd >= 0)
@@ -128,6 +122,24 @@ fail:
 	close(kvm->kvm_fd);
 	g_free(kvm->supported_cpuid);
 	return NULL;
+}
+
+/* Memory slots registered after the irqchip and PIT exist each wait for an
+ * SRCU grace period in the kernel (1-2 jiffies, several ms: measured by
+ * tests/bench/bench-start.py), so the engine maps RAM and firmware first
+ * and creates these afterwards, just before the first vCPU. */
+bool hg_kvm_create_irqchip(HgKvm *kvm, GError **error)
+{
+	struct kvm_pit_config pit = {.flags = 0};
+
+	if (kvm->irqchip_created)
+		return true;
+	if (ioctl(kvm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return kvm_fail(error, "cannot create the in-kernel irqchip");
+	if (ioctl(kvm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return kvm_fail(error, "cannot create the in-kernel PIT");
+	kvm->irqchip_created = true;
+	return true;
 }
 
 void hg_kvm_free(HgKvm *kvm)
@@ -138,6 +150,7 @@ void hg_kvm_free(HgKvm *kvm)
 	close(kvm->kvm_fd);
 	g_free(kvm->supported_cpuid);
 	g_free(kvm->msr_indices);
+	kvm_routes_free(kvm->routes);
 	g_free(kvm);
 }
 
@@ -217,6 +230,193 @@ bool hg_kvm_remove_irqfd(HgKvm *kvm, unsigned gsi, int fd)
 {
 	struct kvm_irqfd irqfd = {.fd = fd, .gsi = gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN};
 	return ioctl(kvm->vm_fd, KVM_IRQFD, &irqfd) == 0;
+}
+
+/* ---- GSI routing ----
+ *
+ * KVM_SET_GSI_ROUTING replaces the whole table, so each table set here
+ * starts with what KVM_CREATE_IRQCHIP installed (kvm_setup_default_irq_routing,
+ * arch/x86/kvm/irq_comm.c): GSIs 0-15 to the 8259 pin of that number and the
+ * IOAPIC pin of that number, GSIs 16-23 to the IOAPIC only.  MSI routes take
+ * GSIs from 24 up; KVM refuses GSI numbers and tables beyond its limit. */
+
+#define ROUTES_FIRST_MSI_GSI 24
+#define ROUTES_IRQCHIP_ENTRIES (24 + 16)
+
+struct HgKvmRoutes {
+	GMutex lock; /* guards everything below and the table in KVM */
+	unsigned max_entries; /* KVM_CAP_IRQ_ROUTING */
+	unsigned n_slots; /* msi[] and used[], by gsi - 24; grows */
+	unsigned n_used;
+	struct kvm_irq_routing_msi *msi;
+	bool *used;
+};
+
+static HgKvmRoutes *kvm_routes(HgKvm *kvm)
+{
+	static GMutex create_lock;
+	HgKvmRoutes *r;
+
+	g_mutex_lock(&create_lock);
+	r = kvm->routes;
+	if (!r) {
+		int max = ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING);
+		r = g_new0(HgKvmRoutes, 1);
+		g_mutex_init(&r->lock);
+		r->max_entries = max > ROUTES_IRQCHIP_ENTRIES ? max : 0;
+		kvm->routes = r;
+	}
+	g_mutex_unlock(&create_lock);
+	return r;
+}
+
+static void kvm_routes_free(HgKvmRoutes *r)
+{
+	if (!r)
+		return;
+	g_mutex_clear(&r->lock);
+	g_free(r->msi);
+	g_free(r->used);
+	g_free(r);
+}
+
+static void routes_add_irqchip(struct kvm_irq_routing_entry *e, unsigned gsi, unsigned chip,
+			       unsigned pin)
+{
+	*e = (struct kvm_irq_routing_entry){
+		.gsi = gsi,
+		.type = KVM_IRQ_ROUTING_IRQCHIP,
+		.u.irqchip = {.irqchip = chip, .pin = pin},
+	};
+}
+
+/* Hand KVM the whole table; lock held. */
+static int routes_commit(HgKvm *kvm, HgKvmRoutes *r)
+{
+	unsigned n = 0;
+	g_autofree struct kvm_irq_routing *table = g_malloc0(
+		sizeof(*table) + (ROUTES_IRQCHIP_ENTRIES + r->n_used) * sizeof(table->entries[0]));
+
+	for (unsigned gsi = 0; gsi < 24; gsi++) {
+		routes_add_irqchip(&table->entries[n++], gsi, KVM_IRQCHIP_IOAPIC, gsi);
+		if (gsi < 16)
+			routes_add_irqchip(&table->entries[n++], gsi,
+					   gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+					   gsi % 8);
+	}
+	for (unsigned i = 0; i < r->n_slots; i++) {
+		if (!r->used[i])
+			continue;
+		table->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = ROUTES_FIRST_MSI_GSI + i,
+			.type = KVM_IRQ_ROUTING_MSI,
+			.u.msi = r->msi[i],
+		};
+	}
+	table->nr = n;
+	if (ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, table) < 0)
+		return -errno;
+	return 0;
+}
+
+static struct kvm_irq_routing_msi routes_msi(uint64_t address, uint32_t data)
+{
+	return (struct kvm_irq_routing_msi){
+		.address_lo = (uint32_t)address,
+		.address_hi = (uint32_t)(address >> 32),
+		.data = data,
+	};
+}
+
+int hg_kvm_msi_route_add(HgKvm *kvm, uint64_t address, uint32_t data)
+{
+	HgKvmRoutes *r = kvm_routes(kvm);
+	unsigned i;
+	int err;
+
+	if (!r->max_entries)
+		return -ENOTSUP;
+	g_mutex_lock(&r->lock);
+	if (ROUTES_IRQCHIP_ENTRIES + r->n_used >= r->max_entries) {
+		g_mutex_unlock(&r->lock);
+		return -ENOSPC;
+	}
+	for (i = 0; i < r->n_slots && r->used[i]; i++)
+		;
+	if (i == r->n_slots) {
+		unsigned grown = MAX(16u, r->n_slots * 2);
+		r->msi = g_renew(struct kvm_irq_routing_msi, r->msi, grown);
+		r->used = g_renew(bool, r->used, grown);
+		memset(r->used + r->n_slots, 0, (grown - r->n_slots) * sizeof(bool));
+		r->n_slots = grown;
+	}
+	r->msi[i] = routes_msi(address, data);
+	r->used[i] = true;
+	r->n_used++;
+	err = routes_commit(kvm, r);
+	if (err < 0) {
+		r->used[i] = false;
+		r->n_used--;
+	}
+	g_mutex_unlock(&r->lock);
+	return err < 0 ? err : (int)(ROUTES_FIRST_MSI_GSI + i);
+}
+
+static bool routes_slot(HgKvmRoutes *r, unsigned gsi, unsigned *slot)
+{
+	*slot = gsi - ROUTES_FIRST_MSI_GSI;
+	return gsi >= ROUTES_FIRST_MSI_GSI && *slot < r->n_slots && r->used[*slot];
+}
+
+int hg_kvm_msi_route_update(HgKvm *kvm, unsigned gsi, uint64_t address, uint32_t data)
+{
+	HgKvmRoutes *r = kvm_routes(kvm);
+	struct kvm_irq_routing_msi old, now = routes_msi(address, data);
+	unsigned i;
+	int err = 0;
+
+	g_mutex_lock(&r->lock);
+	if (!routes_slot(r, gsi, &i)) {
+		err = -ENOENT;
+	} else if (memcmp(&r->msi[i], &now, sizeof(now)) != 0) {
+		old = r->msi[i];
+		r->msi[i] = now;
+		err = routes_commit(kvm, r);
+		if (err < 0)
+			r->msi[i] = old;
+	}
+	g_mutex_unlock(&r->lock);
+	return err;
+}
+
+void hg_kvm_msi_route_remove(HgKvm *kvm, unsigned gsi)
+{
+	HgKvmRoutes *r = kvm_routes(kvm);
+	unsigned i;
+	int err;
+
+	g_mutex_lock(&r->lock);
+	if (routes_slot(r, gsi, &i)) {
+		r->used[i] = false;
+		r->n_used--;
+		/* Should KVM refuse, the stale entry has no irqfd left: harmless,
+		 * and the next table set drops it. */
+		err = routes_commit(kvm, r);
+		if (err < 0)
+			g_debug("KVM_SET_GSI_ROUTING: %s", g_strerror(-err));
+	}
+	g_mutex_unlock(&r->lock);
+}
+
+unsigned hg_kvm_msi_route_count(HgKvm *kvm)
+{
+	HgKvmRoutes *r = kvm_routes(kvm);
+	unsigned n;
+
+	g_mutex_lock(&r->lock);
+	n = r->n_used;
+	g_mutex_unlock(&r->lock);
+	return n;
 }
 
 static const char *const irqchip_names[] = {"pic-master", "pic-slave", "ioapic"};

@@ -20,6 +20,8 @@ struct HgKvm {
 	uint32_t *msr_indices;
 	int xsave_size; /* bytes for KVM_GET_XSAVE(2) */
 	unsigned next_slot;
+	bool irqchip_created;
+	struct HgKvmRoutes *routes; /* GSI routing, made on first MSI route */
 };
 
 typedef struct HgKvm HgKvm;
@@ -28,7 +30,10 @@ typedef struct HgKvm HgKvm;
  * "absent".  Tests use it to decide what they can run. */
 const char *hg_kvm_kind(void);
 
+/* The VM without its irqchip: map memory, then hg_kvm_create_irqchip. */
 HgKvm *hg_kvm_new(GError **error);
+/* The in-kernel PIC/IOAPIC/LAPIC and PIT; once, before the first vCPU. */
+bool hg_kvm_create_irqchip(HgKvm *kvm, GError **error);
 void hg_kvm_free(HgKvm *kvm);
 /* Learn which MSRs this host really saves, on the first vCPU created. */
 void hg_kvm_probe_msrs(HgKvm *kvm, int vcpu_fd);
@@ -47,6 +52,19 @@ bool hg_kvm_add_ioeventfd(HgKvm *kvm, uint64_t addr, unsigned len, bool pio, int
 bool hg_kvm_remove_ioeventfd(HgKvm *kvm, uint64_t addr, unsigned len, bool pio, int fd);
 bool hg_kvm_add_irqfd(HgKvm *kvm, unsigned gsi, int fd);
 bool hg_kvm_remove_irqfd(HgKvm *kvm, unsigned gsi, int fd);
+
+/* MSI routes, for irqfds that deliver a message: KVM's GSI routing table
+ * holds the irqchip's own routes (GSIs 0-23, kept in every table set here)
+ * plus one entry per route from GSI 24 up, within KVM_CAP_IRQ_ROUTING's
+ * limit.  An irqfd bound to the returned GSI sends (address, data); an
+ * update takes effect for the irqfds already bound.  Returns the GSI, or
+ * -ENOSPC (table full), -ENOTSUP, or KVM's error.  Any thread. */
+int hg_kvm_msi_route_add(HgKvm *kvm, uint64_t address, uint32_t data);
+int hg_kvm_msi_route_update(HgKvm *kvm, unsigned gsi, uint64_t address, uint32_t data);
+/* Unbind the route's irqfds first. */
+void hg_kvm_msi_route_remove(HgKvm *kvm, unsigned gsi);
+/* How many MSI routes are in use (tests). */
+unsigned hg_kvm_msi_route_count(HgKvm *kvm);
 
 /* VM-wide state for save/restore: PIC, IOAPIC, PIT, kvmclock.  Returns a
  * floating a{sv}. */

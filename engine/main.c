@@ -277,6 +277,10 @@ static int engine_build(HgEngine *e)
 		goto setup_failed;
 	e->machine->on_guest_request = hg_engine_handle_guest_request;
 	e->machine->on_guest_request_data = e;
+	/* Firmware before the vCPUs: its memory slot is cheaper before the
+	 * irqchip exists (engine/kvm.c). */
+	if (!hg_boot_prepare(e->machine, &cfg->boot, &error))
+		goto setup_failed;
 	if (!harness) {
 		e->machine->n_vcpus = 0;
 		for (unsigned i = 0; i < cfg->n_vcpus; i++) {
@@ -289,8 +293,6 @@ static int engine_build(HgEngine *e)
 	if (!hg_platform_create(e->machine, cfg, &e->platform, &error))
 		goto setup_failed;
 	hg_chardev_set_quit_handler(e->platform.serial, engine_on_serial_quit, e);
-	if (!hg_boot_prepare(e->machine, &cfg->boot, &error))
-		goto setup_failed;
 	if (opts.restore) {
 		if (!hg_state_load(e->machine, &saved, &error)) {
 			g_printerr("hangar-engine: cannot restore: %s\n", error->message);

@@ -356,6 +356,21 @@ static bool platform_create_rtc(HgMachine *m, HgMachineConfig *cfg, HgPlatform *
 	return true;
 }
 
+/* The display device (std-VGA at 00:02.0), publishing to p->console. */
+static bool platform_create_display(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p,
+				    GError **error)
+{
+	return true;
+}
+
+/* Keyboard and pointer devices beyond the i8042's PS/2 pair (virtio-input),
+ * registered with p->input. */
+static bool platform_create_input_devices(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p,
+					  GError **error)
+{
+	return true;
+}
+
 bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GError **error)
 {
 	memset(p, 0, sizeof(*p));
@@ -385,7 +400,9 @@ bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GErro
 	p->host_bridge = hg_i440fx_create(m, "i440fx", &p->pci_bus, error);
 	if (!p->host_bridge)
 		return false;
-	if (!platform_create_chipset(m, cfg, p, error) || !platform_create_storage(m, cfg, p, error))
+	if (!platform_create_chipset(m, cfg, p, error) || !platform_create_display(m, cfg, p, error) ||
+	    !platform_create_storage(m, cfg, p, error) ||
+	    !platform_create_input_devices(m, cfg, p, error))
 		return false;
 	if (cfg->test_pci_device &&
 	    !hg_pci_testdev_create(m, p->pci_bus, HG_PCI_DEVFN(HG_SLOT_TESTDEV, 0), error))

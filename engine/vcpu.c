@@ -40,6 +40,10 @@ HgVcpu *hg_vcpu_new(HgMachine *m, unsigned index, GError **error)
 
 	vcpu->machine = m;
 	vcpu->index = index;
+	if (!hg_kvm_create_irqchip(kvm, error)) {
+		g_free(vcpu);
+		return NULL;
+	}
 	vcpu->fd = ioctl(kvm->vm_fd, KVM_CREATE_VCPU, index);
 	if (vcpu->fd < 0) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),

@@ -4,7 +4,12 @@
  * 6.8.2 (MSI-X).  See pci.h for the model. */
 #include "devices/pci/pci.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "engine/kvm.h"
 
 #define BAR_IO_FLAG 0x1
 #define BAR_MEM_TYPE_64 0x4
@@ -144,6 +149,14 @@ static void pci_bar_unmap(HgPciDevice *pd, unsigned n)
 	bar->mapped = false;
 }
 
+static void pci_bar_moved(HgPciDevice *pd, unsigned n)
+{
+	HgPciBar *bar = &pd->bars[n];
+
+	if (pd->bar_moved)
+		pd->bar_moved(pd, n, bar->mapped, bar->mapped ? bar->mapped_at : 0);
+}
+
 /* Decode each BAR where the command register and its address say; an
  * address that overlaps something else stays undecoded (the guest's
  * mistake, logged at debug level). */
@@ -155,6 +168,8 @@ static void pci_update_mappings(HgPciDevice *pd)
 	for (unsigned n = 0; n < HG_PCI_NUM_BARS; n++) {
 		HgPciBar *bar = &pd->bars[n];
 		bool io = bar->type == HG_PCI_BAR_IO;
+		bool was_mapped = bar->mapped;
+		uint64_t was_at = bar->mapped_at;
 		bool enabled;
 		uint64_t addr;
 
@@ -175,6 +190,8 @@ static void pci_update_mappings(HgPciDevice *pd)
 					pd->dev.id, n, addr);
 			}
 		}
+		if (bar->mapped != was_mapped || (bar->mapped && bar->mapped_at != was_at))
+			pci_bar_moved(pd, n);
 	}
 }
 
@@ -398,14 +415,117 @@ static bool msix_vector_masked(HgPciDevice *pd, unsigned v)
 	       (pd->msix_table[v][MSIX_ENTRY_VECTOR_CONTROL] & MSIX_VECTOR_MASKED);
 }
 
-static void msix_send(HgPciDevice *pd, unsigned v)
+static void msix_message(HgPciDevice *pd, unsigned v, uint64_t *address, uint32_t *data)
 {
-	uint32_t lo, hi, data;
+	uint32_t lo, hi;
 
 	memcpy(&lo, pd->msix_table[v], 4);
 	memcpy(&hi, pd->msix_table[v] + 4, 4);
-	memcpy(&data, pd->msix_table[v] + 8, 4);
-	hg_machine_send_msi(pd->dev.machine, (uint64_t)hi << 32 | lo, data);
+	memcpy(data, pd->msix_table[v] + 8, 4);
+	*address = (uint64_t)hi << 32 | lo;
+}
+
+static void msix_send(HgPciDevice *pd, unsigned v)
+{
+	uint64_t address;
+	uint32_t data;
+
+	msix_message(pd, v, &address, &data);
+	hg_machine_send_msi(pd->dev.machine, address, data);
+}
+
+/* ---- MSI-X through irqfds ----
+ *
+ * A wanted vector keeps its MSI route from the first time it is enabled and
+ * unmasked until the device stops using it; the irqfd is bound only while
+ * the vector is enabled and unmasked, so that a masked vector's interrupts
+ * take the pending-bit path.  Any failure (routing table full) leaves the
+ * vector on KVM_SIGNAL_MSI, which works the same, only slower. */
+
+static void msix_irqfd_unbind(HgPciDevice *pd, HgPciMsixIrqfd *f)
+{
+	if (!f->bound)
+		return;
+	hg_kvm_remove_irqfd(pd->dev.machine->kvm, f->gsi, f->fd);
+	f->bound = false;
+}
+
+static void msix_irqfd_sync(HgPciDevice *pd, unsigned v)
+{
+	HgKvm *kvm = pd->dev.machine->kvm;
+	HgPciMsixIrqfd *f;
+	uint64_t address, count;
+	uint32_t data;
+	int err;
+
+	if (!pd->msix_irqfds || v >= pd->msix_vectors)
+		return;
+	f = &pd->msix_irqfds[v];
+	if (!f->wanted || !hg_pci_msix_enabled(pd) || msix_vector_masked(pd, v)) {
+		msix_irqfd_unbind(pd, f);
+		if (!f->wanted && f->gsi >= 0) {
+			hg_kvm_msi_route_remove(kvm, f->gsi);
+			f->gsi = -1;
+		}
+		return;
+	}
+	msix_message(pd, v, &address, &data);
+	if (f->gsi < 0) {
+		err = hg_kvm_msi_route_add(kvm, address, data);
+		if (err >= 0)
+			f->gsi = err;
+	} else {
+		err = hg_kvm_msi_route_update(kvm, f->gsi, address, data);
+	}
+	if (err < 0) {
+		/* The route would send a stale message: deliver by hand. */
+		g_debug("%s: MSI-X vector %u: no MSI route (%s); signalled by ioctl", pd->dev.id,
+			v, g_strerror(-err));
+		msix_irqfd_unbind(pd, f);
+		return;
+	}
+	if (f->bound)
+		return;
+	if (f->fd < 0)
+		f->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (f->fd < 0)
+		return;
+	/* KVM injects at once when the eventfd is already signalled. */
+	(void)!read(f->fd, &count, sizeof(count));
+	f->bound = hg_kvm_add_irqfd(kvm, f->gsi, f->fd);
+	if (!f->bound)
+		g_debug("%s: MSI-X vector %u: KVM_IRQFD: %s", pd->dev.id, v, g_strerror(errno));
+}
+
+static void msix_irqfd_sync_all(HgPciDevice *pd)
+{
+	for (unsigned v = 0; pd->msix_irqfds && v < pd->msix_vectors; v++)
+		msix_irqfd_sync(pd, v);
+}
+
+void hg_pci_msix_use_irqfd(HgPciDevice *pd, unsigned vector, bool use)
+{
+	if (!pd->dev.machine->kvm || !pd->msix_cap || vector >= pd->msix_vectors)
+		return;
+	if (!pd->msix_irqfds) {
+		if (!use)
+			return;
+		pd->msix_irqfds = g_new0(HgPciMsixIrqfd, pd->msix_vectors);
+		for (unsigned v = 0; v < pd->msix_vectors; v++)
+			pd->msix_irqfds[v].fd = pd->msix_irqfds[v].gsi = -1;
+	}
+	pd->msix_irqfds[vector].wanted = use;
+	msix_irqfd_sync(pd, vector);
+}
+
+/* Through the irqfd when bound; false leaves it to msix_send. */
+static bool msix_irqfd_signal(HgPciDevice *pd, unsigned v)
+{
+	uint64_t one = 1;
+
+	if (!pd->msix_irqfds || !pd->msix_irqfds[v].bound)
+		return false;
+	return write(pd->msix_irqfds[v].fd, &one, sizeof(one)) == sizeof(one);
 }
 
 /* Deliver what became unmasked while pending (6.8.2.9). */
@@ -449,6 +569,7 @@ void hg_msix_table_write(HgPciDevice *pd, uint64_t offset, unsigned size, uint64
 			dword &= MSIX_VECTOR_MASKED; /* the other bits are reserved */
 		memcpy(entry + field, &dword, 4);
 	}
+	msix_irqfd_sync(pd, offset / MSIX_ENTRY_SIZE);
 	msix_deliver_pending(pd);
 }
 
@@ -470,7 +591,7 @@ void hg_pci_notify(HgPciDevice *pd, unsigned vector)
 			return;
 		if (msix_vector_masked(pd, vector))
 			pd->msix_pending[vector / 64] |= 1ull << (vector % 64);
-		else
+		else if (!msix_irqfd_signal(pd, vector))
 			msix_send(pd, vector);
 		return;
 	}
@@ -481,16 +602,22 @@ void hg_pci_notify(HgPciDevice *pd, unsigned vector)
 /* Config writes that touch the MSI-X control word may unmask vectors. */
 static void pci_capabilities_written(HgPciDevice *pd, unsigned offset, unsigned size)
 {
-	if (pd->msix_cap && ranges_overlap(offset, size, pd->msix_cap + MSIX_CONTROL, 2))
+	if (pd->msix_cap && ranges_overlap(offset, size, pd->msix_cap + MSIX_CONTROL, 2)) {
+		msix_irqfd_sync_all(pd);
 		msix_deliver_pending(pd);
+	}
 }
 
 /* ---- reset, save, load ---- */
 
 void hg_pci_device_reset(HgPciDevice *pd)
 {
-	for (unsigned n = 0; n < HG_PCI_NUM_BARS; n++)
+	for (unsigned n = 0; n < HG_PCI_NUM_BARS; n++) {
+		if (!pd->bars[n].mapped)
+			continue;
 		pci_bar_unmap(pd, n);
+		pci_bar_moved(pd, n);
+	}
 	hg_pci_set_intx(pd, false);
 	hg_pci_set_word(pd, HG_PCI_COMMAND, 0);
 	hg_pci_set_word(pd, HG_PCI_STATUS,
@@ -514,13 +641,23 @@ void hg_pci_device_reset(HgPciDevice *pd)
 		for (unsigned v = 0; v < pd->msix_vectors; v++)
 			pd->msix_table[v][MSIX_ENTRY_VECTOR_CONTROL] = MSIX_VECTOR_MASKED;
 		memset(pd->msix_pending, 0, (pd->msix_vectors + 63) / 64 * 8);
+		msix_irqfd_sync_all(pd); /* all masked now: unbound */
 	}
 }
 
 void hg_pci_device_finalize(HgPciDevice *pd)
 {
+	for (unsigned v = 0; pd->msix_irqfds && v < pd->msix_vectors; v++) {
+		HgPciMsixIrqfd *f = &pd->msix_irqfds[v];
+		f->wanted = false;
+		msix_irqfd_sync(pd, v);
+		if (f->fd >= 0)
+			close(f->fd);
+	}
+	g_free(pd->msix_irqfds);
 	g_free(pd->msix_table);
 	g_free(pd->msix_pending);
+	pd->msix_irqfds = NULL;
 	pd->msix_table = NULL;
 	pd->msix_pending = NULL;
 }
@@ -569,7 +706,11 @@ bool hg_pci_device_load(HgPciDevice *pd, GVariantDict *r, GError **error)
 			return false;
 	}
 	memcpy(pd->config, config, sizeof(config));
+	msix_irqfd_sync_all(pd);
 	pci_update_mappings(pd);
+	for (unsigned n = 0; n < HG_PCI_NUM_BARS; n++)
+		if (pd->bars[n].size)
+			pci_bar_moved(pd, n);
 	pd->intx_counted = false;
 	hg_pci_set_intx(pd, intx);
 	return true;

@@ -68,6 +68,15 @@ typedef struct {
 typedef struct HgPciBus HgPciBus;
 typedef struct HgPciDevice HgPciDevice;
 
+/* An MSI-X vector delivered through KVM: an eventfd bound (irqfd) to an
+ * MSI route that carries the vector's address and data. */
+typedef struct {
+	int fd; /* eventfd, -1 until first needed */
+	int gsi; /* MSI route while wanted, else -1 */
+	bool wanted; /* the device uses this vector */
+	bool bound; /* irqfd assigned: enabled and unmasked */
+} HgPciMsixIrqfd;
+
 struct HgPciDevice {
 	HgDevice dev;
 	HgPciBus *bus;
@@ -82,6 +91,12 @@ struct HgPciDevice {
 	 * (offset/size/value as the guest wrote them), or to override reads. */
 	void (*config_written)(HgPciDevice *pd, unsigned offset, unsigned size, uint32_t value);
 	bool (*config_read)(HgPciDevice *pd, unsigned offset, unsigned size, uint32_t *value);
+	/* A BAR's decoding changed: mapped at address, or no longer mapped
+	 * (command register, BAR write, reset).  Also called once for every
+	 * BAR after hg_pci_device_load, moved or not, so a BAR may be
+	 * reported twice: act on the state given.  For what lives beside the
+	 * address-space registration: ioeventfds, memory slots. */
+	void (*bar_moved)(HgPciDevice *pd, unsigned bar, bool mapped, uint64_t address);
 
 	/* INTx: the level the device asks for, and whether it is counted on
 	 * its PIRQ now (not when Command.InterruptDisable masks it). */
@@ -96,6 +111,7 @@ struct HgPciDevice {
 	uint16_t msix_vectors;
 	uint8_t (*msix_table)[16];
 	uint64_t *msix_pending; /* one bit per vector */
+	HgPciMsixIrqfd *msix_irqfds; /* per vector; NULL unless asked for under KVM */
 };
 
 /* The chipset's INTx routing: PIRQ A-D to an ISA IRQ, or -1 when disabled. */
@@ -136,7 +152,8 @@ uint8_t hg_pci_add_capability(HgPciDevice *pd, uint8_t id, uint8_t len);
 /* Generic reset of the header: command, status, BAR addresses, MSI/MSI-X
  * state; unmaps BARs, lowers INTx.  Device reset functions call it. */
 void hg_pci_device_reset(HgPciDevice *pd);
-/* Frees what the core allocated (MSI-X table); device destroy calls it. */
+/* Frees what the core allocated (MSI-X table, irqfds); device destroy
+ * calls it. */
 void hg_pci_device_finalize(HgPciDevice *pd);
 
 /* Interrupts. */
@@ -152,6 +169,12 @@ uint64_t hg_msix_pba_read(HgPciDevice *pd, uint64_t offset, unsigned size);
 /* Signal vector: MSI-X if enabled, else MSI if enabled (vector < count),
  * else nothing (a device with INTx uses hg_pci_set_intx). */
 void hg_pci_notify(HgPciDevice *pd, unsigned vector);
+/* Under KVM, deliver MSI-X vector through an irqfd while it is enabled and
+ * unmasked, instead of a KVM_SIGNAL_MSI per interrupt: the device says which
+ * vectors it uses, the core keeps an MSI route and the irqfd binding in step
+ * with the table, the masks and the enable bit, and hg_pci_notify writes the
+ * eventfd.  Masked vectors keep the pending-bit path.  No-op without KVM. */
+void hg_pci_msix_use_irqfd(HgPciDevice *pd, unsigned vector, bool use);
 
 /* Save/load of the PCI part of a device: config space, masks are static,
  * MSI-X table and pending bits.  BAR mappings are rebuilt on load. */

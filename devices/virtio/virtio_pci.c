@@ -6,8 +6,14 @@
 #include "devices/virtio/virtio_pci.h"
 
 #include <endian.h>
+#include <errno.h>
+#include <glib-unix.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "engine/kvm.h"
 
 #define VIRTIO_BAR 0
 #define VIRTIO_BAR_SIZE 0x4000
@@ -149,6 +155,14 @@ static void virtio_pci_apply_features(HgVirtioPci *vp)
 	}
 }
 
+/* What a notification does, whichever way it came (MMIO write, ioeventfd,
+ * deferred kick). */
+static void virtio_pci_queue_kick(HgVirtioPci *vp, unsigned n)
+{
+	if (hg_virtio_pci_queue_ready(vp, n))
+		vp->ops->queue_notify(vp, n);
+}
+
 static gboolean virtio_pci_kick_run(gpointer data)
 {
 	HgVirtioPci *vp = data;
@@ -160,8 +174,8 @@ static gboolean virtio_pci_kick_run(gpointer data)
 	pending = vp->kick_pending;
 	vp->kick_pending = 0;
 	for (unsigned n = 0; n < vp->n_queues; n++)
-		if ((pending >> n & 1) && hg_virtio_pci_queue_ready(vp, n))
-			vp->ops->queue_notify(vp, n);
+		if (pending >> n & 1)
+			virtio_pci_queue_kick(vp, n);
 	g_mutex_unlock(&m->device_lock);
 	return G_SOURCE_REMOVE;
 }
@@ -173,6 +187,141 @@ void hg_virtio_pci_kick_later(HgVirtioPci *vp, unsigned n)
 	vp->kick_pending |= 1ull << n;
 	if (!vp->kick_source)
 		vp->kick_source = g_idle_add(virtio_pci_kick_run, vp);
+}
+
+/* ---- fast paths: ioeventfd for notifications, irqfd for MSI-X ---- */
+
+/* HANGAR_NO_FAST_PATHS=1 (debugging): notifications and interrupts all go
+ * through userspace, as in the harness.  Read once per process. */
+static bool virtio_pci_fast_paths_disabled(void)
+{
+	static gsize once;
+	static bool disabled;
+
+	if (g_once_init_enter(&once)) {
+		const char *v = g_getenv("HANGAR_NO_FAST_PATHS");
+		disabled = v && *v && strcmp(v, "0") != 0;
+		g_once_init_leave(&once, 1);
+	}
+	return disabled;
+}
+
+/* Main loop: the guest wrote the queue's notify address. */
+static gboolean virtio_pci_notifier_ready(int fd, GIOCondition condition, gpointer data)
+{
+	HgVirtioNotifier *nt = data;
+	HgMachine *m = nt->vp->pci.dev.machine;
+	uint64_t count;
+
+	(void)!read(fd, &count, sizeof(count));
+	g_mutex_lock(&m->device_lock);
+	virtio_pci_queue_kick(nt->vp, nt->queue);
+	g_mutex_unlock(&m->device_lock);
+	return G_SOURCE_CONTINUE;
+}
+
+static void virtio_pci_notifier_unassign(HgVirtioPci *vp, HgVirtioNotifier *nt)
+{
+	if (!nt->addr)
+		return;
+	hg_kvm_remove_ioeventfd(vp->pci.dev.machine->kvm, nt->addr, nt->len, false, nt->fd);
+	nt->addr = 0;
+}
+
+/* Each queue's notify address is its own (multiplier 4), so no datamatch:
+ * any write there is the notification, of any size, as on the MMIO path
+ * (drivers write 16 bits, 4.1.4.4).  Without KVM_CAP_IOEVENTFD_ANY_LENGTH
+ * the 16-bit writes are caught and others take the MMIO path. */
+static void virtio_pci_notifier_assign(HgVirtioPci *vp, HgVirtioNotifier *nt, uint64_t addr)
+{
+	HgKvm *kvm = vp->pci.dev.machine->kvm;
+
+	if (nt->fd < 0)
+		return;
+	if (hg_kvm_add_ioeventfd(kvm, addr, 0, false, nt->fd))
+		nt->len = 0;
+	else if (hg_kvm_add_ioeventfd(kvm, addr, 2, false, nt->fd))
+		nt->len = 2;
+	else {
+		g_debug("%s: queue %u: no ioeventfd at 0x%" G_GINT64_MODIFIER "x: %s",
+			vp->pci.dev.id, nt->queue, addr, g_strerror(errno));
+		return;
+	}
+	nt->addr = addr;
+}
+
+/* Put each queue's ioeventfd where the state says: at its notify address
+ * while DRIVER_OK, the queue enabled and BAR0 decoded; nowhere otherwise. */
+static void virtio_pci_update_notifiers(HgVirtioPci *vp)
+{
+	HgPciBar *bar = &vp->pci.bars[VIRTIO_BAR];
+
+	if (!vp->notifiers)
+		return;
+	for (unsigned n = 0; n < vp->n_queues; n++) {
+		HgVirtioNotifier *nt = &vp->notifiers[n];
+		uint64_t want = 0;
+
+		if ((vp->status & HG_VIRTIO_STATUS_DRIVER_OK) && vp->queues[n].enabled &&
+		    bar->mapped)
+			want = bar->mapped_at + NOTIFY_OFFSET + NOTIFY_MULTIPLIER * n;
+		if (nt->addr == want)
+			continue;
+		virtio_pci_notifier_unassign(vp, nt);
+		if (want)
+			virtio_pci_notifier_assign(vp, nt, want);
+	}
+}
+
+static void virtio_pci_bar_moved(HgPciDevice *pd, unsigned bar, bool mapped, uint64_t address)
+{
+	if (bar == VIRTIO_BAR)
+		virtio_pci_update_notifiers((HgVirtioPci *)pd);
+}
+
+/* The vectors the driver assigned (configuration, queues) go through
+ * irqfds; the PCI core follows their masks and messages. */
+static void virtio_pci_update_vectors(HgVirtioPci *vp)
+{
+	if (!vp->fast_paths)
+		return;
+	for (unsigned v = 0; v < vp->pci.msix_vectors; v++) {
+		bool use = v == vp->config_vector;
+		for (unsigned n = 0; n < vp->n_queues && !use; n++)
+			use = v == vp->queues[n].msix_vector;
+		hg_pci_msix_use_irqfd(&vp->pci, v, use);
+	}
+}
+
+static void virtio_pci_fast_paths_init(HgVirtioPci *vp)
+{
+	vp->fast_paths = vp->pci.dev.machine->kvm && !virtio_pci_fast_paths_disabled();
+	if (!vp->fast_paths)
+		return;
+	vp->notifiers = g_new0(HgVirtioNotifier, vp->n_queues);
+	for (unsigned n = 0; n < vp->n_queues; n++) {
+		HgVirtioNotifier *nt = &vp->notifiers[n];
+		nt->vp = vp;
+		nt->queue = n;
+		nt->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (nt->fd >= 0)
+			nt->watch = g_unix_fd_add(nt->fd, G_IO_IN, virtio_pci_notifier_ready, nt);
+	}
+	vp->pci.bar_moved = virtio_pci_bar_moved;
+}
+
+static void virtio_pci_fast_paths_finalize(HgVirtioPci *vp)
+{
+	for (unsigned n = 0; vp->notifiers && n < vp->n_queues; n++) {
+		HgVirtioNotifier *nt = &vp->notifiers[n];
+		virtio_pci_notifier_unassign(vp, nt);
+		if (nt->watch)
+			g_source_remove(nt->watch);
+		if (nt->fd >= 0)
+			close(nt->fd);
+	}
+	g_free(vp->notifiers);
+	vp->notifiers = NULL;
 }
 
 /* queue_enable = 1 (4.1.4.3.2): the size must be a power of two the device
@@ -195,6 +344,7 @@ static void virtio_pci_queue_enable(HgVirtioPci *vp, HgVirtioQueue *q)
 	}
 	q->enabled = true;
 	virtio_pci_apply_features(vp);
+	virtio_pci_update_notifiers(vp);
 }
 
 /* ---- reset ---- */
@@ -218,6 +368,8 @@ static void virtio_pci_reset_transport(HgVirtioPci *vp)
 		q->msix_vector = HG_VIRTIO_NO_VECTOR;
 	}
 	hg_pci_set_intx(&vp->pci, false);
+	virtio_pci_update_notifiers(vp);
+	virtio_pci_update_vectors(vp);
 }
 
 static void virtio_pci_device_reset(HgVirtioPci *vp)
@@ -267,10 +419,11 @@ static void virtio_pci_write_status(HgVirtioPci *vp, uint8_t value)
 	if (!(now & HG_VIRTIO_STATUS_FEATURES_OK))
 		now &= ~HG_VIRTIO_STATUS_DRIVER_OK; /* modern devices negotiate first */
 	vp->status = now;
-	if ((now & HG_VIRTIO_STATUS_DRIVER_OK) && !(old & HG_VIRTIO_STATUS_DRIVER_OK))
+	if ((now & HG_VIRTIO_STATUS_DRIVER_OK) && !(old & HG_VIRTIO_STATUS_DRIVER_OK)) {
 		for (unsigned n = 0; n < vp->n_queues; n++)
-			if (hg_virtio_pci_queue_ready(vp, n))
-				vp->ops->queue_notify(vp, n);
+			virtio_pci_queue_kick(vp, n);
+		virtio_pci_update_notifiers(vp);
+	}
 }
 
 static uint64_t common_read(HgVirtioPci *vp, uint64_t offset, unsigned size)
@@ -350,8 +503,10 @@ static void common_write(HgVirtioPci *vp, uint64_t offset, unsigned size, uint64
 		}
 		break;
 	case CC_CONFIG_MSIX_VECTOR:
-		if (size == 2)
+		if (size == 2) {
 			vp->config_vector = valid_vector(vp, value);
+			virtio_pci_update_vectors(vp);
+		}
 		break;
 	case CC_DEVICE_STATUS:
 		if (size == 1)
@@ -366,8 +521,10 @@ static void common_write(HgVirtioPci *vp, uint64_t offset, unsigned size, uint64
 			q->vq.size = value;
 		break;
 	case CC_QUEUE_MSIX_VECTOR:
-		if (size == 2 && q)
+		if (size == 2 && q) {
 			q->msix_vector = valid_vector(vp, value);
+			virtio_pci_update_vectors(vp);
+		}
 		break;
 	case CC_QUEUE_ENABLE:
 		/* Writing 0 is forbidden to drivers (reset is the way). */
@@ -423,8 +580,8 @@ static void virtio_bar_write(void *opaque, uint64_t offset, unsigned size, uint6
 		unsigned n = rel / NOTIFY_MULTIPLIER;
 		/* The queue is known from the address; the value (its index)
 		 * adds nothing without VIRTIO_F_NOTIFICATION_DATA. */
-		if (rel % NOTIFY_MULTIPLIER == 0 && hg_virtio_pci_queue_ready(vp, n))
-			vp->ops->queue_notify(vp, n);
+		if (rel % NOTIFY_MULTIPLIER == 0)
+			virtio_pci_queue_kick(vp, n);
 	}
 }
 
@@ -572,6 +729,7 @@ void hg_virtio_pci_init(HgVirtioPci *vp, const HgDeviceClass *klass, const HgVir
 	hg_pci_add_msix(pd, 1 + n_queues, MSIX_BAR, 0, MSIX_BAR, MSIX_PBA_OFFSET);
 	pd->config_read = virtio_pci_config_read;
 	pd->config_written = virtio_pci_config_written;
+	virtio_pci_fast_paths_init(vp);
 	virtio_pci_reset_transport(vp);
 }
 
@@ -580,6 +738,7 @@ void hg_virtio_pci_finalize(HgVirtioPci *vp)
 	if (vp->kick_source)
 		g_source_remove(vp->kick_source);
 	vp->kick_source = 0;
+	virtio_pci_fast_paths_finalize(vp);
 	hg_pci_device_finalize(&vp->pci);
 }
 
@@ -715,6 +874,8 @@ bool hg_virtio_pci_load(HgVirtioPci *vp, GVariantDict *r, GError **error)
 			return false;
 	}
 	virtio_pci_apply_features(vp);
+	virtio_pci_update_notifiers(vp);
+	virtio_pci_update_vectors(vp);
 	/* Nothing was in flight when the state was saved; whatever the driver
 	 * queued meanwhile is picked up from last_avail_idx. */
 	for (unsigned n = 0; n < vp->n_queues; n++)

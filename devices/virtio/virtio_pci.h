@@ -14,9 +14,18 @@
  * 0x800.  Vector 0 is meant for configuration changes, 1 + n for queue n,
  * but the driver maps them as it likes.
  *
+ * Fast paths under KVM (as QEMU, kvmtool and Firecracker do it): while the
+ * device is DRIVER_OK and BAR0 is decoded, each enabled queue's notify
+ * address has an ioeventfd, watched on the main loop, so a driver's notify
+ * costs no exit to userspace on the vCPU thread; the MSI-X vectors the
+ * driver assigned go through irqfds (hg_pci_msix_use_irqfd).  The MMIO
+ * notify and KVM_SIGNAL_MSI paths stay: for the harness (no KVM), as the
+ * fallback when KVM refuses, and with HANGAR_NO_FAST_PATHS=1 in the
+ * engine's environment, a debugging switch that turns the fast paths off.
+ *
  * Threads: everything runs with the machine's device lock held: BAR and
  * config space accesses on a vCPU thread (or the harness), deferred queue
- * kicks on the main loop. */
+ * kicks and ioeventfd notifications on the main loop. */
 #pragma once
 
 #include "devices/pci/pci.h"
@@ -71,6 +80,16 @@ typedef struct {
 	uint16_t msix_vector;
 } HgVirtioQueue;
 
+/* A queue's notify ioeventfd (fast paths only). */
+typedef struct {
+	HgVirtioPci *vp;
+	unsigned queue;
+	int fd; /* eventfd, for the device's lifetime */
+	guint watch; /* main loop */
+	uint64_t addr; /* assigned in KVM at this address; 0 = not assigned */
+	unsigned len; /* as assigned: 0 = any access size */
+} HgVirtioNotifier;
+
 struct HgVirtioPci {
 	HgPciDevice pci;
 	const HgVirtioOps *ops;
@@ -93,6 +112,9 @@ struct HgVirtioPci {
 	uint8_t pci_cfg_cap; /* VIRTIO_PCI_CAP_PCI_CFG window in config space */
 	uint64_t kick_pending; /* queues to kick from the main loop */
 	guint kick_source;
+
+	bool fast_paths; /* KVM, and not HANGAR_NO_FAST_PATHS */
+	HgVirtioNotifier *notifiers; /* n_queues of them with fast_paths */
 };
 
 /* Identity, capabilities and BARs.  class_code as for hg_pci_device_init;

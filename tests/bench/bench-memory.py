@@ -14,8 +14,9 @@ Guest RAM is a memfd in both (QEMU: -object memory-backend-memfd), so it is shar
 the VMM's address space; pages the guest touched are in it too, because KVM faults guest pages
 in through that user mapping. Resident guest RAM is the Rss of that one mapping in smaps.
 What is left is the VMM's own memory: heap, stacks, its binary and the shared libraries it
-maps (RssFile; shared with other processes, but counted here). Kernel memory (KVM's page
-tables and vCPU structures) is not in any RSS and not counted.
+maps (RssFile; shared with other processes, but counted here; the Pss row divides shared
+pages among the processes that map them). Kernel memory (KVM's page tables and vCPU
+structures) is not in any RSS and not counted.
 """
 
 import os
@@ -44,6 +45,15 @@ def read_status(pid):
     return fields
 
 
+def read_pss(pid):
+    """Proportional set size (kB): shared pages divided among the processes mapping them."""
+    with open(f'/proc/{pid}/smaps_rollup') as f:
+        for line in f:
+            if line.startswith('Pss:'):
+                return int(line.split()[1])
+    raise benchlib.BenchError(f'pid {pid}: no Pss in smaps_rollup')
+
+
 def guest_ram_rss(pid, size_kib):
     """Rss (kB) of the memfd mapping of guest RAM: the one shared memfd mapping of its size."""
     found = []
@@ -67,7 +77,7 @@ def guest_ram_rss(pid, size_kib):
     return found[0]
 
 
-def measure(argv, serial, work):
+def measure(argv, serial):
     """Starts a VMM, waits for the guest's first line and a second more, reads its memory."""
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -76,10 +86,12 @@ def measure(argv, serial, work):
         time.sleep(RUN_AFTER_FIRST_LINE_S)
         status = read_status(proc.pid)
         status['guest'] = guest_ram_rss(proc.pid, MEMORY_MIB * 1024)
+        status['Pss'] = read_pss(proc.pid)
     finally:
         benchlib.stop_process(proc)
         os.unlink(serial)
     status['overhead'] = status['VmHWM'] - status['guest']
+    status['pss overhead'] = status['Pss'] - status['guest']  # guest RAM: one mapper
     return status
 
 
@@ -91,14 +103,14 @@ def run():
         serial = work('serial.log')
         hangar = [args.engine, '--kernel', args.guest, '--debug-exit', '--memory',
                   str(MEMORY_MIB), '--cpus', '1', '--serial', 'file:' + serial]
-        h = benchlib.repeat(args.repeat, lambda: measure(hangar, serial, work))
+        h = benchlib.repeat(args.repeat, lambda: measure(hangar, serial))
         q = None
         if args.qemu:
             qemu = benchlib.qemu_base(args.qemu, MEMORY_MIB) + [
                 '-object', f'memory-backend-memfd,id=ram,size={MEMORY_MIB}M',
                 '-machine', 'memory-backend=ram', '-kernel', args.guest,
                 '-serial', 'file:' + serial]
-            q = benchlib.repeat(args.repeat, lambda: measure(qemu, serial, work))
+            q = benchlib.repeat(args.repeat, lambda: measure(qemu, serial))
 
     def column(samples, key):
         return None if samples is None else [s[key] for s in samples]
@@ -107,7 +119,8 @@ def run():
     overhead = benchlib.median(column(h, 'overhead'))
     table.add('overhead: VmHWM - guest RAM', column(h, 'overhead'), column(q, 'overhead'),
               fmt=benchlib.fmt_mib, target='≤ 5 MiB', passed=overhead <= OVERHEAD_TARGET_KIB)
-    for key, label in (('VmHWM', 'peak RSS (VmHWM)'), ('guest', 'resident guest RAM'),
+    for key, label in (('pss overhead', 'Pss - guest RAM (libraries shared)'),
+                       ('VmHWM', 'peak RSS (VmHWM)'), ('guest', 'resident guest RAM'),
                        ('RssAnon', 'RssAnon (heap, stacks)'),
                        ('RssFile', 'RssFile (binary, libraries)'), ('RssShmem', 'RssShmem')):
         table.add(label, column(h, key), column(q, key), fmt=benchlib.fmt_mib)

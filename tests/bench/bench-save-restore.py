@@ -118,7 +118,7 @@ def prepare_hangar(args, work):
         proc.wait(30)
     finally:
         benchlib.stop_process(proc)
-    if not FILL_START >= address + 8:
+    if address + 8 > FILL_START:
         raise benchlib.BenchError(f'flag at {address:#x} lies in the filled range')
     fill(work('hangar-saved', 'ram'), FILL_START, FILL_SIZE)
     return address
@@ -128,7 +128,6 @@ class QemuSource:
     """QEMU running the probe on a shared copy of the prepared RAM file, stopped when ready."""
 
     def __init__(self, args, work, ram_file):
-        self.work = work
         self.ram = work('qemu-ram')
         shutil.copyfile(ram_file, self.ram)
         serial = work('qemu.serial')

@@ -82,7 +82,7 @@ def print_header(title, args, notes=()):
         print(f'   warning: load average {load:.1f}: the host is busy, timings are noisy '
               '(README.md)')
     if not args.qemu:
-        print('   QEMU: not found, Hangar only')
+        print('   QEMU: not used (--qemu none, or not found): Hangar only')
     for note in notes:
         print(f'   {note}')
 

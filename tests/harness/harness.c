@@ -170,11 +170,11 @@ void hg_test_quit(HgTest *t)
 	(void)!write(t->fd, line, sizeof(line) - 1);
 	fclose(t->in);
 	close(t->fd);
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < 3000; i++) { /* 30 s */
 		if (waitpid(t->pid, &status, WNOHANG) == t->pid)
 			break;
 		g_usleep(10000);
-		if (i == 499) {
+		if (i == 2999) {
 			kill(t->pid, SIGKILL);
 			waitpid(t->pid, &status, 0);
 			g_error("engine did not exit after quit");
