@@ -17,6 +17,7 @@
  * from the console.  The guest never waits on any of this. */
 #include "display/spice_internal.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #define DISPLAY_QUEUE_MAX 32
@@ -38,6 +39,10 @@ typedef struct {
 	QXLCursorCmd cmd;
 	QXLCursor cursor; /* last: its chunk's pixels follow */
 } DisplayCursor;
+/* The pixels start right after the struct (all of it is packed). */
+G_STATIC_ASSERT(sizeof(DisplayCursor) == offsetof(DisplayCursor, cursor) +
+						 offsetof(QXLCursor, chunk) +
+						 offsetof(QXLDataChunk, data));
 
 struct HgSpiceDisplay {
 	QXLInstance qxl; /* first: callbacks get &qxl */
@@ -190,13 +195,15 @@ static void display_queue_default_cursor(HgSpiceDisplay *d)
 	const int width = strlen(arrow_shape[0]), height = G_N_ELEMENTS(arrow_shape);
 	const size_t size = (size_t)width * height * 4;
 	DisplayCursor *c = g_malloc0(sizeof(*c) + size);
-	uint32_t *argb = (uint32_t *)c->cursor.chunk.data;
+	uint8_t *argb = (uint8_t *)c + sizeof(*c); /* the chunk's data */
 
+	/* B, G, R, A bytes: black, white or transparent. */
 	for (int y = 0; y < height; y++)
-		for (int x = 0; x < width; x++)
-			argb[y * width + x] = arrow_shape[y][x] == 'X'	 ? 0xff000000
-					      : arrow_shape[y][x] == '.' ? 0xffffffff
-									 : 0;
+		for (int x = 0; x < width; x++) {
+			char p = arrow_shape[y][x];
+			memset(argb + (y * width + x) * 4, p == '.' ? 0xff : 0, 3);
+			argb[(y * width + x) * 4 + 3] = p == ' ' ? 0 : 0xff;
+		}
 	c->cursor.header.unique = d->next_unique++;
 	c->cursor.header.type = SPICE_CURSOR_TYPE_ALPHA;
 	c->cursor.header.width = width;

@@ -17,6 +17,7 @@ typedef struct {
 	HgPlatform platform;
 	HgControl *control;
 	HgHarness *harness;
+	struct HgSpice *spice; /* the SPICE server, or NULL */
 	GMainLoop *loop;
 	int exit_status;
 	bool quitting;

@@ -154,20 +154,57 @@ void hg_kvm_free(HgKvm *kvm)
 	g_free(kvm);
 }
 
-bool hg_kvm_map_host(HgKvm *kvm, uint64_t gpa, void *host, uint64_t size, bool read_only,
-		     GError **error)
+int hg_kvm_map_host_slot(HgKvm *kvm, uint64_t gpa, void *host, uint64_t size, uint32_t flags,
+			 GError **error)
 {
 	struct kvm_userspace_memory_region region = {
-		.slot = kvm->next_slot,
-		.flags = read_only ? KVM_MEM_READONLY : 0,
+		.flags = flags,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = (uint64_t)(uintptr_t)host,
 	};
+	unsigned slot = 0;
+
+	while (slot < HG_KVM_MAX_SLOTS && (kvm->slots_used[slot / 64] & (1ull << (slot % 64))))
+		slot++;
+	if (slot == HG_KVM_MAX_SLOTS) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "KVM: no free memory slot");
+		return -1;
+	}
+	region.slot = slot;
+	if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		kvm_fail(error, "cannot map guest memory");
+		return -1;
+	}
+	kvm->slots_used[slot / 64] |= 1ull << (slot % 64);
+	return (int)slot;
+}
+
+void hg_kvm_unmap_slot(HgKvm *kvm, int slot)
+{
+	/* A size of zero deletes the slot. */
+	struct kvm_userspace_memory_region region = {.slot = (uint32_t)slot};
+
+	if (slot < 0 || slot >= HG_KVM_MAX_SLOTS ||
+	    !(kvm->slots_used[slot / 64] & (1ull << (slot % 64))))
+		return;
 	if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		return kvm_fail(error, "cannot map guest memory");
-	kvm->next_slot++;
-	return true;
+		g_warning("KVM: cannot delete memory slot %d: %s", slot, g_strerror(errno));
+	kvm->slots_used[slot / 64] &= ~(1ull << (slot % 64));
+}
+
+bool hg_kvm_get_dirty_log(HgKvm *kvm, int slot, uint64_t *bitmap)
+{
+	struct kvm_dirty_log log = {.slot = (uint32_t)slot, .dirty_bitmap = bitmap};
+
+	return ioctl(kvm->vm_fd, KVM_GET_DIRTY_LOG, &log) == 0;
+}
+
+bool hg_kvm_map_host(HgKvm *kvm, uint64_t gpa, void *host, uint64_t size, bool read_only,
+		     GError **error)
+{
+	return hg_kvm_map_host_slot(kvm, gpa, host, size, read_only ? KVM_MEM_READONLY : 0,
+				    error) >= 0;
 }
 
 bool hg_kvm_map_ram(HgKvm *kvm, HgGuestMemory *mem, GError **error)

@@ -10,6 +10,8 @@
 
 #include "engine/memory.h"
 
+#define HG_KVM_MAX_SLOTS 512 /* ours to number; KVM allows far more */
+
 struct HgKvm {
 	int kvm_fd;
 	int vm_fd;
@@ -43,6 +45,16 @@ bool hg_kvm_map_ram(HgKvm *kvm, HgGuestMemory *mem, GError **error);
 /* Map host memory at gpa; read_only makes guest writes exit as MMIO. */
 bool hg_kvm_map_host(HgKvm *kvm, uint64_t gpa, void *host, uint64_t size, bool read_only,
 		     GError **error);
+/* The same for memory that may move or go away (a PCI BAR backed by host
+ * memory): flags are KVM_MEM_READONLY and KVM_MEM_LOG_DIRTY_PAGES.  Returns
+ * the slot number, or -1 with error set (e.g. the range overlaps a slot). */
+int hg_kvm_map_host_slot(HgKvm *kvm, uint64_t gpa, void *host, uint64_t size, uint32_t flags,
+			 GError **error);
+void hg_kvm_unmap_slot(HgKvm *kvm, int slot);
+/* For a slot mapped with KVM_MEM_LOG_DIRTY_PAGES: which of its 4 KiB pages
+ * the guest wrote since the last call, one bit per page in 64-bit words
+ * (bitmap must hold the whole slot).  KVM clears its log as it reports. */
+bool hg_kvm_get_dirty_log(HgKvm *kvm, int slot, uint64_t *bitmap);
 
 bool hg_kvm_irq_line(HgKvm *kvm, unsigned gsi, bool level);
 bool hg_kvm_signal_msi(HgKvm *kvm, uint64_t address, uint32_t data);

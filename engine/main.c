@@ -12,6 +12,7 @@
 
 #include "devices/platform/rtc_cmos.h"
 #include "display/console.h"
+#include "display/spice.h"
 #include "engine/boot.h"
 #include "engine/control.h"
 #include "engine/engine.h"
@@ -34,6 +35,7 @@ typedef struct {
 	gint boot_menu_wait;
 	char *uuid;
 	char *rtc_base;
+	char *spice, *spice_tcp, *spice_password_file;
 } EngineOptions;
 
 static EngineOptions opts = {.memory_mib = -1, .cpus = -1};
@@ -81,6 +83,14 @@ static GOptionEntry option_entries[] = {
 	{"control", 0, 0, G_OPTION_ARG_FILENAME, &opts.control, "Control socket path", "PATH"},
 	{"vm-id", 0, 0, G_OPTION_ARG_STRING, &opts.vm_id,
 	 "Put the control socket in $XDG_RUNTIME_DIR/hangar/ID/", "ID"},
+	{"spice", 0, 0, G_OPTION_ARG_FILENAME, &opts.spice,
+	 "Serve the screen over SPICE on this unix socket (default with --vm-id: spice.sock "
+	 "beside the control socket)",
+	 "PATH"},
+	{"spice-tcp", 0, 0, G_OPTION_ARG_STRING, &opts.spice_tcp,
+	 "Also serve SPICE over TCP (needs --spice-password-file)", "HOST:PORT"},
+	{"spice-password-file", 0, 0, G_OPTION_ARG_FILENAME, &opts.spice_password_file,
+	 "The SPICE ticket TCP clients must give: the file's first line", "FILE"},
 	{"restore", 0, 0, G_OPTION_ARG_FILENAME, &opts.restore,
 	 "Continue a machine saved with save-state", "DIR"},
 	{"test-harness", 0, 0, G_OPTION_ARG_FILENAME, &opts.test_harness,
@@ -152,6 +162,14 @@ static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
 		return usage_error("%s", "give --control or --vm-id, not both");
 	if (opts.vm_id && (!*opts.vm_id || strchr(opts.vm_id, '/') || opts.vm_id[0] == '.'))
 		return usage_error("invalid --vm-id \"%s\"", opts.vm_id);
+	if (!opts.spice_tcp != !opts.spice_password_file)
+		return usage_error("%s", "--spice-tcp and --spice-password-file go together");
+	if (opts.spice_tcp) {
+		g_autofree char *host = NULL;
+		int port;
+		if (!hg_spice_parse_address(opts.spice_tcp, &host, &port, &error))
+			return usage_error("--spice-tcp: %s", error->message);
+	}
 
 	if (opts.memory_mib != -1)
 		cfg->ram_mib = opts.memory_mib;
@@ -221,6 +239,34 @@ static char *engine_control_path(GError **error)
 		return NULL;
 	}
 	return g_build_filename(dir, "control.sock", NULL);
+}
+
+/* SPICE on --spice PATH, on spice.sock beside the control socket with
+ * --vm-id, and on TCP with --spice-tcp. */
+static bool engine_start_spice(HgEngine *e, GError **error)
+{
+	g_autofree char *path = NULL, *host = NULL, *ticket = NULL;
+	HgSpiceConfig config = {.name = opts.vm_id, .uuid = e->config.uuid};
+
+	if (opts.spice) {
+		path = g_strdup(opts.spice);
+	} else if (opts.vm_id) {
+		g_autofree char *dir =
+			g_build_filename(g_get_user_runtime_dir(), "hangar", opts.vm_id, NULL);
+		path = g_build_filename(dir, "spice.sock", NULL);
+	}
+	if (opts.spice_tcp) {
+		if (!hg_spice_parse_address(opts.spice_tcp, &host, &config.tcp_port, error) ||
+		    !(ticket = hg_spice_read_ticket(opts.spice_password_file, error)))
+			return false;
+		config.tcp_host = host;
+		config.ticket = ticket;
+	}
+	if (!path && !host)
+		return true;
+	config.unix_path = path;
+	e->spice = hg_spice_new(e->platform.console, e->platform.input, &config, error);
+	return e->spice != NULL;
 }
 
 static gboolean engine_on_signal(gpointer data)
@@ -328,6 +374,8 @@ static int engine_start_services(HgEngine *e)
 					  opts.test_input_log);
 	hg_timers_attach(e->machine);
 	hg_console_start_thread(e->platform.console);
+	if (!engine_start_spice(e, &error))
+		goto fail;
 	for (unsigned i = 0; i < e->machine->n_vcpus; i++)
 		if (!hg_vcpu_start_thread(e->machine->vcpus[i], &error))
 			goto fail;
@@ -370,6 +418,8 @@ int main(int argc, char **argv)
 	}
 	hg_harness_free(engine.harness);
 	hg_control_free(engine.control);
+	/* The display servers run on the display thread: before it stops. */
+	hg_spice_free(engine.spice);
 	/* The display thread calls into devices: stop it before they go. */
 	if (engine.platform.console)
 		hg_console_stop_thread(engine.platform.console);
