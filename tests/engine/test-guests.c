@@ -161,6 +161,56 @@ static void test_system_reset_boots_again(void)
 	guest_run_free(r);
 }
 
+static void test_triple_fault_resets_the_machine(void)
+{
+	if (!guest_require_kvm())
+		return;
+	g_autofree char *kernel = guest_path("triple-fault");
+	GuestRun *r = guest_run_start("--kernel", kernel, "--debug-exit", "--memory", "64", NULL);
+	const char *line = "shutting the CPU down\n";
+
+	/* Reset reloads the kernel, which announces itself again. */
+	g_assert_true(guest_run_wait_output(r, line, GUEST_TIMEOUT_MS));
+	gint64 deadline = g_get_monotonic_time() + GUEST_TIMEOUT_MS * 1000LL;
+	while (g_get_monotonic_time() < deadline) {
+		const char *first = strstr(r->serial->str, line);
+		if (first && strstr(first + 1, line))
+			break;
+		guest_run_wait_output(r, "\x01never", 200);
+	}
+	const char *first = strstr(r->serial->str, line);
+	g_assert_nonnull(strstr(first + 1, line));
+	guest_run_free(r);
+}
+
+static void test_triple_fault_with_no_reboot_exits_8(void)
+{
+	if (!guest_require_kvm())
+		return;
+	g_autofree char *kernel = guest_path("triple-fault");
+	GuestRun *r = guest_run_start("--kernel", kernel, "--debug-exit", "--memory", "64",
+				      "--no-reboot", NULL);
+	g_assert_cmpint(guest_run_wait_exit(r, GUEST_TIMEOUT_MS), ==, 8);
+	g_assert_nonnull(strstr(r->serial->str, "shutting the CPU down"));
+	guest_run_free(r);
+}
+
+static void test_demo_guest_echoes_and_ends(void)
+{
+	if (!guest_require_kvm())
+		return;
+	g_autofree char *kernel = guest_path("demo");
+	GuestRun *r = guest_run_start("--kernel", kernel, "--debug-exit", "--memory", "64",
+				      "--cpus", "2", NULL);
+	g_assert_true(guest_run_wait_output(r, "Type a line", GUEST_TIMEOUT_MS));
+	g_assert_cmpint(write(r->serial_fd, "hangar\r", 7), ==, 7);
+	g_assert_true(guest_run_wait_output(r, "you typed: hangar", GUEST_TIMEOUT_MS));
+	g_assert_cmpint(write(r->serial_fd, "exit\r", 5), ==, 5);
+	g_assert_cmpint(guest_run_wait_exit(r, GUEST_TIMEOUT_MS), ==, DEBUG_EXIT_PASS);
+	g_assert_nonnull(strstr(r->serial->str, "2 of 2 CPUs running"));
+	guest_run_free(r);
+}
+
 static int run_engine_sync(const char *const *args, char **err)
 {
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
@@ -267,6 +317,10 @@ int main(int argc, char **argv)
 			test_save_restore_continues_the_count);
 	g_test_add_func("/guests/counter/stop-cont-and-status", test_stop_cont_and_status);
 	g_test_add_func("/guests/counter/system-reset-boots-again", test_system_reset_boots_again);
+	g_test_add_func("/guests/triple-fault/resets-the-machine", test_triple_fault_resets_the_machine);
+	g_test_add_func("/guests/triple-fault/with-no-reboot-exits-8",
+			test_triple_fault_with_no_reboot_exits_8);
+	g_test_add_func("/guests/demo/echoes-a-line-and-ends", test_demo_guest_echoes_and_ends);
 	g_test_add_func("/engine/loaders/garbage-kernel-is-refused", test_garbage_kernel_is_refused);
 	g_test_add_func("/engine/loaders/truncated-elf64-is-refused", test_truncated_elf64_is_refused);
 	g_test_add_func("/engine/loaders/elf64-segment-outside-ram-is-refused",
