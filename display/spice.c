@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
+#include <signal.h>
 #include <spice/protocol.h>
 #include <stddef.h>
 #include <string.h>
@@ -48,7 +49,20 @@ struct HgSpice {
 	GSource *poll_source;
 };
 
-#define spice_from(ptr, member) ((HgSpice *)((char *)(ptr) - offsetof(HgSpice, member)))
+static HgSpice *spice_of_keyboard(SpiceKbdInstance *sin)
+{
+	return (HgSpice *)((char *)sin - offsetof(HgSpice, keyboard));
+}
+
+static HgSpice *spice_of_mouse(SpiceMouseInstance *sin)
+{
+	return (HgSpice *)((char *)sin - offsetof(HgSpice, mouse));
+}
+
+static HgSpice *spice_of_tablet(SpiceTabletInstance *sin)
+{
+	return (HgSpice *)((char *)sin - offsetof(HgSpice, tablet));
+}
 
 /* ---- running things on the display thread ---- */
 
@@ -73,16 +87,15 @@ static gboolean display_call_dispatch(gpointer data)
 }
 
 /* spice-server binds its objects to the thread that made them: run func
- * where the display loop runs, and wait for it.  With no display thread
- * running (or on it), the context is free to take here. */
+ * where the display loop runs, and wait for it.  Taking the context here
+ * instead would race with a display thread still starting up. */
 static void run_on_display_thread(GMainContext *context, void (*func)(void *), void *data)
 {
 	DisplayCall call = {.func = func, .data = data};
 	GSource *idle;
 
-	if (g_main_context_acquire(context)) {
+	if (g_main_context_is_owner(context)) {
 		func(data);
-		g_main_context_release(context);
 		return;
 	}
 	g_mutex_init(&call.lock);
@@ -107,7 +120,7 @@ static void run_on_display_thread(GMainContext *context, void (*func)(void *), v
  * E1 1D 45 on press and E1 9D C5 on release. */
 static void spice_kbd_push_scan(SpiceKbdInstance *sin, uint8_t byte)
 {
-	HgSpice *s = spice_from(sin, keyboard);
+	HgSpice *s = spice_of_keyboard(sin);
 	bool down = !(byte & 0x80);
 	uint16_t qnum = byte & 0x7f;
 
@@ -139,7 +152,7 @@ static void spice_kbd_push_scan(SpiceKbdInstance *sin, uint8_t byte)
 /* SPICE's modifier bits (scroll 0, num 1, caps 2) are the console's. */
 static uint8_t spice_kbd_get_leds(SpiceKbdInstance *sin)
 {
-	return hg_input_leds(spice_from(sin, keyboard)->input) & 7;
+	return hg_input_leds(spice_of_keyboard(sin)->input) & 7;
 }
 
 static const SpiceKbdInterface spice_kbd_interface = {
@@ -164,12 +177,12 @@ static uint32_t spice_buttons(uint32_t state)
  * away from the user. */
 static void spice_mouse_motion(SpiceMouseInstance *sin, int dx, int dy, int dz, uint32_t state)
 {
-	hg_input_pointer_rel(spice_from(sin, mouse)->input, dx, dy, -dz, spice_buttons(state));
+	hg_input_pointer_rel(spice_of_mouse(sin)->input, dx, dy, -dz, spice_buttons(state));
 }
 
 static void spice_mouse_buttons(SpiceMouseInstance *sin, uint32_t state)
 {
-	hg_input_pointer_rel(spice_from(sin, mouse)->input, 0, 0, 0, spice_buttons(state));
+	hg_input_pointer_rel(spice_of_mouse(sin)->input, 0, 0, 0, spice_buttons(state));
 }
 
 static const SpiceMouseInterface spice_mouse_interface = {
@@ -194,14 +207,14 @@ static void spice_tablet_send(HgSpice *s, int wheel, uint32_t state)
 /* The primary surface's size: positions come in its pixels. */
 static void spice_tablet_set_logical_size(SpiceTabletInstance *sin, int width, int height)
 {
-	HgSpice *s = spice_from(sin, tablet);
+	HgSpice *s = spice_of_tablet(sin);
 	s->tablet_width = width;
 	s->tablet_height = height;
 }
 
 static void spice_tablet_position(SpiceTabletInstance *sin, int x, int y, uint32_t state)
 {
-	HgSpice *s = spice_from(sin, tablet);
+	HgSpice *s = spice_of_tablet(sin);
 	s->tablet_x = x;
 	s->tablet_y = y;
 	spice_tablet_send(s, 0, state);
@@ -209,12 +222,12 @@ static void spice_tablet_position(SpiceTabletInstance *sin, int x, int y, uint32
 
 static void spice_tablet_wheel(SpiceTabletInstance *sin, int dz, uint32_t state)
 {
-	spice_tablet_send(spice_from(sin, tablet), -dz, state);
+	spice_tablet_send(spice_of_tablet(sin), -dz, state);
 }
 
 static void spice_tablet_buttons(SpiceTabletInstance *sin, uint32_t state)
 {
-	spice_tablet_send(spice_from(sin, tablet), 0, state);
+	spice_tablet_send(spice_of_tablet(sin), 0, state);
 }
 
 static const SpiceTabletInterface spice_tablet_interface = {
@@ -368,6 +381,9 @@ HgSpice *hg_spice_new(HgConsole *console, HgInput *input, const HgSpiceConfig *c
 			    "SPICE over TCP needs a ticket (password)");
 		return NULL;
 	}
+	/* spice-server writes to client sockets with plain write(): a client
+	 * gone mid-message must be an EPIPE, not the end of the engine. */
+	signal(SIGPIPE, SIG_IGN);
 	s = g_new0(HgSpice, 1);
 	s->console = console;
 	s->input = input;

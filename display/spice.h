@@ -20,8 +20,9 @@
  * Threads: the server runs on the display thread's GMainContext
  * (hg_console_context), spice-server's worker on its own thread; neither
  * ever makes a vCPU wait.  The functions below may be called from any
- * thread but the display thread's own listeners; they wait for the
- * display thread to do the work, so start the console thread first. */
+ * thread; they have the display thread do the work and wait for it, so
+ * they need the console's thread running (hg_console_start_thread before
+ * hg_spice_new, hg_spice_free before hg_console_stop_thread). */
 #pragma once
 
 #include <glib.h>

@@ -48,6 +48,7 @@ struct HgSpiceDisplay {
 	QXLInstance qxl; /* first: callbacks get &qxl */
 	SpiceServer *server;
 	HgConsole *console;
+	GMainContext *context; /* the display thread's */
 
 	/* Display thread only. */
 	int width, height; /* the primary surface's size */
@@ -133,6 +134,53 @@ static void display_drop_queue(HgSpiceDisplay *d)
 	g_mutex_unlock(&d->queue_lock);
 }
 
+/* A console change heard on another thread (screendump refreshes the
+ * console from the main loop), to replay on the display thread. */
+typedef struct {
+	HgSpiceDisplay *display;
+	bool resized;
+	int width, height;
+	unsigned n_rects;
+	HgRect rects[];
+} DisplayChange;
+
+static void display_resized(void *opaque, int width, int height);
+static void display_updated(void *opaque, const HgRect *rects, unsigned n_rects);
+
+static gboolean display_replay_change(gpointer data)
+{
+	DisplayChange *change = data;
+
+	if (change->resized)
+		display_resized(change->display, change->width, change->height);
+	else
+		display_updated(change->display, change->rects, change->n_rects);
+	return G_SOURCE_REMOVE;
+}
+
+/* spice-server's surface calls belong on the display thread, and so does
+ * this file's state: from elsewhere, queue the change for it (in order,
+ * ahead of hg_spice_free's own call there). */
+static bool display_elsewhere(HgSpiceDisplay *d, bool resized, int width, int height,
+			      const HgRect *rects, unsigned n_rects)
+{
+	DisplayChange *change;
+	GSource *idle;
+
+	if (g_main_context_is_owner(d->context))
+		return false;
+	change = g_malloc(sizeof(*change) + n_rects * sizeof(HgRect));
+	*change = (DisplayChange){d, resized, width, height, n_rects};
+	if (n_rects)
+		memcpy(change->rects, rects, n_rects * sizeof(HgRect));
+	idle = g_idle_source_new();
+	g_source_set_priority(idle, G_PRIORITY_DEFAULT);
+	g_source_set_callback(idle, display_replay_change, change, g_free);
+	g_source_attach(idle, d->context);
+	g_source_unref(idle);
+	return true;
+}
+
 static void display_updated(void *opaque, const HgRect *rects, unsigned n_rects)
 {
 	HgSpiceDisplay *d = opaque;
@@ -142,7 +190,7 @@ static void display_updated(void *opaque, const HgRect *rects, unsigned n_rects)
 	int width, height, stride;
 	DisplayUpdate *u;
 
-	if (!n_rects)
+	if (!n_rects || display_elsewhere(d, false, 0, 0, rects, n_rects))
 		return;
 	/* Too much waiting already: one rectangle over all of it replaces
 	 * the waiting commands (it is read now, so it is newer than them). */
@@ -261,6 +309,8 @@ static void display_resized(void *opaque, int width, int height)
 	HgSpiceDisplay *d = opaque;
 	HgRect all = {0, 0, width, height};
 
+	if (display_elsewhere(d, true, width, height, NULL, 0))
+		return;
 	if (width != d->width || height != d->height) {
 		display_drop_queue(d);
 		display_destroy_surface(d);
@@ -372,8 +422,8 @@ static void qxl_async_complete(QXLInstance *qin, uint64_t cookie)
 {
 }
 
-static void qxl_update_area_complete(QXLInstance *qin, uint32_t surface_id,
-				     QXLRect *updated_rects, uint32_t num_updated_rects)
+static void qxl_update_area_complete(QXLInstance *qin, uint32_t surface_id, QXLRect *updated_rects,
+				     uint32_t num_updated_rects)
 {
 }
 
@@ -416,6 +466,7 @@ HgSpiceDisplay *hg_spice_display_new(SpiceServer *server, HgConsole *console)
 
 	d->server = server;
 	d->console = console;
+	d->context = hg_console_context(console);
 	g_mutex_init(&d->queue_lock);
 	g_queue_init(&d->queue);
 	d->qxl.base.sif = &display_qxl_interface.base;

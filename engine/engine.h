@@ -18,6 +18,7 @@ typedef struct {
 	HgControl *control;
 	HgHarness *harness;
 	struct HgSpice *spice; /* the SPICE server, or NULL */
+	struct HgVnc *vnc; /* the VNC server, or NULL */
 	GMainLoop *loop;
 	int exit_status;
 	bool quitting;

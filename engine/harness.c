@@ -109,6 +109,53 @@ static char *harness_console_fill(HgHarness *h, char **argv, unsigned argc)
 	return g_strdup("OK");
 }
 
+/* Input as a display server would send it, through the input router:
+ * input_key QNUM 0|1, input_abs X Y BUTTONS [WHEEL] (pixels of a 640x480
+ * screen), input_rel DX DY WHEEL BUTTONS. */
+#define HARNESS_ABS_WIDTH 640
+#define HARNESS_ABS_HEIGHT 480
+
+static bool parse_int(const char *s, int *out)
+{
+	char *end;
+	gint64 v;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	v = g_ascii_strtoll(s, &end, 0);
+	if (errno || *end || v < G_MININT || v > G_MAXINT)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+static char *harness_input(HgHarness *h, const char *cmd, char **argv, unsigned argc)
+{
+	int v[4] = {0};
+
+	if (!h->input)
+		return g_strdup("ERR no input router");
+	for (unsigned i = 1; i < argc && i <= 4; i++)
+		if (!parse_int(argv[i], &v[i - 1]))
+			return g_strdup_printf("ERR bad number \"%s\"", argv[i]);
+	if (strcmp(cmd, "input_key") == 0) {
+		if (argc != 3 || v[0] <= 0 || v[0] > 0xff || (v[1] != 0 && v[1] != 1))
+			return g_strdup("ERR usage: input_key QNUM 0|1");
+		hg_input_key(h->input, v[0], v[1]);
+	} else if (strcmp(cmd, "input_abs") == 0) {
+		if (argc != 4 && argc != 5)
+			return g_strdup("ERR usage: input_abs X Y BUTTONS [WHEEL]");
+		hg_input_pointer_abs(h->input, v[0], v[1], HARNESS_ABS_WIDTH, HARNESS_ABS_HEIGHT,
+				     v[3], v[2]);
+	} else {
+		if (argc != 5)
+			return g_strdup("ERR usage: input_rel DX DY WHEEL BUTTONS");
+		hg_input_pointer_rel(h->input, v[0], v[1], v[2], v[3]);
+	}
+	return g_strdup("OK");
+}
+
 static void harness_irq_observer(HgMachine *m, unsigned gsi, bool level, void *data)
 {
 	char line[32];
@@ -297,6 +344,9 @@ static char *harness_execute(HgHarness *h, char **argv, bool *quit)
 		hg_console_size(h->console, &w, &hh);
 		return g_strdup_printf("OK %dx%d", w, hh);
 	}
+	if (strcmp(cmd, "input_key") == 0 || strcmp(cmd, "input_abs") == 0 ||
+	    strcmp(cmd, "input_rel") == 0)
+		return harness_input(h, cmd, argv, argc);
 	if (strcmp(cmd, "quit") == 0) {
 		*quit = true;
 		return g_strdup("OK");

@@ -21,7 +21,7 @@ struct HgKvm {
 	uint32_t n_msrs; /* MSRs that KVM_GET_MSRS accepts, probed once */
 	uint32_t *msr_indices;
 	int xsave_size; /* bytes for KVM_GET_XSAVE(2) */
-	unsigned next_slot;
+	uint64_t slots_used[HG_KVM_MAX_SLOTS / 64]; /* memory slot numbers in use */
 	bool irqchip_created;
 	struct HgKvmRoutes *routes; /* GSI routing, made on first MSI route */
 };

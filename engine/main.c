@@ -13,6 +13,7 @@
 #include "devices/platform/rtc_cmos.h"
 #include "display/console.h"
 #include "display/spice.h"
+#include "display/vnc.h"
 #include "engine/boot.h"
 #include "engine/control.h"
 #include "engine/engine.h"
@@ -36,6 +37,7 @@ typedef struct {
 	char *uuid;
 	char *rtc_base;
 	char *spice, *spice_tcp, *spice_password_file;
+	char *vnc, *vnc_tcp, *vnc_password_file;
 } EngineOptions;
 
 static EngineOptions opts = {.memory_mib = -1, .cpus = -1};
@@ -91,6 +93,18 @@ static GOptionEntry option_entries[] = {
 	 "Also serve SPICE over TCP (needs --spice-password-file)", "HOST:PORT"},
 	{"spice-password-file", 0, 0, G_OPTION_ARG_FILENAME, &opts.spice_password_file,
 	 "The SPICE ticket TCP clients must give: the file's first line", "FILE"},
+	{"vnc", 0, 0, G_OPTION_ARG_FILENAME, &opts.vnc,
+	 "Serve the screen over VNC on this unix socket (default with --vm-id: vnc.sock beside "
+	 "the control socket)",
+	 "PATH"},
+	{"vnc-tcp", 0, 0, G_OPTION_ARG_STRING, &opts.vnc_tcp,
+	 "Also serve VNC over TCP, on 127.0.0.1 unless HOST is given (needs "
+	 "--vnc-password-file)",
+	 "[HOST:]PORT"},
+	{"vnc-password-file", 0, 0, G_OPTION_ARG_FILENAME, &opts.vnc_password_file,
+	 "The VNC password TCP clients must give: the file's first line (VNC uses 8 "
+	 "characters)",
+	 "FILE"},
 	{"restore", 0, 0, G_OPTION_ARG_FILENAME, &opts.restore,
 	 "Continue a machine saved with save-state", "DIR"},
 	{"test-harness", 0, 0, G_OPTION_ARG_FILENAME, &opts.test_harness,
@@ -169,6 +183,14 @@ static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
 		int port;
 		if (!hg_spice_parse_address(opts.spice_tcp, &host, &port, &error))
 			return usage_error("--spice-tcp: %s", error->message);
+	}
+	if (!opts.vnc_tcp != !opts.vnc_password_file)
+		return usage_error("%s", "--vnc-tcp and --vnc-password-file go together");
+	if (opts.vnc_tcp) {
+		g_autofree char *host = NULL;
+		int port;
+		if (!hg_vnc_parse_address(opts.vnc_tcp, &host, &port, &error))
+			return usage_error("--vnc-tcp: %s", error->message);
 	}
 
 	if (opts.memory_mib != -1)
@@ -267,6 +289,34 @@ static bool engine_start_spice(HgEngine *e, GError **error)
 	config.unix_path = path;
 	e->spice = hg_spice_new(e->platform.console, e->platform.input, &config, error);
 	return e->spice != NULL;
+}
+
+/* VNC on --vnc PATH, on vnc.sock beside the control socket with --vm-id,
+ * and on TCP with --vnc-tcp (always with a password). */
+static bool engine_start_vnc(HgEngine *e, GError **error)
+{
+	g_autofree char *path = NULL, *host = NULL, *password = NULL;
+	HgVncConfig config = {.name = opts.vm_id};
+
+	if (opts.vnc) {
+		path = g_strdup(opts.vnc);
+	} else if (opts.vm_id) {
+		g_autofree char *dir =
+			g_build_filename(g_get_user_runtime_dir(), "hangar", opts.vm_id, NULL);
+		path = g_build_filename(dir, "vnc.sock", NULL);
+	}
+	if (opts.vnc_tcp) {
+		if (!hg_vnc_parse_address(opts.vnc_tcp, &host, &config.tcp_port, error) ||
+		    !(password = hg_vnc_read_password(opts.vnc_password_file, error)))
+			return false;
+		config.tcp_host = host;
+		config.password = password;
+	}
+	if (!path && !host)
+		return true;
+	config.unix_path = path;
+	e->vnc = hg_vnc_new(e->platform.console, e->platform.input, &config, error);
+	return e->vnc != NULL;
 }
 
 static gboolean engine_on_signal(gpointer data)
@@ -374,7 +424,7 @@ static int engine_start_services(HgEngine *e)
 					  opts.test_input_log);
 	hg_timers_attach(e->machine);
 	hg_console_start_thread(e->platform.console);
-	if (!engine_start_spice(e, &error))
+	if (!engine_start_spice(e, &error) || !engine_start_vnc(e, &error))
 		goto fail;
 	for (unsigned i = 0; i < e->machine->n_vcpus; i++)
 		if (!hg_vcpu_start_thread(e->machine->vcpus[i], &error))
@@ -420,6 +470,7 @@ int main(int argc, char **argv)
 	hg_control_free(engine.control);
 	/* The display servers run on the display thread: before it stops. */
 	hg_spice_free(engine.spice);
+	hg_vnc_free(engine.vnc);
 	/* The display thread calls into devices: stop it before they go. */
 	if (engine.platform.console)
 		hg_console_stop_thread(engine.platform.console);

@@ -13,12 +13,14 @@
 #include "devices/platform/pflash_cfi01.h"
 #include "devices/platform/rtc_cmos.h"
 #include "devices/platform/uart16550.h"
+#include "devices/display/std_vga.h"
 #include "devices/pci/i440fx.h"
 #include "devices/pci/piix3.h"
 #include "devices/pci/piix4_pm.h"
 #include "devices/pci/testdev.h"
 #include "devices/storage/ahci.h"
 #include "devices/virtio/virtio_blk.h"
+#include "devices/virtio/virtio_input.h"
 #include "display/console.h"
 #include "display/input.h"
 #include "library/block/block.h"
@@ -360,15 +362,23 @@ static bool platform_create_rtc(HgMachine *m, HgMachineConfig *cfg, HgPlatform *
 static bool platform_create_display(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p,
 				    GError **error)
 {
-	return true;
+	return hg_std_vga_create(m, p->pci_bus, HG_PCI_DEVFN(HG_SLOT_VGA, 0), p->console,
+				 HG_STD_VGA_VRAM_SIZE, p->fw_cfg, error) != NULL;
 }
 
 /* Keyboard and pointer devices beyond the i8042's PS/2 pair (virtio-input),
- * registered with p->input. */
+ * registered with p->input.  After the i8042 (created first, in
+ * hg_platform_create): the router prefers handlers registered later, so a
+ * guest that drives virtio-input gets its keys and absolute pointer there. */
 static bool platform_create_input_devices(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p,
 					  GError **error)
 {
-	return true;
+	if (!hg_virtio_input_create(m, p->pci_bus, HG_PCI_DEVFN(HG_SLOT_VIRTIO_INPUT_KBD, 0),
+				    "virtio-keyboard", HG_VIRTIO_INPUT_KEYBOARD, p->input, error))
+		return false;
+	return hg_virtio_input_create(m, p->pci_bus, HG_PCI_DEVFN(HG_SLOT_VIRTIO_INPUT_TABLET, 0),
+				      "virtio-tablet", HG_VIRTIO_INPUT_TABLET, p->input,
+				      error) != NULL;
 }
 
 bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GError **error)
@@ -400,6 +410,8 @@ bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GErro
 	p->host_bridge = hg_i440fx_create(m, "i440fx", &p->pci_bus, error);
 	if (!p->host_bridge)
 		return false;
+	/* Before the virtio-input devices, which win over it once driven. */
+	hg_i8042_create(m, "i8042", p->input);
 	if (!platform_create_chipset(m, cfg, p, error) || !platform_create_display(m, cfg, p, error) ||
 	    !platform_create_storage(m, cfg, p, error) ||
 	    !platform_create_input_devices(m, cfg, p, error))
@@ -409,7 +421,6 @@ bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GErro
 		return false;
 	if (!platform_create_firmware_vars(m, cfg, error))
 		return false;
-	hg_i8042_create(m, "i8042");
 	if (!platform_create_rtc(m, cfg, p, error))
 		return false;
 	/* Always there: firmware probes it and it costs nothing when unused;

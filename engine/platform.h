@@ -75,6 +75,8 @@ typedef struct {
 #define HG_SLOT_VGA 0x02
 #define HG_SLOT_AHCI 0x03
 #define HG_SLOT_VIRTIO_BLK_FIRST 0x04
+#define HG_SLOT_VIRTIO_INPUT_KBD 0x10
+#define HG_SLOT_VIRTIO_INPUT_TABLET 0x11
 #define HG_SLOT_TESTDEV 0x1f
 
 bool hg_platform_create(HgMachine *m, HgMachineConfig *cfg, HgPlatform *p, GError **error);

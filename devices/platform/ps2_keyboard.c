@@ -62,7 +62,8 @@ static void kbd_reply(Ps2Keyboard *kbd, uint8_t byte)
 static void kbd_set_leds(Ps2Keyboard *kbd, uint8_t leds)
 {
 	kbd->leds = leds & KBD_LEDS_MASK;
-	hg_input_set_leds(kbd->input, kbd->leds);
+	if (kbd->input)
+		hg_input_set_leds(kbd->input, kbd->leds);
 }
 
 /* 0xF6's defaults: set 2 and the default typematic rate. */
@@ -359,7 +360,8 @@ bool ps2_keyboard_load(Ps2Keyboard *kbd, GVariantDict *r, GError **error)
 		return false;
 	if (kbd->command != 0 && kbd->command != KBD_CMD_SET_LEDS &&
 	    kbd->command != KBD_CMD_SCANCODE_SET && kbd->command != KBD_CMD_TYPEMATIC)
-		return kbd_load_fail(error, "keyboard waits for the parameter of an unknown command");
+		return kbd_load_fail(error,
+				     "keyboard waits for the parameter of an unknown command");
 	if (kbd->scancode_set != 1 && kbd->scancode_set != 2)
 		return kbd_load_fail(error, "keyboard scancode set is not 1 or 2");
 	if (leds & ~KBD_LEDS_MASK)

@@ -238,11 +238,11 @@ static void virtio_pci_notifier_assign(HgVirtioPci *vp, HgVirtioNotifier *nt, ui
 
 	if (nt->fd < 0)
 		return;
-	if (hg_kvm_add_ioeventfd(kvm, addr, 0, false, nt->fd))
+	if (hg_kvm_add_ioeventfd(kvm, addr, 0, false, nt->fd)) {
 		nt->len = 0;
-	else if (hg_kvm_add_ioeventfd(kvm, addr, 2, false, nt->fd))
+	} else if (hg_kvm_add_ioeventfd(kvm, addr, 2, false, nt->fd)) {
 		nt->len = 2;
-	else {
+	} else {
 		g_debug("%s: queue %u: no ioeventfd at 0x%" G_GINT64_MODIFIER "x: %s",
 			vp->pci.dev.id, nt->queue, addr, g_strerror(errno));
 		return;

@@ -5,43 +5,9 @@
 #include <signal.h>
 
 #include "tests/harness/harness.h"
+#include "tests/harness/pci.h"
 
 #define TESTDEV_DEVFN ((0x1f << 3) | 0)
-
-static uint32_t cfg_addr(uint8_t devfn, unsigned reg)
-{
-	return 0x80000000u | (devfn << 8) | (reg & 0xfc);
-}
-
-static uint32_t cfg_readl(HgTest *t, uint8_t devfn, unsigned reg)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	return hg_test_inl(t, 0xcfc);
-}
-
-static uint16_t cfg_readw(HgTest *t, uint8_t devfn, unsigned reg)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	return hg_test_inw(t, 0xcfc + (reg & 2));
-}
-
-static uint8_t cfg_readb(HgTest *t, uint8_t devfn, unsigned reg)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	return hg_test_inb(t, 0xcfc + (reg & 3));
-}
-
-static void cfg_writel(HgTest *t, uint8_t devfn, unsigned reg, uint32_t v)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	hg_test_outl(t, 0xcfc, v);
-}
-
-static void cfg_writew(HgTest *t, uint8_t devfn, unsigned reg, uint16_t v)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	hg_test_outw(t, 0xcfc + (reg & 2), v);
-}
 
 static HgTest *start(void)
 {
@@ -52,27 +18,27 @@ static HgTest *start(void)
  * enable decoding (and bus mastering, which MSI needs). */
 static void program_bars(HgTest *t)
 {
-	cfg_writel(t, TESTDEV_DEVFN, 0x10, 0xe0000000);
-	cfg_writel(t, TESTDEV_DEVFN, 0x14, 0xc000);
-	cfg_writel(t, TESTDEV_DEVFN, 0x18, 0x00000000);
-	cfg_writel(t, TESTDEV_DEVFN, 0x1c, 0x8);
-	cfg_writew(t, TESTDEV_DEVFN, 0x04, 0x0007);
+	hg_test_pci_writel(t, TESTDEV_DEVFN, 0x10, 0xe0000000);
+	hg_test_pci_writel(t, TESTDEV_DEVFN, 0x14, 0xc000);
+	hg_test_pci_writel(t, TESTDEV_DEVFN, 0x18, 0x00000000);
+	hg_test_pci_writel(t, TESTDEV_DEVFN, 0x1c, 0x8);
+	hg_test_pci_writew(t, TESTDEV_DEVFN, 0x04, 0x0007);
 }
 
 static void test_host_bridge_identity(void)
 {
 	HgTest *t = hg_test_startv(NULL);
-	g_assert_cmphex(cfg_readl(t, 0, 0x00), ==, 0x12378086);
-	g_assert_cmphex(cfg_readl(t, 0, 0x08) >> 8, ==, 0x060000);
-	g_assert_cmphex(cfg_readb(t, 0, 0x0e) & 0x7f, ==, 0); /* header type 0 */
+	g_assert_cmphex(hg_test_pci_readl(t, 0, 0x00), ==, 0x12378086);
+	g_assert_cmphex(hg_test_pci_readl(t, 0, 0x08) >> 8, ==, 0x060000);
+	g_assert_cmphex(hg_test_pci_readb(t, 0, 0x0e) & 0x7f, ==, 0); /* header type 0 */
 	hg_test_quit(t);
 }
 
 static void test_absent_functions_read_all_ones(void)
 {
 	HgTest *t = start();
-	g_assert_cmphex(cfg_readl(t, (3 << 3), 0x00), ==, 0xffffffff);
-	g_assert_cmphex(cfg_readw(t, (3 << 3), 0x02), ==, 0xffff);
+	g_assert_cmphex(hg_test_pci_readl(t, (3 << 3), 0x00), ==, 0xffffffff);
+	g_assert_cmphex(hg_test_pci_readw(t, (3 << 3), 0x02), ==, 0xffff);
 	/* Bus 1 does not exist. */
 	hg_test_outl(t, 0xcf8, 0x80010000);
 	g_assert_cmphex(hg_test_inl(t, 0xcfc), ==, 0xffffffff);
@@ -96,14 +62,14 @@ static void test_config_address_register(void)
 static void test_read_only_fields_ignore_writes(void)
 {
 	HgTest *t = start();
-	cfg_writel(t, TESTDEV_DEVFN, 0x00, 0);
-	g_assert_cmphex(cfg_readl(t, TESTDEV_DEVFN, 0x00), ==, 0x5a4e1234);
-	cfg_writel(t, TESTDEV_DEVFN, 0x08, 0);
-	g_assert_cmphex(cfg_readl(t, TESTDEV_DEVFN, 0x08), ==, 0xff000001);
-	g_assert_cmphex(cfg_readb(t, TESTDEV_DEVFN, 0x3d), ==, 1); /* INTA */
-	cfg_writel(t, TESTDEV_DEVFN, 0x3c, 0xffffff0b);
-	g_assert_cmphex(cfg_readb(t, TESTDEV_DEVFN, 0x3c), ==, 0x0b); /* line is writable */
-	g_assert_cmphex(cfg_readb(t, TESTDEV_DEVFN, 0x3d), ==, 1);
+	hg_test_pci_writel(t, TESTDEV_DEVFN, 0x00, 0);
+	g_assert_cmphex(hg_test_pci_readl(t, TESTDEV_DEVFN, 0x00), ==, 0x5a4e1234);
+	hg_test_pci_writel(t, TESTDEV_DEVFN, 0x08, 0);
+	g_assert_cmphex(hg_test_pci_readl(t, TESTDEV_DEVFN, 0x08), ==, 0xff000001);
+	g_assert_cmphex(hg_test_pci_readb(t, TESTDEV_DEVFN, 0x3d), ==, 1); /* INTA */
+	hg_test_pci_writel(t, TESTDEV_DEVFN, 0x3c, 0xffffff0b);
+	g_assert_cmphex(hg_test_pci_readb(t, TESTDEV_DEVFN, 0x3c), ==, 0x0b); /* line is writable */
+	g_assert_cmphex(hg_test_pci_readb(t, TESTDEV_DEVFN, 0x3d), ==, 1);
 	hg_test_quit(t);
 }
 
@@ -111,25 +77,26 @@ static void test_bar_sizing(void)
 {
 	HgTest *t = start();
 	for (unsigned bar = 0; bar < 6; bar++)
-		cfg_writel(t, TESTDEV_DEVFN, 0x10 + 4 * bar, 0xffffffff);
-	g_assert_cmphex(cfg_readl(t, TESTDEV_DEVFN, 0x10), ==, 0xfffff000);
-	g_assert_cmphex(cfg_readl(t, TESTDEV_DEVFN, 0x14), ==, 0x0000ff01);
-	g_assert_cmphex(cfg_readl(t, TESTDEV_DEVFN, 0x18), ==, 0xffffe00c); /* 64-bit, prefetch */
-	g_assert_cmphex(cfg_readl(t, TESTDEV_DEVFN, 0x1c), ==, 0xffffffff);
-	g_assert_cmphex(cfg_readl(t, TESTDEV_DEVFN, 0x20), ==, 0); /* unused */
+		hg_test_pci_writel(t, TESTDEV_DEVFN, 0x10 + 4 * bar, 0xffffffff);
+	g_assert_cmphex(hg_test_pci_readl(t, TESTDEV_DEVFN, 0x10), ==, 0xfffff000);
+	g_assert_cmphex(hg_test_pci_readl(t, TESTDEV_DEVFN, 0x14), ==, 0x0000ff01);
+	/* BAR2: 64-bit, prefetchable. */
+	g_assert_cmphex(hg_test_pci_readl(t, TESTDEV_DEVFN, 0x18), ==, 0xffffe00c);
+	g_assert_cmphex(hg_test_pci_readl(t, TESTDEV_DEVFN, 0x1c), ==, 0xffffffff);
+	g_assert_cmphex(hg_test_pci_readl(t, TESTDEV_DEVFN, 0x20), ==, 0); /* unused */
 	hg_test_quit(t);
 }
 
 static void test_memory_bar_decoded_only_when_enabled(void)
 {
 	HgTest *t = start();
-	cfg_writel(t, TESTDEV_DEVFN, 0x10, 0xe0000000);
+	hg_test_pci_writel(t, TESTDEV_DEVFN, 0x10, 0xe0000000);
 	hg_test_writel(t, 0xe0000000, 0x1234);
 	g_assert_cmphex(hg_test_readl(t, 0xe0000000), ==, 0xffffffff); /* not decoded */
-	cfg_writew(t, TESTDEV_DEVFN, 0x04, 0x0002);
+	hg_test_pci_writew(t, TESTDEV_DEVFN, 0x04, 0x0002);
 	hg_test_writel(t, 0xe0000000, 0x1234);
 	g_assert_cmphex(hg_test_readl(t, 0xe0000000), ==, 0x1234);
-	cfg_writew(t, TESTDEV_DEVFN, 0x04, 0x0000);
+	hg_test_pci_writew(t, TESTDEV_DEVFN, 0x04, 0x0000);
 	g_assert_cmphex(hg_test_readl(t, 0xe0000000), ==, 0xffffffff);
 	hg_test_quit(t);
 }
@@ -137,10 +104,10 @@ static void test_memory_bar_decoded_only_when_enabled(void)
 static void test_io_bar_decoded_only_when_enabled(void)
 {
 	HgTest *t = start();
-	cfg_writel(t, TESTDEV_DEVFN, 0x14, 0xc000);
-	cfg_writew(t, TESTDEV_DEVFN, 0x04, 0x0002); /* memory only */
+	hg_test_pci_writel(t, TESTDEV_DEVFN, 0x14, 0xc000);
+	hg_test_pci_writew(t, TESTDEV_DEVFN, 0x04, 0x0002); /* memory only */
 	g_assert_cmphex(hg_test_inl(t, 0xc000), ==, 0xffffffff);
-	cfg_writew(t, TESTDEV_DEVFN, 0x04, 0x0001);
+	hg_test_pci_writew(t, TESTDEV_DEVFN, 0x04, 0x0001);
 	hg_test_outl(t, 0xc000, 0xabcd);
 	g_assert_cmphex(hg_test_inl(t, 0xc000), ==, 0xabcd);
 	hg_test_quit(t);
@@ -151,7 +118,7 @@ static void test_moving_a_bar_moves_the_registers(void)
 	HgTest *t = start();
 	program_bars(t);
 	hg_test_writel(t, 0xe0000000, 0x55);
-	cfg_writel(t, TESTDEV_DEVFN, 0x10, 0xe1000000);
+	hg_test_pci_writel(t, TESTDEV_DEVFN, 0x10, 0xe1000000);
 	g_assert_cmphex(hg_test_readl(t, 0xe0000000), ==, 0xffffffff);
 	g_assert_cmphex(hg_test_readl(t, 0xe1000000), ==, 0x55);
 	hg_test_quit(t);
@@ -173,9 +140,9 @@ static void test_intx_sets_status_and_disable_masks_the_line(void)
 	HgTest *t = start();
 	program_bars(t);
 	hg_test_writel(t, 0xe0000004, 1);
-	g_assert_cmphex(cfg_readw(t, TESTDEV_DEVFN, 0x06) & 0x08, ==, 0x08);
+	g_assert_cmphex(hg_test_pci_readw(t, TESTDEV_DEVFN, 0x06) & 0x08, ==, 0x08);
 	hg_test_writel(t, 0xe0000004, 0);
-	g_assert_cmphex(cfg_readw(t, TESTDEV_DEVFN, 0x06) & 0x08, ==, 0);
+	g_assert_cmphex(hg_test_pci_readw(t, TESTDEV_DEVFN, 0x06) & 0x08, ==, 0);
 	hg_test_quit(t);
 }
 
@@ -183,8 +150,8 @@ static void test_status_error_bits_are_write_one_to_clear(void)
 {
 	HgTest *t = start();
 	/* Nothing sets them yet; writing ones must not set them either. */
-	cfg_writew(t, TESTDEV_DEVFN, 0x06, 0xffff);
-	g_assert_cmphex(cfg_readw(t, TESTDEV_DEVFN, 0x06) & 0xf900, ==, 0);
+	hg_test_pci_writew(t, TESTDEV_DEVFN, 0x06, 0xffff);
+	g_assert_cmphex(hg_test_pci_readw(t, TESTDEV_DEVFN, 0x06) & 0xf900, ==, 0);
 	hg_test_quit(t);
 }
 
@@ -192,14 +159,14 @@ static void test_status_error_bits_are_write_one_to_clear(void)
 static void test_capability_list(void)
 {
 	HgTest *t = start();
-	g_assert_cmphex(cfg_readw(t, TESTDEV_DEVFN, 0x06) & 0x10, ==, 0x10);
-	uint8_t ptr = cfg_readb(t, TESTDEV_DEVFN, 0x34);
+	g_assert_cmphex(hg_test_pci_readw(t, TESTDEV_DEVFN, 0x06) & 0x10, ==, 0x10);
+	uint8_t ptr = hg_test_pci_readb(t, TESTDEV_DEVFN, 0x34);
 	uint8_t ids[4] = {0};
 	unsigned n = 0;
 	while (ptr && n < 4) {
 		g_assert_cmpuint(ptr, >=, 0x40);
-		ids[n++] = cfg_readb(t, TESTDEV_DEVFN, ptr);
-		ptr = cfg_readb(t, TESTDEV_DEVFN, ptr + 1);
+		ids[n++] = hg_test_pci_readb(t, TESTDEV_DEVFN, ptr);
+		ptr = hg_test_pci_readb(t, TESTDEV_DEVFN, ptr + 1);
 	}
 	g_assert_cmpuint(n, ==, 2);
 	g_assert_cmphex(ids[0], ==, 0x11); /* MSI-X, added last, listed first */
@@ -207,27 +174,18 @@ static void test_capability_list(void)
 	hg_test_quit(t);
 }
 
-static uint8_t find_cap(HgTest *t, uint8_t id)
-{
-	for (uint8_t p = cfg_readb(t, TESTDEV_DEVFN, 0x34); p; p = cfg_readb(t, TESTDEV_DEVFN, p + 1))
-		if (cfg_readb(t, TESTDEV_DEVFN, p) == id)
-			return p;
-	g_error("capability 0x%x not found", id);
-	return 0;
-}
-
 static void test_msi_is_sent_when_enabled(void)
 {
 	HgTest *t = start();
 	program_bars(t);
-	uint8_t msi = find_cap(t, 0x05);
-	cfg_writel(t, TESTDEV_DEVFN, msi + 4, 0xfee00000);
-	cfg_writel(t, TESTDEV_DEVFN, msi + 8, 0);
-	cfg_writew(t, TESTDEV_DEVFN, msi + 12, 0x4040);
+	uint8_t msi = hg_test_pci_find_capability(t, TESTDEV_DEVFN, 0x05);
+	hg_test_pci_writel(t, TESTDEV_DEVFN, msi + 4, 0xfee00000);
+	hg_test_pci_writel(t, TESTDEV_DEVFN, msi + 8, 0);
+	hg_test_pci_writew(t, TESTDEV_DEVFN, msi + 12, 0x4040);
 	hg_test_writel(t, 0xe0000008, 0); /* notify vector 0: MSI disabled, nothing */
 	g_assert_cmpuint(hg_test_msi_count(t), ==, 0);
 	/* Enable with 4 messages (MME = 2). */
-	cfg_writew(t, TESTDEV_DEVFN, msi + 2, 0x0021);
+	hg_test_pci_writew(t, TESTDEV_DEVFN, msi + 2, 0x0021);
 	hg_test_writel(t, 0xe0000008, 3);
 	g_assert_cmpuint(hg_test_msi_count(t), ==, 1);
 	g_assert_cmphex(hg_test_msi_get(t, 0).address, ==, 0xfee00000);
@@ -249,9 +207,10 @@ static void test_msix_masked_vector_is_held_pending(void)
 {
 	HgTest *t = start();
 	program_bars(t);
-	uint8_t msix = find_cap(t, 0x11);
-	g_assert_cmphex(cfg_readw(t, TESTDEV_DEVFN, msix + 2) & 0x7ff, ==, 3); /* 4 vectors */
-	cfg_writew(t, TESTDEV_DEVFN, msix + 2, 0x8000); /* enable */
+	uint8_t msix = hg_test_pci_find_capability(t, TESTDEV_DEVFN, 0x11);
+	/* Table size N - 1: 4 vectors. */
+	g_assert_cmphex(hg_test_pci_readw(t, TESTDEV_DEVFN, msix + 2) & 0x7ff, ==, 3);
+	hg_test_pci_writew(t, TESTDEV_DEVFN, msix + 2, 0x8000); /* enable */
 	msix_program_vector(t, 1, 0x51);
 	/* Vectors start masked: the message waits in the PBA. */
 	hg_test_writel(t, 0xe0000008, 1);
@@ -273,13 +232,13 @@ static void test_msix_function_mask(void)
 {
 	HgTest *t = start();
 	program_bars(t);
-	uint8_t msix = find_cap(t, 0x11);
+	uint8_t msix = hg_test_pci_find_capability(t, TESTDEV_DEVFN, 0x11);
 	msix_program_vector(t, 0, 0x61);
 	hg_test_writel(t, 0x800000000ULL + 12, 0);
-	cfg_writew(t, TESTDEV_DEVFN, msix + 2, 0xc000); /* enable + function mask */
+	hg_test_pci_writew(t, TESTDEV_DEVFN, msix + 2, 0xc000); /* enable + function mask */
 	hg_test_writel(t, 0xe0000008, 0);
 	g_assert_cmpuint(hg_test_msi_count(t), ==, 0);
-	cfg_writew(t, TESTDEV_DEVFN, msix + 2, 0x8000);
+	hg_test_pci_writew(t, TESTDEV_DEVFN, msix + 2, 0x8000);
 	g_assert_cmpuint(hg_test_msi_count(t), ==, 1);
 	g_assert_cmphex(hg_test_msi_get(t, 0).data, ==, 0x61);
 	hg_test_quit(t);
@@ -303,8 +262,8 @@ static void test_state_survives_save_and_restore(void)
 	HgTest *t = start();
 	g_autofree char *dir = g_build_filename(hg_test_dir(t), "saved", NULL);
 	program_bars(t);
-	uint8_t msix = find_cap(t, 0x11);
-	cfg_writew(t, TESTDEV_DEVFN, msix + 2, 0x8000);
+	uint8_t msix = hg_test_pci_find_capability(t, TESTDEV_DEVFN, 0x11);
+	hg_test_pci_writew(t, TESTDEV_DEVFN, msix + 2, 0x8000);
 	msix_program_vector(t, 2, 0x72);
 	hg_test_writel(t, 0xe0000008, 2); /* pending: still masked */
 	hg_test_writel(t, 0xe0000000, 0xcafe);
@@ -327,11 +286,11 @@ static void test_reset_clears_bars_and_command(void)
 	HgTest *t = start();
 	program_bars(t);
 	hg_test_outb(t, 0x64, 0xfe); /* machine reset through the i8042 */
-	for (int i = 0; i < 100 && cfg_readw(t, TESTDEV_DEVFN, 0x04); i++)
+	for (int i = 0; i < 100 && hg_test_pci_readw(t, TESTDEV_DEVFN, 0x04); i++)
 		g_usleep(10000);
-	g_assert_cmphex(cfg_readw(t, TESTDEV_DEVFN, 0x04), ==, 0);
-	g_assert_cmphex(cfg_readl(t, TESTDEV_DEVFN, 0x10), ==, 0);
-	g_assert_cmphex(cfg_readl(t, TESTDEV_DEVFN, 0x18), ==, 0xc); /* type bits stay */
+	g_assert_cmphex(hg_test_pci_readw(t, TESTDEV_DEVFN, 0x04), ==, 0);
+	g_assert_cmphex(hg_test_pci_readl(t, TESTDEV_DEVFN, 0x10), ==, 0);
+	g_assert_cmphex(hg_test_pci_readl(t, TESTDEV_DEVFN, 0x18), ==, 0xc); /* type bits stay */
 	g_assert_cmphex(hg_test_readl(t, 0xe0000000), ==, 0xffffffff);
 	hg_test_quit(t);
 }

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "tests/harness/harness.h"
+#include "tests/harness/pci.h"
+#include "tests/harness/saved_state.h"
 
 #define ISA_DEVFN ((1 << 3) | 0)
 #define PM_DEVFN ((1 << 3) | 3)
@@ -39,54 +41,11 @@
 #define PM_TIMER_HZ 3579545ull
 #define NS_PER_SECOND 1000000000ull
 
-/* ---- configuration space through mechanism #1 ---- */
-
-static uint32_t cfg_addr(uint8_t devfn, unsigned reg)
-{
-	return 0x80000000u | (devfn << 8) | (reg & 0xfc);
-}
-
-static uint32_t cfg_readl(HgTest *t, uint8_t devfn, unsigned reg)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	return hg_test_inl(t, 0xcfc);
-}
-
-static uint16_t cfg_readw(HgTest *t, uint8_t devfn, unsigned reg)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	return hg_test_inw(t, 0xcfc + (reg & 2));
-}
-
-static uint8_t cfg_readb(HgTest *t, uint8_t devfn, unsigned reg)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	return hg_test_inb(t, 0xcfc + (reg & 3));
-}
-
-static void cfg_writel(HgTest *t, uint8_t devfn, unsigned reg, uint32_t v)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	hg_test_outl(t, 0xcfc, v);
-}
-
-static void cfg_writew(HgTest *t, uint8_t devfn, unsigned reg, uint16_t v)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	hg_test_outw(t, 0xcfc + (reg & 2), v);
-}
-
-static void cfg_writeb(HgTest *t, uint8_t devfn, unsigned reg, uint8_t v)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	hg_test_outb(t, 0xcfc + (reg & 3), v);
-}
-
 /* PMBA = 0xb000 and PMIOSE, as SeaBIOS and OVMF program them. */
 static void pm_io_enable(HgTest *t)
 {
-	cfg_writel(t, PM_DEVFN, 0x40, PM_BASE | 1);
-	cfg_writeb(t, PM_DEVFN, 0x80, 0x01);
+	hg_test_pci_writel(t, PM_DEVFN, 0x40, PM_BASE | 1);
+	hg_test_pci_writeb(t, PM_DEVFN, 0x80, 0x01);
 }
 
 /* The first machine-clock time at which the PM timer has made its k-th
@@ -240,56 +199,56 @@ static int run_until_exit(const char *const *requests, const char *const *extra,
 static void test_isa_bridge_identity(void)
 {
 	HgTest *t = hg_test_startv(NULL);
-	g_assert_cmphex(cfg_readl(t, ISA_DEVFN, 0x00), ==, 0x70008086);
-	g_assert_cmphex(cfg_readl(t, ISA_DEVFN, 0x08) >> 8, ==, 0x060100);
-	g_assert_cmphex(cfg_readb(t, ISA_DEVFN, 0x0e), ==, 0x80); /* multi-function */
-	g_assert_cmphex(cfg_readb(t, ISA_DEVFN, 0x3d), ==, 0); /* no interrupt pin */
-	g_assert_cmphex(cfg_readw(t, ISA_DEVFN, 0x04), ==, 0x0007);
-	g_assert_cmphex(cfg_readw(t, ISA_DEVFN, 0x06), ==, 0x0200);
+	g_assert_cmphex(hg_test_pci_readl(t, ISA_DEVFN, 0x00), ==, 0x70008086);
+	g_assert_cmphex(hg_test_pci_readl(t, ISA_DEVFN, 0x08) >> 8, ==, 0x060100);
+	g_assert_cmphex(hg_test_pci_readb(t, ISA_DEVFN, 0x0e), ==, 0x80); /* multi-function */
+	g_assert_cmphex(hg_test_pci_readb(t, ISA_DEVFN, 0x3d), ==, 0); /* no interrupt pin */
+	g_assert_cmphex(hg_test_pci_readw(t, ISA_DEVFN, 0x04), ==, 0x0007);
+	g_assert_cmphex(hg_test_pci_readw(t, ISA_DEVFN, 0x06), ==, 0x0200);
 	/* Functions 1, 2, 4-7 are absent. */
-	g_assert_cmphex(cfg_readl(t, (1 << 3) | 1, 0x00), ==, 0xffffffff);
-	g_assert_cmphex(cfg_readl(t, (1 << 3) | 2, 0x00), ==, 0xffffffff);
+	g_assert_cmphex(hg_test_pci_readl(t, (1 << 3) | 1, 0x00), ==, 0xffffffff);
+	g_assert_cmphex(hg_test_pci_readl(t, (1 << 3) | 2, 0x00), ==, 0xffffffff);
 	hg_test_quit(t);
 }
 
 static void test_pm_identity(void)
 {
 	HgTest *t = hg_test_startv(NULL);
-	g_assert_cmphex(cfg_readl(t, PM_DEVFN, 0x00), ==, 0x71138086);
-	g_assert_cmphex(cfg_readl(t, PM_DEVFN, 0x08), ==, 0x06800003);
-	g_assert_cmphex(cfg_readb(t, PM_DEVFN, 0x0e), ==, 0x00);
-	g_assert_cmphex(cfg_readb(t, PM_DEVFN, 0x3d), ==, 1);
-	g_assert_cmphex(cfg_readw(t, PM_DEVFN, 0x06), ==, 0x0280);
-	g_assert_cmphex(cfg_readl(t, PM_DEVFN, 0x40), ==, 0x00000001); /* PMBA: I/O space */
-	g_assert_cmphex(cfg_readl(t, PM_DEVFN, 0x90), ==, 0x00000001); /* SMBBA */
+	g_assert_cmphex(hg_test_pci_readl(t, PM_DEVFN, 0x00), ==, 0x71138086);
+	g_assert_cmphex(hg_test_pci_readl(t, PM_DEVFN, 0x08), ==, 0x06800003);
+	g_assert_cmphex(hg_test_pci_readb(t, PM_DEVFN, 0x0e), ==, 0x00);
+	g_assert_cmphex(hg_test_pci_readb(t, PM_DEVFN, 0x3d), ==, 1);
+	g_assert_cmphex(hg_test_pci_readw(t, PM_DEVFN, 0x06), ==, 0x0280);
+	g_assert_cmphex(hg_test_pci_readl(t, PM_DEVFN, 0x40), ==, 0x00000001); /* PMBA: I/O space */
+	g_assert_cmphex(hg_test_pci_readl(t, PM_DEVFN, 0x90), ==, 0x00000001); /* SMBBA */
 	/* The device IDs read-only; PMBA keeps bit 0 and takes bits 15:6. */
-	cfg_writel(t, PM_DEVFN, 0x00, 0);
-	g_assert_cmphex(cfg_readl(t, PM_DEVFN, 0x00), ==, 0x71138086);
-	cfg_writel(t, PM_DEVFN, 0x40, 0xffffffff);
-	g_assert_cmphex(cfg_readl(t, PM_DEVFN, 0x40), ==, 0x0000ffc1);
+	hg_test_pci_writel(t, PM_DEVFN, 0x00, 0);
+	g_assert_cmphex(hg_test_pci_readl(t, PM_DEVFN, 0x00), ==, 0x71138086);
+	hg_test_pci_writel(t, PM_DEVFN, 0x40, 0xffffffff);
+	g_assert_cmphex(hg_test_pci_readl(t, PM_DEVFN, 0x40), ==, 0x0000ffc1);
 	hg_test_quit(t);
 }
 
 static void test_isa_bridge_power_on_register_values(void)
 {
 	HgTest *t = hg_test_startv(NULL);
-	g_assert_cmphex(cfg_readl(t, ISA_DEVFN, 0x60), ==, 0x80808080); /* PIRQRC A-D */
-	g_assert_cmphex(cfg_readb(t, ISA_DEVFN, 0x4c), ==, 0x4d); /* IORT */
-	g_assert_cmphex(cfg_readw(t, ISA_DEVFN, 0x4e), ==, 0x0003); /* XBCS */
-	g_assert_cmphex(cfg_readb(t, ISA_DEVFN, 0x69), ==, 0x02); /* TOM */
-	g_assert_cmphex(cfg_readb(t, ISA_DEVFN, 0x70), ==, 0x80); /* MBIRQ0 */
-	g_assert_cmphex(cfg_readw(t, ISA_DEVFN, 0x76), ==, 0x0c0c); /* MBDMA */
-	g_assert_cmphex(cfg_readw(t, ISA_DEVFN, 0x78), ==, 0x0002); /* PCSC */
+	g_assert_cmphex(hg_test_pci_readl(t, ISA_DEVFN, 0x60), ==, 0x80808080); /* PIRQRC A-D */
+	g_assert_cmphex(hg_test_pci_readb(t, ISA_DEVFN, 0x4c), ==, 0x4d); /* IORT */
+	g_assert_cmphex(hg_test_pci_readw(t, ISA_DEVFN, 0x4e), ==, 0x0003); /* XBCS */
+	g_assert_cmphex(hg_test_pci_readb(t, ISA_DEVFN, 0x69), ==, 0x02); /* TOM */
+	g_assert_cmphex(hg_test_pci_readb(t, ISA_DEVFN, 0x70), ==, 0x80); /* MBIRQ0 */
+	g_assert_cmphex(hg_test_pci_readw(t, ISA_DEVFN, 0x76), ==, 0x0c0c); /* MBDMA */
+	g_assert_cmphex(hg_test_pci_readw(t, ISA_DEVFN, 0x78), ==, 0x0002); /* PCSC */
 	/* Stored as written... */
-	cfg_writeb(t, ISA_DEVFN, 0x82, 0x02); /* DLC passive release, as Linux sets */
-	g_assert_cmphex(cfg_readb(t, ISA_DEVFN, 0x82), ==, 0x02);
-	cfg_writeb(t, ISA_DEVFN, 0x69, 0xf2);
-	g_assert_cmphex(cfg_readb(t, ISA_DEVFN, 0x69), ==, 0xf2);
+	hg_test_pci_writeb(t, ISA_DEVFN, 0x82, 0x02); /* DLC passive release, as Linux sets */
+	g_assert_cmphex(hg_test_pci_readb(t, ISA_DEVFN, 0x82), ==, 0x02);
+	hg_test_pci_writeb(t, ISA_DEVFN, 0x69, 0xf2);
+	g_assert_cmphex(hg_test_pci_readb(t, ISA_DEVFN, 0x69), ==, 0xf2);
 	/* ...PIRQRC's reserved bits 6:4 read zero, and the SMI block is absent. */
-	cfg_writeb(t, ISA_DEVFN, 0x60, 0xff);
-	g_assert_cmphex(cfg_readb(t, ISA_DEVFN, 0x60), ==, 0x8f);
-	cfg_writel(t, ISA_DEVFN, 0xa0, 0xffffffff);
-	g_assert_cmphex(cfg_readl(t, ISA_DEVFN, 0xa0), ==, 0);
+	hg_test_pci_writeb(t, ISA_DEVFN, 0x60, 0xff);
+	g_assert_cmphex(hg_test_pci_readb(t, ISA_DEVFN, 0x60), ==, 0x8f);
+	hg_test_pci_writel(t, ISA_DEVFN, 0xa0, 0xffffffff);
+	g_assert_cmphex(hg_test_pci_readl(t, ISA_DEVFN, 0xa0), ==, 0);
 	hg_test_quit(t);
 }
 
@@ -298,8 +257,8 @@ static void test_isa_bridge_power_on_register_values(void)
 static HgTest *start_with_testdev_intx_asserted(void)
 {
 	HgTest *t = hg_test_start("--test-pci-device", NULL);
-	cfg_writel(t, TESTDEV_DEVFN, 0x10, TESTDEV_BAR0);
-	cfg_writew(t, TESTDEV_DEVFN, 0x04, 0x0002);
+	hg_test_pci_writel(t, TESTDEV_DEVFN, 0x10, TESTDEV_BAR0);
+	hg_test_pci_writew(t, TESTDEV_DEVFN, 0x04, 0x0002);
 	hg_test_writel(t, TESTDEV_INTX, 1);
 	return t;
 }
@@ -311,18 +270,18 @@ static void test_pirq_irq_rises_only_once_routed_and_falls_when_disabled(void)
 	/* The device's PIRQ is disabled at power-on: no line moves. */
 	g_assert_false(any_isa_irq_high(t));
 	g_assert_cmpuint(hg_test_irq_raised_count(t, 11), ==, 0);
-	cfg_writeb(t, ISA_DEVFN, OTHER_PIRQRC, 11); /* not this device's */
+	hg_test_pci_writeb(t, ISA_DEVFN, OTHER_PIRQRC, 11); /* not this device's */
 	g_assert_false(any_isa_irq_high(t));
-	cfg_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, 11);
+	hg_test_pci_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, 11);
 	g_assert_true(hg_test_irq_level(t, 11));
 	/* Moving the route moves the level. */
-	cfg_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, 5);
+	hg_test_pci_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, 5);
 	g_assert_false(hg_test_irq_level(t, 11));
 	g_assert_true(hg_test_irq_level(t, 5));
 	/* Disabling the route drops it, and the route remembers its IRQ. */
-	cfg_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, 0x85);
+	hg_test_pci_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, 0x85);
 	g_assert_false(any_isa_irq_high(t));
-	cfg_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, 0x05);
+	hg_test_pci_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, 0x05);
 	g_assert_true(hg_test_irq_level(t, 5));
 	/* The device lowering INTx lowers the IRQ. */
 	hg_test_writel(t, TESTDEV_INTX, 0);
@@ -336,12 +295,12 @@ static void test_pirq_reserved_irq_codes_route_nowhere(void)
 	HgTest *t = start_with_testdev_intx_asserted();
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(reserved); i++) {
-		cfg_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, reserved[i]);
+		hg_test_pci_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, reserved[i]);
 		g_assert_false(any_isa_irq_high(t));
 	}
 	for (unsigned irq = 3; irq < 16; irq++) {
 		bool valid = irq != 8 && irq != 13;
-		cfg_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, irq);
+		hg_test_pci_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, irq);
 		g_assert_cmpint(hg_test_irq_level(t, irq), ==, valid);
 	}
 	hg_test_quit(t);
@@ -352,14 +311,14 @@ static void test_pirq_two_pirqs_on_one_irq_share_the_line(void)
 	HgTest *t = start_with_testdev_intx_asserted();
 
 	/* A dword write sets all four routes at once: every PIRQ on IRQ 10. */
-	cfg_writel(t, ISA_DEVFN, 0x60, 0x0a0a0a0a);
+	hg_test_pci_writel(t, ISA_DEVFN, 0x60, 0x0a0a0a0a);
 	g_assert_true(hg_test_irq_level(t, 10));
 	/* The others stay on 10 but are not asserted: moving the device's
 	 * PIRQ away lowers 10. */
-	cfg_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, 11);
+	hg_test_pci_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, 11);
 	g_assert_false(hg_test_irq_level(t, 10));
 	g_assert_true(hg_test_irq_level(t, 11));
-	cfg_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, 10);
+	hg_test_pci_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, 10);
 	g_assert_true(hg_test_irq_level(t, 10));
 	g_assert_false(hg_test_irq_level(t, 11));
 	hg_test_quit(t);
@@ -371,7 +330,7 @@ static void test_pirq_on_irq_9_survives_sci_updates(void)
 {
 	HgTest *t = start_with_testdev_intx_asserted();
 
-	cfg_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, SCI_IRQ);
+	hg_test_pci_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, SCI_IRQ);
 	g_assert_true(hg_test_irq_level(t, SCI_IRQ));
 	pm_io_enable(t);
 	hg_test_outw(t, PM1_STS, 0xffff);
@@ -417,19 +376,19 @@ static void test_reset_control_reset_restores_power_on_routing(void)
 {
 	HgTest *t = start_with_testdev_intx_asserted();
 
-	cfg_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, 11);
+	hg_test_pci_writeb(t, ISA_DEVFN, TESTDEV_PIRQRC, 11);
 	pm_io_enable(t);
 	g_assert_true(hg_test_irq_level(t, 11));
 	hg_test_outb(t, 0xcf9, 0x06);
 	/* The reset runs from the main loop, between harness requests. */
-	for (int i = 0; i < 100 && cfg_readb(t, ISA_DEVFN, TESTDEV_PIRQRC) != 0x80; i++)
+	for (int i = 0; i < 100 && hg_test_pci_readb(t, ISA_DEVFN, TESTDEV_PIRQRC) != 0x80; i++)
 		g_usleep(10000);
-	g_assert_cmphex(cfg_readb(t, ISA_DEVFN, TESTDEV_PIRQRC), ==, 0x80);
+	g_assert_cmphex(hg_test_pci_readb(t, ISA_DEVFN, TESTDEV_PIRQRC), ==, 0x80);
 	g_assert_false(any_isa_irq_high(t));
 	g_assert_cmphex(hg_test_inb(t, 0xcf9), ==, 0);
-	g_assert_cmphex(cfg_readl(t, PM_DEVFN, 0x40), ==, 0x00000001);
+	g_assert_cmphex(hg_test_pci_readl(t, PM_DEVFN, 0x40), ==, 0x00000001);
 	g_assert_cmphex(hg_test_inw(t, PM1_CNT), ==, 0xffff); /* PM I/O undecoded */
-	g_assert_cmphex(cfg_readb(t, PM_DEVFN, 0x5b) & 0x02, ==, 0x02); /* APMC_EN again */
+	g_assert_cmphex(hg_test_pci_readb(t, PM_DEVFN, 0x5b) & 0x02, ==, 0x02); /* APMC_EN again */
 	hg_test_quit(t);
 }
 
@@ -438,11 +397,11 @@ static void test_reset_control_reset_restores_power_on_routing(void)
 static void test_pm_apmc_en_is_preset(void)
 {
 	HgTest *t = hg_test_startv(NULL);
-	g_assert_cmphex(cfg_readb(t, PM_DEVFN, 0x5b) & 0x02, ==, 0x02);
-	g_assert_cmphex(cfg_readl(t, PM_DEVFN, 0x58) & (1u << 25), ==, 1u << 25);
+	g_assert_cmphex(hg_test_pci_readb(t, PM_DEVFN, 0x5b) & 0x02, ==, 0x02);
+	g_assert_cmphex(hg_test_pci_readl(t, PM_DEVFN, 0x58) & (1u << 25), ==, 1u << 25);
 	/* SeaBIOS's check reads the dword; writing it back keeps it. */
-	cfg_writel(t, PM_DEVFN, 0x58, cfg_readl(t, PM_DEVFN, 0x58) | 1);
-	g_assert_cmphex(cfg_readl(t, PM_DEVFN, 0x58), ==, (1u << 25) | 1);
+	hg_test_pci_writel(t, PM_DEVFN, 0x58, hg_test_pci_readl(t, PM_DEVFN, 0x58) | 1);
+	g_assert_cmphex(hg_test_pci_readl(t, PM_DEVFN, 0x58), ==, (1u << 25) | 1);
 	hg_test_quit(t);
 }
 
@@ -451,19 +410,19 @@ static void test_pm_io_decoded_only_with_pmba_and_pmiose(void)
 	HgTest *t = hg_test_startv(NULL);
 
 	g_assert_cmphex(hg_test_inw(t, PM1_CNT), ==, 0xffff);
-	cfg_writel(t, PM_DEVFN, 0x40, PM_BASE | 1);
+	hg_test_pci_writel(t, PM_DEVFN, 0x40, PM_BASE | 1);
 	g_assert_cmphex(hg_test_inw(t, PM1_CNT), ==, 0xffff); /* PMIOSE still clear */
-	cfg_writeb(t, PM_DEVFN, 0x80, 0x01);
+	hg_test_pci_writeb(t, PM_DEVFN, 0x80, 0x01);
 	g_assert_cmphex(hg_test_inw(t, PM1_CNT), ==, SCI_EN);
 	/* Moving PMBA moves the block. */
-	cfg_writel(t, PM_DEVFN, 0x40, 0x6001);
+	hg_test_pci_writel(t, PM_DEVFN, 0x40, 0x6001);
 	g_assert_cmphex(hg_test_inw(t, PM1_CNT), ==, 0xffff);
 	g_assert_cmphex(hg_test_inw(t, 0x6004), ==, SCI_EN);
 	/* PMIOSE off: gone. */
-	cfg_writeb(t, PM_DEVFN, 0x80, 0x00);
+	hg_test_pci_writeb(t, PM_DEVFN, 0x80, 0x00);
 	g_assert_cmphex(hg_test_inw(t, 0x6004), ==, 0xffff);
 	/* The rest of the 64-byte block reads zero while decoded. */
-	cfg_writeb(t, PM_DEVFN, 0x80, 0x01);
+	hg_test_pci_writeb(t, PM_DEVFN, 0x80, 0x01);
 	g_assert_cmphex(hg_test_inl(t, 0x6010), ==, 0);
 	g_assert_cmphex(hg_test_inb(t, 0x603f), ==, 0);
 	g_assert_cmphex(hg_test_inb(t, 0x6040), ==, 0xff);
@@ -475,11 +434,11 @@ static void test_pm_smbus_ports_read_all_ones(void)
 	HgTest *t = hg_test_startv(NULL);
 	/* What SeaBIOS writes: SMBBA 0xb100, host enable.  There is no
 	 * controller, so the enable does not stick. */
-	cfg_writel(t, PM_DEVFN, 0x90, 0xb101);
-	cfg_writeb(t, PM_DEVFN, 0xd2, 0x09);
-	g_assert_cmphex(cfg_readl(t, PM_DEVFN, 0x90), ==, 0xb101);
-	g_assert_cmphex(cfg_readb(t, PM_DEVFN, 0xd2), ==, 0x08);
-	cfg_writew(t, PM_DEVFN, 0x04, 0x0001);
+	hg_test_pci_writel(t, PM_DEVFN, 0x90, 0xb101);
+	hg_test_pci_writeb(t, PM_DEVFN, 0xd2, 0x09);
+	g_assert_cmphex(hg_test_pci_readl(t, PM_DEVFN, 0x90), ==, 0xb101);
+	g_assert_cmphex(hg_test_pci_readb(t, PM_DEVFN, 0xd2), ==, 0x08);
+	hg_test_pci_writew(t, PM_DEVFN, 0x04, 0x0001);
 	for (unsigned port = 0xb100; port < 0xb110; port++)
 		g_assert_cmphex(hg_test_inb(t, port), ==, 0xff);
 	hg_test_quit(t);
@@ -743,9 +702,9 @@ static void test_state_save_mid_timer_and_load_in_fresh_engine(void)
 	hg_test_outb(a, GPE0_BLK + 2, 0x03);
 	hg_test_outb(a, 0xb3, 0x42);
 	hg_test_outb(a, 0xcf9, 0x02);
-	cfg_writeb(a, ISA_DEVFN, TESTDEV_PIRQRC, 11);
-	cfg_writel(a, TESTDEV_DEVFN, 0x10, TESTDEV_BAR0);
-	cfg_writew(a, TESTDEV_DEVFN, 0x04, 0x0002);
+	hg_test_pci_writeb(a, ISA_DEVFN, TESTDEV_PIRQRC, 11);
+	hg_test_pci_writel(a, TESTDEV_DEVFN, 0x10, TESTDEV_BAR0);
+	hg_test_pci_writew(a, TESTDEV_DEVFN, 0x04, 0x0002);
 	hg_test_writel(a, TESTDEV_INTX, 1);
 	g_assert_true(hg_test_irq_level(a, 11));
 	hg_test_clock_step(a, 1500000000); /* halfway to the first carry */
@@ -761,7 +720,7 @@ static void test_state_save_mid_timer_and_load_in_fresh_engine(void)
 	g_assert_cmphex(hg_test_inb(b, GPE0_BLK + 2), ==, 0x03);
 	g_assert_cmphex(hg_test_inb(b, 0xb3), ==, 0x42);
 	g_assert_cmphex(hg_test_inb(b, 0xcf9), ==, 0x02);
-	g_assert_cmphex(cfg_readb(b, PM_DEVFN, 0x5b) & 0x02, ==, 0x02);
+	g_assert_cmphex(hg_test_pci_readb(b, PM_DEVFN, 0x5b) & 0x02, ==, 0x02);
 	/* The route and the device's INTx came back together. */
 	g_assert_true(hg_test_irq_level(b, 11));
 	/* The carry comes when it would have come. */
@@ -799,77 +758,6 @@ static void test_state_sci_level_survives_restore(void)
 	hg_test_quit(a);
 }
 
-/* Rewrites the saved machine state with one device's record edited: key
- * set to value, or removed when value is NULL. */
-static void edit_record(const char *dir, const char *device, const char *key, GVariant *value)
-{
-	g_autofree char *path = g_build_filename(dir, "state", NULL);
-	g_autofree char *data = NULL;
-	g_autoptr(GError) error = NULL;
-	gsize len;
-
-	g_assert_true(g_file_get_contents(path, &data, &len, &error));
-	g_autoptr(GBytes) bytes = g_bytes_new_take(g_steal_pointer(&data), len);
-	g_autoptr(GVariant) state =
-		g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE_VARDICT, bytes, FALSE));
-	g_auto(GVariantDict) top = G_VARIANT_DICT_INIT(state);
-	g_autoptr(GVariant) devices =
-		g_variant_dict_lookup_value(&top, "devices", G_VARIANT_TYPE_VARDICT);
-	g_assert_nonnull(devices);
-	g_auto(GVariantDict) devs = G_VARIANT_DICT_INIT(devices);
-	g_autoptr(GVariant) record =
-		g_variant_dict_lookup_value(&devs, device, G_VARIANT_TYPE_VARDICT);
-	g_assert_nonnull(record);
-	g_auto(GVariantDict) rec = G_VARIANT_DICT_INIT(record);
-
-	if (value)
-		g_variant_dict_insert_value(&rec, key, value);
-	else
-		g_assert_true(g_variant_dict_remove(&rec, key));
-	g_variant_dict_insert_value(&devs, device, g_variant_dict_end(&rec));
-	g_variant_dict_insert_value(&top, "devices", g_variant_dict_end(&devs));
-	g_autoptr(GVariant) edited = g_variant_ref_sink(g_variant_dict_end(&top));
-	g_assert_true(g_file_set_contents(path, g_variant_get_data(edited),
-					  g_variant_get_size(edited), &error));
-}
-
-/* Runs an engine restoring dir; returns its exit status and stderr. */
-static int run_restore(const char *dir, char **err_text)
-{
-	g_autofree char *sock = g_build_filename(dir, "restore-harness.sock", NULL);
-	const char *argv[] = {
-		g_getenv("HANGAR_ENGINE"), "--test-harness", sock, "--restore", dir, NULL};
-	g_autoptr(GError) error = NULL;
-	GString *text = g_string_new(NULL);
-	GPid pid;
-	int err_fd, status = 0;
-
-	g_assert_nonnull(argv[0]);
-	g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-				 &pid, NULL, NULL, &err_fd, &error);
-	g_assert_no_error(error);
-	for (;;) {
-		char buf[512];
-		size_t n = hg_test_read_fd(err_fd, buf, sizeof(buf), 10000);
-		if (n == 0)
-			break; /* end of stderr: the engine exited, or is stuck */
-		g_string_append_len(text, buf, n);
-	}
-	close(err_fd);
-	for (int i = 0; waitpid(pid, &status, WNOHANG) != pid; i++) {
-		if (i == 1000) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			g_error("engine kept running with a corrupt record");
-		}
-		g_usleep(10000);
-	}
-	g_spawn_close_pid(pid);
-	*err_text = g_string_free(text, FALSE);
-	g_assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
 static void test_state_load_rejects_corrupt_record(void)
 {
 	static const struct {
@@ -893,21 +781,9 @@ static void test_state_load_rejects_corrupt_record(void)
 	pm_io_enable(a);
 	hg_test_clock_step(a, 1000000);
 	for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
-		g_autofree char *err_text = NULL;
-		g_autoptr(GVariant) value = NULL;
-
 		hg_test_save(a, dir);
-		if (cases[c].value) {
-			g_autoptr(GError) error = NULL;
-			value = g_variant_parse(NULL, cases[c].value, NULL, NULL, &error);
-			g_assert_no_error(error);
-		}
-		edit_record(dir, cases[c].device, cases[c].key, value);
-		g_test_message("corrupting %s %s: %s", cases[c].device, cases[c].key,
-			       cases[c].value ? cases[c].value : "(removed)");
-		g_assert_cmpint(run_restore(dir, &err_text), ==, 10); /* HG_EXIT_RESTORE_FAILED */
-		g_assert_nonnull(strstr(err_text, cases[c].device));
-		g_assert_nonnull(strstr(err_text, cases[c].why));
+		hg_test_edit_saved_record_text(dir, cases[c].device, cases[c].key, cases[c].value);
+		hg_test_expect_restore_refused(dir, NULL, cases[c].device, cases[c].why);
 	}
 	hg_test_quit(a);
 }

@@ -6,10 +6,10 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/harness/harness.h"
+#include "tests/harness/saved_state.h"
 
 #define PORT_SELECTOR 0x510
 #define PORT_DATA 0x511
@@ -580,17 +580,6 @@ static char *make_state_dir(void)
 	return dir;
 }
 
-/* What hg_test_save leaves in a directory. */
-static void remove_state_dir(const char *dir)
-{
-	g_autofree char *state = g_build_filename(dir, "state", NULL);
-	g_autofree char *ram = g_build_filename(dir, "ram", NULL);
-
-	g_unlink(state);
-	g_unlink(ram);
-	g_rmdir(dir);
-}
-
 static void test_state_save_mid_read_and_load_in_fresh_engine(void)
 {
 	g_autofree char *state = make_state_dir();
@@ -608,7 +597,7 @@ static void test_state_save_mid_read_and_load_in_fresh_engine(void)
 	g_assert_cmpstr(b, ==, HELLO);
 	g_assert_cmphex(hg_test_inb(t, PORT_DATA), ==, 0);
 	hg_test_quit(t);
-	remove_state_dir(state);
+	hg_test_remove_tree(state);
 }
 
 static void test_state_pending_dma_high_half_survives_restore(void)
@@ -637,45 +626,10 @@ static void test_state_pending_dma_high_half_survives_restore(void)
 	/* The register is clear again after that attempt. */
 	g_assert_cmphex(dma_run(t, DESCRIPTOR, DMA_SELECT | DMA_READ, 4, BUFFER), ==, 0);
 	hg_test_quit(t);
-	remove_state_dir(state);
+	hg_test_remove_tree(state);
 }
 
 /* ---- The engine's command line ---- */
-
-static void child_time_limit(gpointer data)
-{
-	/* Survives exec: an engine that wrongly starts is ended, not waited
-	 * for until the suite's timeout. */
-	alarm(30);
-}
-
-/* Run the engine to completion; returns the wait status, *err_out gets
- * its stderr. */
-static int run_engine(const char *const *args, char **err_out)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-	g_autofree char *dir = make_state_dir();
-	g_autofree char *sock = g_build_filename(dir, "harness.sock", NULL);
-	const char *engine = g_getenv("HANGAR_ENGINE");
-	g_autofree char *out = NULL;
-	int status = -1;
-
-	g_assert_nonnull(engine);
-	g_ptr_array_add(argv, g_strdup(engine));
-	g_ptr_array_add(argv, g_strdup("--test-harness"));
-	g_ptr_array_add(argv, g_strdup(sock));
-	for (; *args; args++)
-		g_ptr_array_add(argv, g_strdup(*args));
-	g_ptr_array_add(argv, NULL);
-	/* stdout captured too, so that nothing can mix into the TAP stream. */
-	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT,
-				   child_time_limit, NULL, &out, err_out, &status, &error));
-	g_assert_no_error(error);
-	g_unlink(sock);
-	g_rmdir(dir);
-	return status;
-}
 
 static void test_bad_fw_cfg_option_is_a_clear_error(void)
 {
@@ -695,11 +649,10 @@ static void test_bad_fw_cfg_option_is_a_clear_error(void)
 	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
 		const char *args[] = {"--fw-cfg", bad[i], NULL};
 		g_autofree char *err = NULL;
-		int status = run_engine(args, &err);
+		int status = hg_test_run_engine_expect_exit(args, &err);
 
 		g_test_message("--fw-cfg \"%s\": %s", bad[i], err);
-		g_assert_true(WIFEXITED(status));
-		g_assert_cmpint(WEXITSTATUS(status), ==, 2);
+		g_assert_cmpint(status, ==, 2);
 		g_assert_nonnull(strstr(err, "fw-cfg"));
 	}
 }
@@ -709,11 +662,10 @@ static void test_duplicate_file_name_is_refused(void)
 	const char *args[] = {"--fw-cfg", "name=opt/test/x,string=one", "--fw-cfg",
 			      "name=opt/test/x,string=two", NULL};
 	g_autofree char *err = NULL;
-	int status = run_engine(args, &err);
+	int status = hg_test_run_engine_expect_exit(args, &err);
 
 	g_test_message("%s", err);
-	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 2); /* a command-line mistake */
+	g_assert_cmpint(status, ==, 2); /* a command-line mistake */
 	g_assert_nonnull(strstr(err, "duplicate"));
 	g_assert_nonnull(strstr(err, "opt/test/x"));
 }
@@ -729,22 +681,14 @@ static void test_restore_with_other_files_is_refused(void)
 	/* Same names and sizes, other contents; then one file more. */
 	const char *const other_content[] = {"--memory", G_STRINGIFY(RAM_MIB), "--fw-cfg",
 					     "name=opt/test/hello,string=HELLO WORLD", "--fw-cfg",
-					     "name=etc/a-first,string=A", "--restore", state, NULL};
+					     "name=etc/a-first,string=A", NULL};
 	const char *const extra_file[] = {"--memory", G_STRINGIFY(RAM_MIB), DEFAULT_FW_CFG,
-					  "--fw-cfg", "name=opt/test/more,string=x", "--restore",
-					  state, NULL};
+					  "--fw-cfg", "name=opt/test/more,string=x", NULL};
 	const char *const *cases[] = {other_content, extra_file};
 
-	for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autofree char *err = NULL;
-		int status = run_engine(cases[i], &err);
-
-		g_test_message("%s", err);
-		g_assert_true(WIFEXITED(status));
-		g_assert_cmpint(WEXITSTATUS(status), ==, 10); /* restore failed */
-		g_assert_nonnull(strstr(err, "fw_cfg items differ"));
-	}
-	remove_state_dir(state);
+	for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++)
+		hg_test_expect_restore_refused(state, cases[i], NULL, "fw_cfg items differ");
+	hg_test_remove_tree(state);
 }
 
 int main(int argc, char **argv)

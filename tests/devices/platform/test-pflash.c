@@ -10,10 +10,10 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/harness/harness.h"
+#include "tests/harness/saved_state.h"
 
 #define VARS_SIZE 0x84000
 #define VARS_END 0xffc84000ull
@@ -27,7 +27,6 @@
 #define SR_SEQUENCE_ERROR (SR_ERASE_ERROR | SR_PROGRAM_ERROR)
 
 #define EXIT_SETUP_FAILED 4
-#define EXIT_RESTORE_FAILED 10
 
 typedef struct {
 	char *dir; /* private; holds vars.fd and anything else the test needs */
@@ -712,87 +711,6 @@ static void test_state_save_mid_write_to_buffer_and_continue_in_fresh_engine(voi
 	flash_finish(&f);
 }
 
-/* Rewrites a saved machine state with the store's record edited: key set
- * to value, or removed when value is NULL. */
-static void edit_vars_record(const char *dir, const char *key, GVariant *value)
-{
-	g_autofree char *path = g_build_filename(dir, "state", NULL);
-	g_autofree char *data = NULL;
-	g_autoptr(GError) error = NULL;
-	gsize len;
-
-	g_assert_true(g_file_get_contents(path, &data, &len, &error));
-	g_autoptr(GBytes) bytes = g_bytes_new_take(g_steal_pointer(&data), len);
-	g_autoptr(GVariant) state =
-		g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE_VARDICT, bytes, FALSE));
-	g_auto(GVariantDict) top = G_VARIANT_DICT_INIT(state);
-	g_autoptr(GVariant) devices =
-		g_variant_dict_lookup_value(&top, "devices", G_VARIANT_TYPE_VARDICT);
-	g_assert_nonnull(devices);
-	g_auto(GVariantDict) devs = G_VARIANT_DICT_INIT(devices);
-	g_autoptr(GVariant) rec =
-		g_variant_dict_lookup_value(&devs, "firmware-vars", G_VARIANT_TYPE_VARDICT);
-	g_assert_nonnull(rec);
-	g_auto(GVariantDict) fields = G_VARIANT_DICT_INIT(rec);
-
-	if (value)
-		g_variant_dict_insert_value(&fields, key, value);
-	else
-		g_assert_true(g_variant_dict_remove(&fields, key));
-	g_variant_dict_insert_value(&devs, "firmware-vars", g_variant_dict_end(&fields));
-	g_variant_dict_insert_value(&top, "devices", g_variant_dict_end(&devs));
-	g_autoptr(GVariant) edited = g_variant_ref_sink(g_variant_dict_end(&top));
-	g_assert_true(g_file_set_contents(path, g_variant_get_data(edited),
-					  g_variant_get_size(edited), &error));
-}
-
-/* Runs the engine in harness mode with args; it must exit by itself.
- * Returns its exit status and stderr. */
-static int run_engine_expect_exit(const char *const *args, char **err_text)
-{
-	g_autoptr(GError) error = NULL;
-	g_autofree char *dir = g_dir_make_tmp("hangar-pflash-run-XXXXXX", &error);
-	g_autofree char *sock = NULL;
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	GString *text = g_string_new(NULL);
-	GPid pid;
-	int err_fd, status = 0;
-
-	g_assert_no_error(error);
-	sock = g_build_filename(dir, "harness.sock", NULL);
-	g_ptr_array_add(argv, (char *)g_getenv("HANGAR_ENGINE"));
-	g_assert_nonnull(argv->pdata[0]);
-	g_ptr_array_add(argv, "--test-harness");
-	g_ptr_array_add(argv, sock);
-	for (; *args; args++)
-		g_ptr_array_add(argv, (char *)*args);
-	g_ptr_array_add(argv, NULL);
-	g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-				 NULL, &pid, NULL, NULL, &err_fd, &error);
-	g_assert_no_error(error);
-	for (;;) {
-		char buf[512];
-		size_t n = hg_test_read_fd(err_fd, buf, sizeof(buf), 10000);
-		if (n == 0)
-			break; /* end of stderr: the engine exited, or is stuck */
-		g_string_append_len(text, buf, n);
-	}
-	close(err_fd);
-	for (int i = 0; waitpid(pid, &status, WNOHANG) != pid; i++) {
-		if (i == 1000) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			g_error("engine kept running: %s", text->str);
-		}
-		g_usleep(10000);
-	}
-	g_spawn_close_pid(pid);
-	hg_test_remove_tree(dir);
-	*err_text = g_string_free(text, FALSE);
-	g_assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
 static void test_state_load_rejects_corrupt_record(void)
 {
 	static const struct {
@@ -823,22 +741,11 @@ static void test_state_load_rejects_corrupt_record(void)
 	state_path = g_build_filename(dir, "state", NULL);
 	g_assert_true(g_file_get_contents(state_path, &pristine, &pristine_len, &error));
 	for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
-		const char *args[] = {"--restore", dir, "--firmware-vars", f.path, NULL};
-		g_autofree char *err_text = NULL;
-		g_autoptr(GVariant) value = NULL;
+		const char *extra[] = {"--firmware-vars", f.path, NULL};
 
 		g_assert_true(g_file_set_contents(state_path, pristine, pristine_len, &error));
-		if (cases[c].value) {
-			value = g_variant_parse(NULL, cases[c].value, NULL, NULL, &error);
-			g_assert_no_error(error);
-		}
-		edit_vars_record(dir, cases[c].key, value);
-		g_test_message("corrupting %s: %s", cases[c].key,
-			       cases[c].value ? cases[c].value : "(removed)");
-		g_assert_cmpint(run_engine_expect_exit(args, &err_text), ==, EXIT_RESTORE_FAILED);
-		g_assert_nonnull(strstr(err_text, "firmware-vars"));
-		if (!strstr(err_text, cases[c].why))
-			g_error("expected \"%s\" in: %s", cases[c].why, err_text);
+		hg_test_edit_saved_record_text(dir, "firmware-vars", cases[c].key, cases[c].value);
+		hg_test_expect_restore_refused(dir, extra, "firmware-vars", cases[c].why);
 	}
 	flash_check_file(&f);
 	flash_finish(&f);
@@ -847,16 +754,13 @@ static void test_state_load_rejects_corrupt_record(void)
 static void test_state_load_rejects_a_store_of_another_size(void)
 {
 	g_autofree char *dir = NULL;
-	g_autofree char *err_text = NULL;
 	Flash f;
 
 	dir = save_mid_write_to_buffer(&f);
 	flash_quit_engine(&f);
 	flash_write_file(&f, f.path, VARS_SIZE - BLOCK);
-	const char *args[] = {"--restore", dir, "--firmware-vars", f.path, NULL};
-	g_assert_cmpint(run_engine_expect_exit(args, &err_text), ==, EXIT_RESTORE_FAILED);
-	g_assert_nonnull(strstr(err_text, f.path));
-	g_assert_nonnull(strstr(err_text, "variable store had 540672"));
+	const char *extra[] = {"--firmware-vars", f.path, NULL};
+	hg_test_expect_restore_refused(dir, extra, f.path, "variable store had 540672");
 	flash_finish(&f);
 }
 
@@ -867,7 +771,7 @@ static void expect_setup_failure(const char *vars, const char *extra, const char
 	const char *args[] = {"--firmware-vars", vars, extra, NULL};
 	g_autofree char *err_text = NULL;
 
-	g_assert_cmpint(run_engine_expect_exit(args, &err_text), ==, EXIT_SETUP_FAILED);
+	g_assert_cmpint(hg_test_run_engine_expect_exit(args, &err_text), ==, EXIT_SETUP_FAILED);
 	if (!strstr(err_text, vars) || !strstr(err_text, why))
 		g_error("expected \"%s\" and \"%s\" in: %s", vars, why, err_text);
 }

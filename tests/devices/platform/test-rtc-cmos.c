@@ -8,10 +8,10 @@
 #include <json-glib/json-glib.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/harness/harness.h"
+#include "tests/harness/saved_state.h"
 
 #define BASE_TIME "2026-01-02T03:04:05Z" /* a Friday */
 
@@ -225,22 +225,10 @@ static void test_time_default_start_is_the_host_clock_in_utc(void)
 
 static void test_time_bad_base_is_a_usage_error(void)
 {
-	const char *argv[] = {g_getenv("HANGAR_ENGINE"),
-			      "--test-harness",
-			      "/nonexistent/sock",
-			      "--rtc-base",
-			      "yesterday",
-			      NULL};
+	const char *args[] = {"--rtc-base", "yesterday", NULL};
 	g_autofree char *err = NULL;
-	g_autoptr(GError) error = NULL;
-	int status;
 
-	g_assert_nonnull(argv[0]);
-	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-				   NULL, NULL, &err, &status, &error));
-	g_assert_no_error(error);
-	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 2); /* HG_EXIT_USAGE */
+	g_assert_cmpint(hg_test_run_engine_expect_exit(args, &err), ==, 2); /* HG_EXIT_USAGE */
 	g_assert_nonnull(strstr(err, "--rtc-base"));
 	g_assert_nonnull(strstr(err, "yesterday"));
 }
@@ -820,54 +808,9 @@ static void test_reset_keeps_time_and_nvram_clears_interrupt_enables(void)
 
 /* --- save and restore --- */
 
-static GVariant *read_saved_state(const char *dir)
-{
-	g_autofree char *path = g_build_filename(dir, "state", NULL);
-	g_autoptr(GError) error = NULL;
-	char *data = NULL;
-	gsize len;
-
-	g_assert_true(g_file_get_contents(path, &data, &len, &error));
-	g_autoptr(GBytes) bytes = g_bytes_new_take(data, len);
-	return g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE_VARDICT, bytes, FALSE));
-}
-
-static GVariant *saved_rtc_record(const char *dir)
-{
-	g_autoptr(GVariant) state = read_saved_state(dir);
-	g_auto(GVariantDict) top = G_VARIANT_DICT_INIT(state);
-	g_autoptr(GVariant) devices =
-		g_variant_dict_lookup_value(&top, "devices", G_VARIANT_TYPE_VARDICT);
-	GVariant *rtc;
-
-	g_assert_nonnull(devices);
-	g_auto(GVariantDict) devs = G_VARIANT_DICT_INIT(devices);
-	rtc = g_variant_dict_lookup_value(&devs, "rtc", G_VARIANT_TYPE_VARDICT);
-	g_assert_nonnull(rtc);
-	return rtc;
-}
-
-/* Rewrites the saved machine state with the RTC's record replaced. */
-static void write_rtc_record(const char *dir, GVariant *record)
-{
-	g_autofree char *path = g_build_filename(dir, "state", NULL);
-	g_autoptr(GVariant) state = read_saved_state(dir);
-	g_autoptr(GError) error = NULL;
-	g_auto(GVariantDict) top = G_VARIANT_DICT_INIT(state);
-	g_autoptr(GVariant) devices =
-		g_variant_dict_lookup_value(&top, "devices", G_VARIANT_TYPE_VARDICT);
-	g_auto(GVariantDict) devs = G_VARIANT_DICT_INIT(devices);
-
-	g_variant_dict_insert_value(&devs, "rtc", record);
-	g_variant_dict_insert_value(&top, "devices", g_variant_dict_end(&devs));
-	g_autoptr(GVariant) edited = g_variant_ref_sink(g_variant_dict_end(&top));
-	g_assert_true(g_file_set_contents(path, g_variant_get_data(edited),
-					  g_variant_get_size(edited), &error));
-}
-
 static bool saved_nmi_disabled(const char *dir)
 {
-	g_autoptr(GVariant) rtc = saved_rtc_record(dir);
+	g_autoptr(GVariant) rtc = hg_test_saved_record(dir, "rtc");
 	g_auto(GVariantDict) rec = G_VARIANT_DICT_INIT(rtc);
 	gboolean disabled;
 
@@ -954,41 +897,23 @@ static void test_state_irq_level_survives_restore(void)
 	hg_test_quit(a);
 }
 
-/* Runs an engine restoring dir; returns its exit status and stderr. */
-static int run_restore(const char *dir, char **err_text)
+/* Rewrites the saved RTC record with one byte of its CMOS image changed. */
+static void edit_saved_cmos_byte(const char *dir, unsigned index, uint8_t value)
 {
-	g_autofree char *sock = g_build_filename(dir, "restore-harness.sock", NULL);
-	const char *argv[] = {
-		g_getenv("HANGAR_ENGINE"), "--test-harness", sock, "--restore", dir, NULL};
-	g_autoptr(GError) error = NULL;
-	GPid pid;
-	int err_fd, status = 0;
-	GString *text = g_string_new(NULL);
+	g_autoptr(GVariant) rtc = hg_test_saved_record(dir, "rtc");
+	g_auto(GVariantDict) rec = G_VARIANT_DICT_INIT(rtc);
+	g_autoptr(GVariant) cmos =
+		g_variant_dict_lookup_value(&rec, "cmos", G_VARIANT_TYPE_BYTESTRING);
+	gsize n;
+	const uint8_t *bytes = g_variant_get_fixed_array(cmos, &n, 1);
+	uint8_t edited[128];
 
-	g_assert_nonnull(argv[0]);
-	g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-				 &pid, NULL, NULL, &err_fd, &error);
-	g_assert_no_error(error);
-	for (;;) {
-		char buf[512];
-		size_t n = hg_test_read_fd(err_fd, buf, sizeof(buf), 10000);
-		if (n == 0)
-			break; /* end of stderr: the engine exited, or is stuck */
-		g_string_append_len(text, buf, n);
-	}
-	close(err_fd);
-	for (int i = 0; waitpid(pid, &status, WNOHANG) != pid; i++) {
-		if (i == 1000) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			g_error("engine kept running with a corrupt RTC record");
-		}
-		g_usleep(10000);
-	}
-	g_spawn_close_pid(pid);
-	*err_text = g_string_free(text, FALSE);
-	g_assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
+	g_assert_cmpuint(n, ==, sizeof(edited));
+	memcpy(edited, bytes, n);
+	edited[index] = value;
+	g_test_message("corrupting rtc cmos[0x%02x]: 0x%02x", index, value);
+	hg_test_edit_saved_record(dir, "rtc", "cmos",
+				  g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, edited, n, 1));
 }
 
 static void test_state_load_rejects_corrupt_record(void)
@@ -1019,41 +944,12 @@ static void test_state_load_rejects_corrupt_record(void)
 	g_autofree char *dir = g_build_filename(hg_test_dir(a), "saved", NULL);
 
 	for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
-		g_autofree char *err_text = NULL;
-
 		hg_test_save(a, dir);
-		g_autoptr(GVariant) record = saved_rtc_record(dir);
-		g_auto(GVariantDict) rec = G_VARIANT_DICT_INIT(record);
-		if (cases[c].value) {
-			g_autoptr(GError) error = NULL;
-			GVariant *value = g_variant_parse(NULL, cases[c].value, NULL, NULL, &error);
-			g_assert_no_error(error);
-			g_variant_dict_insert_value(&rec, cases[c].key, value);
-			g_test_message("%s set to %s", cases[c].key, cases[c].value);
-		} else if (strcmp(cases[c].key, "cmos") == 0) {
-			g_autoptr(GVariant) cmos = g_variant_dict_lookup_value(
-				&rec, "cmos", G_VARIANT_TYPE_BYTESTRING);
-			gsize n;
-			const uint8_t *bytes = g_variant_get_fixed_array(cmos, &n, 1);
-			uint8_t edited[128];
-
-			g_assert_cmpuint(n, ==, sizeof(edited));
-			memcpy(edited, bytes, n);
-			edited[cases[c].cmos_index] = cases[c].cmos_value;
-			g_variant_dict_insert_value(
-				&rec, "cmos",
-				g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, edited, n, 1));
-			g_test_message("cmos[0x%02x] set to 0x%02x", cases[c].cmos_index,
-				       cases[c].cmos_value);
-		} else {
-			g_assert_true(g_variant_dict_remove(&rec, cases[c].key));
-			g_test_message("%s removed", cases[c].key);
-		}
-		write_rtc_record(dir, g_variant_dict_end(&rec));
-		g_assert_cmpint(run_restore(dir, &err_text), ==, 10); /* HG_EXIT_RESTORE_FAILED */
-		g_assert_nonnull(strstr(err_text, "rtc"));
-		if (!strstr(err_text, cases[c].why))
-			g_error("expected \"%s\" in: %s", cases[c].why, err_text);
+		if (cases[c].value || strcmp(cases[c].key, "cmos") != 0)
+			hg_test_edit_saved_record_text(dir, "rtc", cases[c].key, cases[c].value);
+		else
+			edit_saved_cmos_byte(dir, cases[c].cmos_index, cases[c].cmos_value);
+		hg_test_expect_restore_refused(dir, NULL, "rtc", cases[c].why);
 	}
 	/* The untouched record loads. */
 	hg_test_save(a, dir);
@@ -1070,10 +966,7 @@ static void test_state_load_takes_a_record_slightly_ahead_of_the_clock(void)
 	g_autofree char *dir = g_build_filename(hg_test_dir(a), "saved", NULL);
 
 	hg_test_save(a, dir);
-	g_autoptr(GVariant) record = saved_rtc_record(dir);
-	g_auto(GVariantDict) rec = G_VARIANT_DICT_INIT(record);
-	g_variant_dict_insert(&rec, "synced-ns", "t", (guint64)(500000 + 1000));
-	write_rtc_record(dir, g_variant_dict_end(&rec));
+	hg_test_edit_saved_record(dir, "rtc", "synced-ns", g_variant_new_uint64(500000 + 1000));
 
 	b = hg_test_start("--restore", dir, NULL);
 	g_assert_cmpuint(clock_now(b), ==, 500000);

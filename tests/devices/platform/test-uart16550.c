@@ -6,10 +6,10 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/harness/harness.h"
+#include "tests/harness/saved_state.h"
 
 #define COM1 0x3f8
 #define COM1_IRQ 4
@@ -697,77 +697,6 @@ static void test_state_irq_level_survives_restore(void)
 	uart_stop(&a);
 }
 
-/* Rewrites the saved machine state with COM1's record edited: key set to
- * value, or removed when value is NULL. */
-static void edit_com1_record(const char *dir, const char *key, GVariant *value)
-{
-	g_autofree char *path = g_build_filename(dir, "state", NULL);
-	g_autofree char *data = NULL;
-	g_autoptr(GError) error = NULL;
-	gsize len;
-
-	g_assert_true(g_file_get_contents(path, &data, &len, &error));
-	g_autoptr(GBytes) bytes = g_bytes_new_take(g_steal_pointer(&data), len);
-	g_autoptr(GVariant) state =
-		g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE_VARDICT, bytes, FALSE));
-	g_auto(GVariantDict) top = G_VARIANT_DICT_INIT(state);
-	g_autoptr(GVariant) devices =
-		g_variant_dict_lookup_value(&top, "devices", G_VARIANT_TYPE_VARDICT);
-	g_assert_nonnull(devices);
-	g_auto(GVariantDict) devs = G_VARIANT_DICT_INIT(devices);
-	g_autoptr(GVariant) com1 =
-		g_variant_dict_lookup_value(&devs, "com1", G_VARIANT_TYPE_VARDICT);
-	g_assert_nonnull(com1);
-	g_auto(GVariantDict) rec = G_VARIANT_DICT_INIT(com1);
-
-	if (value)
-		g_variant_dict_insert_value(&rec, key, value);
-	else
-		g_assert_true(g_variant_dict_remove(&rec, key));
-	g_variant_dict_insert_value(&devs, "com1", g_variant_dict_end(&rec));
-	g_variant_dict_insert_value(&top, "devices", g_variant_dict_end(&devs));
-	g_autoptr(GVariant) edited = g_variant_ref_sink(g_variant_dict_end(&top));
-	g_assert_true(g_file_set_contents(path, g_variant_get_data(edited),
-					  g_variant_get_size(edited), &error));
-}
-
-/* Runs an engine restoring dir; returns its exit status and stderr. */
-static int run_restore(const char *dir, char **err_text)
-{
-	g_autofree char *sock = g_build_filename(dir, "restore-harness.sock", NULL);
-	const char *argv[] = {g_getenv("HANGAR_ENGINE"), "--test-harness", sock, "--restore", dir,
-			      "--serial", "none", NULL};
-	g_autoptr(GError) error = NULL;
-	GPid pid;
-	int err_fd, status = 0;
-	GString *text = g_string_new(NULL);
-
-	g_assert_nonnull(argv[0]);
-	g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-				 &pid, NULL, NULL, &err_fd, &error);
-	g_assert_no_error(error);
-	for (;;) {
-		char buf[512];
-		size_t n = hg_test_read_fd(err_fd, buf, sizeof(buf), 10000);
-		if (n == 0)
-			break; /* end of stderr: the engine exited, or is stuck */
-		g_string_append_len(text, buf, n);
-	}
-	close(err_fd);
-	for (int i = 0; waitpid(pid, &status, WNOHANG) != pid; i++) {
-		if (i == 1000) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			g_error("engine kept running with a corrupt COM1 record");
-		}
-		g_usleep(10000);
-	}
-	g_spawn_close_pid(pid);
-	*err_text = g_string_free(text, FALSE);
-	g_assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
 static void test_state_load_rejects_corrupt_record(void)
 {
 	static const struct {
@@ -784,27 +713,16 @@ static void test_state_load_rejects_corrupt_record(void)
 		{"msr", "byte 0x00", "MSR lines disagree"},
 		{"timeout-deadline-ns", NULL, "lacks \"timeout-deadline-ns\""},
 	};
+	static const char *const no_backend[] = {"--serial", "none", NULL};
 	Uart a;
 	g_autofree char *dir = NULL;
 
 	start_mid_reception(&a);
 	dir = g_build_filename(hg_test_dir(a.t), "saved", NULL);
 	for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
-		g_autofree char *err_text = NULL;
-		g_autoptr(GVariant) value = NULL;
-
 		hg_test_save(a.t, dir);
-		if (cases[c].value) {
-			g_autoptr(GError) error = NULL;
-			value = g_variant_parse(NULL, cases[c].value, NULL, NULL, &error);
-			g_assert_no_error(error);
-		}
-		edit_com1_record(dir, cases[c].key, value);
-		g_test_message("corrupting %s: %s", cases[c].key,
-			       cases[c].value ? cases[c].value : "(removed)");
-		g_assert_cmpint(run_restore(dir, &err_text), ==, 10); /* HG_EXIT_RESTORE_FAILED */
-		g_assert_nonnull(strstr(err_text, "com1"));
-		g_assert_nonnull(strstr(err_text, cases[c].why));
+		hg_test_edit_saved_record_text(dir, "com1", cases[c].key, cases[c].value);
+		hg_test_expect_restore_refused(dir, no_backend, "com1", cases[c].why);
 	}
 	uart_stop(&a);
 }

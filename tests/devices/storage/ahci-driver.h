@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tests/harness/harness.h"
+#include "tests/harness/pci.h"
 
 #define AHCI_DEVFN (3 << 3)
 #define AHCI_ABAR 0xfebf0000ULL
@@ -53,41 +54,6 @@
 #define CMD_FR (1u << 14)
 #define CMD_CR (1u << 15)
 
-static inline uint32_t cfg_addr(unsigned reg)
-{
-	return 0x80000000u | (AHCI_DEVFN << 8) | (reg & 0xfc);
-}
-
-static inline uint32_t ahci_cfg_readl(HgTest *t, unsigned reg)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(reg));
-	return hg_test_inl(t, 0xcfc);
-}
-
-static inline uint16_t ahci_cfg_readw(HgTest *t, unsigned reg)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(reg));
-	return hg_test_inw(t, 0xcfc + (reg & 2));
-}
-
-static inline uint8_t ahci_cfg_readb(HgTest *t, unsigned reg)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(reg));
-	return hg_test_inb(t, 0xcfc + (reg & 3));
-}
-
-static inline void ahci_cfg_writel(HgTest *t, unsigned reg, uint32_t v)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(reg));
-	hg_test_outl(t, 0xcfc, v);
-}
-
-static inline void ahci_cfg_writew(HgTest *t, unsigned reg, uint16_t v)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(reg));
-	hg_test_outw(t, 0xcfc + (reg & 2), v);
-}
-
 static inline uint32_t hba_readl(HgTest *t, unsigned reg)
 {
 	return hg_test_readl(t, AHCI_ABAR + reg);
@@ -111,8 +77,8 @@ static inline void port_writel(HgTest *t, unsigned port, unsigned reg, uint32_t 
 /* BAR5 at AHCI_ABAR, memory decoding and bus mastering on. */
 static inline void ahci_pci_enable(HgTest *t)
 {
-	ahci_cfg_writel(t, 0x24, (uint32_t)AHCI_ABAR);
-	ahci_cfg_writew(t, 0x04, 0x0006);
+	hg_test_pci_writel(t, AHCI_DEVFN, 0x24, (uint32_t)AHCI_ABAR);
+	hg_test_pci_writew(t, AHCI_DEVFN, 0x04, 0x0006);
 }
 
 /* What a driver does before its first command on a port. */

@@ -3,9 +3,9 @@
  * ATA commands against an image file, NCQ, hostile command lists and
  * PRDTs, interrupts, and save/restore. */
 #include <signal.h>
-#include <sys/wait.h>
 
 #include "tests/devices/storage/ahci-driver.h"
+#include "tests/harness/saved_state.h"
 
 #define DISK_SECTORS 2048 /* 1 MiB */
 #define DISK_SIZE (DISK_SECTORS * 512)
@@ -85,15 +85,16 @@ static void test_pci_identity(void)
 	const char *args[] = {"--drive", im->disk_arg, NULL};
 	HgTest *t = hg_test_startv(args);
 
-	g_assert_cmphex(ahci_cfg_readl(t, 0x00), ==, 0x29228086);
-	g_assert_cmphex(ahci_cfg_readl(t, 0x08) >> 8, ==, 0x010601);
-	g_assert_cmphex(ahci_cfg_readb(t, 0x3d), ==, 1); /* INTA */
-	ahci_cfg_writel(t, 0x24, 0xffffffff);
-	g_assert_cmphex(ahci_cfg_readl(t, 0x24), ==, 0xfffff000); /* 4 KiB, 32-bit memory */
+	g_assert_cmphex(hg_test_pci_readl(t, AHCI_DEVFN, 0x00), ==, 0x29228086);
+	g_assert_cmphex(hg_test_pci_readl(t, AHCI_DEVFN, 0x08) >> 8, ==, 0x010601);
+	g_assert_cmphex(hg_test_pci_readb(t, AHCI_DEVFN, 0x3d), ==, 1); /* INTA */
+	hg_test_pci_writel(t, AHCI_DEVFN, 0x24, 0xffffffff);
+	/* ABAR: 4 KiB of 32-bit memory. */
+	g_assert_cmphex(hg_test_pci_readl(t, AHCI_DEVFN, 0x24), ==, 0xfffff000);
 	/* The capability list holds MSI. */
-	uint8_t cap = ahci_cfg_readb(t, 0x34);
+	uint8_t cap = hg_test_pci_readb(t, AHCI_DEVFN, 0x34);
 	g_assert_cmphex(cap, !=, 0);
-	g_assert_cmphex(ahci_cfg_readb(t, cap), ==, 0x05);
+	g_assert_cmphex(hg_test_pci_readb(t, AHCI_DEVFN, cap), ==, 0x05);
 	hg_test_quit(t);
 	images_free(im);
 }
@@ -102,7 +103,7 @@ static void test_no_sata_drive_no_controller(void)
 {
 	HgTest *t = hg_test_startv(NULL);
 
-	g_assert_cmphex(ahci_cfg_readl(t, 0x00), ==, 0xffffffff);
+	g_assert_cmphex(hg_test_pci_readl(t, AHCI_DEVFN, 0x00), ==, 0xffffffff);
 	hg_test_quit(t);
 }
 
@@ -713,12 +714,12 @@ static void test_non_data_command_ignores_prds(void)
 
 static void msi_enable(HgTest *t)
 {
-	uint8_t cap = ahci_cfg_readb(t, 0x34);
+	uint8_t cap = hg_test_pci_find_capability(t, AHCI_DEVFN, 0x05);
 
-	ahci_cfg_writel(t, cap + 4, 0xfee00000);
-	ahci_cfg_writel(t, cap + 8, 0);
-	ahci_cfg_writew(t, cap + 12, 0x4041);
-	ahci_cfg_writew(t, cap + 2, 0x0001);
+	hg_test_pci_writel(t, AHCI_DEVFN, cap + 4, 0xfee00000);
+	hg_test_pci_writel(t, AHCI_DEVFN, cap + 8, 0);
+	hg_test_pci_writew(t, AHCI_DEVFN, cap + 12, 0x4041);
+	hg_test_pci_writew(t, AHCI_DEVFN, cap + 2, 0x0001);
 }
 
 static void test_interrupts_follow_ie_bits(void)
@@ -772,16 +773,16 @@ static void test_intx_status_follows_pending_interrupts(void)
 	ahci_fis_ata(&c, 0xe7, 0, 0);
 	ahci_issue(t, 0, 0, &c);
 	ahci_wait(t, 0, 1);
-	g_assert_cmphex(ahci_cfg_readw(t, 0x06) & 0x08, ==, 0x08);
+	g_assert_cmphex(hg_test_pci_readw(t, AHCI_DEVFN, 0x06) & 0x08, ==, 0x08);
 	port_writel(t, 0, PxIS, 0xffffffff);
-	g_assert_cmphex(ahci_cfg_readw(t, 0x06) & 0x08, ==, 0x08); /* IS still set */
+	g_assert_cmphex(hg_test_pci_readw(t, AHCI_DEVFN, 0x06) & 0x08, ==, 0x08); /* IS still set */
 	hba_writel(t, HBA_IS, 1);
-	g_assert_cmphex(ahci_cfg_readw(t, 0x06) & 0x08, ==, 0);
+	g_assert_cmphex(hg_test_pci_readw(t, AHCI_DEVFN, 0x06) & 0x08, ==, 0);
 	/* With MSI on, INTx stays quiet. */
 	msi_enable(t);
 	ahci_issue(t, 0, 1, &c);
 	ahci_wait(t, 0, 2);
-	g_assert_cmphex(ahci_cfg_readw(t, 0x06) & 0x08, ==, 0);
+	g_assert_cmphex(hg_test_pci_readw(t, AHCI_DEVFN, 0x06) & 0x08, ==, 0);
 	g_assert_cmpuint(hg_test_msi_count(t), ==, 1);
 	hg_test_quit(t);
 	images_free(im);
@@ -793,12 +794,12 @@ static void test_no_commands_without_bus_mastering(void)
 	HgTest *t = start_with_disk(im);
 	AhciCommand c = {0};
 
-	ahci_cfg_writew(t, 0x04, 0x0002);
+	hg_test_pci_writew(t, AHCI_DEVFN, 0x04, 0x0002);
 	ahci_fis_ata(&c, 0xe7, 0, 0);
 	ahci_issue(t, 0, 0, &c);
 	g_usleep(20000);
 	g_assert_cmphex(port_readl(t, 0, PxCI), ==, 1);
-	ahci_cfg_writew(t, 0x04, 0x0006);
+	hg_test_pci_writew(t, AHCI_DEVFN, 0x04, 0x0006);
 	g_assert_cmphex(ahci_wait(t, 0, 1) & IS_ERRORS, ==, 0);
 	hg_test_quit(t);
 	images_free(im);
@@ -876,54 +877,6 @@ static void test_save_mid_operation_and_restore(void)
 	images_free(im);
 }
 
-/* Run the engine to restore dir and return its exit status and stderr. */
-static int run_restore(const char *const *extra, const char *dir, char **err)
-{
-	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-	g_autofree char *sock_dir = test_image_dir();
-	g_autoptr(GError) error = NULL;
-	int status;
-
-	g_ptr_array_add(argv, g_strdup(g_getenv("HANGAR_ENGINE")));
-	g_ptr_array_add(argv, g_strdup("--test-harness"));
-	g_ptr_array_add(argv, g_build_filename(sock_dir, "h.sock", NULL));
-	for (; *extra; extra++)
-		g_ptr_array_add(argv, g_strdup(*extra));
-	g_ptr_array_add(argv, g_strdup("--restore"));
-	g_ptr_array_add(argv, g_strdup(dir));
-	g_ptr_array_add(argv, NULL);
-	g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, err,
-		     &status, &error);
-	g_assert_no_error(error);
-	hg_test_remove_tree(sock_dir);
-	g_assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
-/* Rewrite the saved state with the AHCI record's key replaced. */
-static void corrupt_state(const char *dir, const char *key, GVariant *value)
-{
-	g_autofree char *path = g_build_filename(dir, "state", NULL);
-	g_autofree char *data = NULL;
-	gsize len;
-
-	g_assert_true(g_file_get_contents(path, &data, &len, NULL));
-	g_autoptr(GVariant) state = g_variant_ref_sink(
-		g_variant_new_from_data(G_VARIANT_TYPE_VARDICT, data, len, FALSE, NULL, NULL));
-	g_auto(GVariantDict) top = G_VARIANT_DICT_INIT(state);
-	g_autoptr(GVariant) devices = g_variant_dict_lookup_value(&top, "devices", NULL);
-	g_auto(GVariantDict) devs = G_VARIANT_DICT_INIT(devices);
-	g_autoptr(GVariant) ahci = g_variant_dict_lookup_value(&devs, "ahci", NULL);
-	g_assert_nonnull(ahci);
-	g_auto(GVariantDict) rec = G_VARIANT_DICT_INIT(ahci);
-	g_variant_dict_insert_value(&rec, key, value);
-	g_variant_dict_insert_value(&devs, "ahci", g_variant_dict_end(&rec));
-	g_variant_dict_insert_value(&top, "devices", g_variant_dict_end(&devs));
-	g_autoptr(GVariant) out = g_variant_ref_sink(g_variant_dict_end(&top));
-	g_assert_true(
-		g_file_set_contents(path, g_variant_get_data(out), g_variant_get_size(out), NULL));
-}
-
 /* A transfer over a PRDT of thousands of entries goes to the image in many
  * requests, each submitted when the last completes; a save right after
  * the issue must still wait for all of them. */
@@ -968,27 +921,21 @@ static void test_load_rejects_a_corrupt_record(void)
 	g_autofree char *dir = g_build_filename(im->dir, "saved", NULL);
 	const char *extra[] = {"--drive", im->disk_arg, NULL};
 	const char *cd_instead[] = {"--drive", "if=sata,media=cdrom", NULL};
-	char *err = NULL;
 
 	hg_test_save(t, dir);
 	hg_test_quit(t);
 	/* A different drive on the port: refused, saying why. */
-	g_assert_cmpint(run_restore(cd_instead, dir, &err), ==, 10);
-	g_assert_nonnull(strstr(err, "port 0"));
-	g_free(err);
+	hg_test_expect_restore_refused(dir, cd_instead, NULL, "port 0");
 	/* A register of the wrong type. */
-	corrupt_state(dir, "port0-ci", g_variant_new_string("oops"));
-	g_assert_cmpint(run_restore(extra, dir, &err), ==, 10);
-	g_assert_nonnull(strstr(err, "port0-ci"));
-	g_free(err);
+	hg_test_edit_saved_record(dir, "ahci", "port0-ci", g_variant_new_string("oops"));
+	hg_test_expect_restore_refused(dir, extra, NULL, "port0-ci");
 	/* The drive's record without its fields. */
 	GVariantBuilder b;
 	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
 	g_variant_builder_add(&b, "{sv}", "kind", g_variant_new_string("ata-disk"));
-	corrupt_state(dir, "port0-ci", g_variant_new_uint32(0));
-	corrupt_state(dir, "port0-drive", g_variant_builder_end(&b));
-	g_assert_cmpint(run_restore(extra, dir, &err), ==, 10);
-	g_free(err);
+	hg_test_edit_saved_record(dir, "ahci", "port0-ci", g_variant_new_uint32(0));
+	hg_test_edit_saved_record(dir, "ahci", "port0-drive", g_variant_builder_end(&b));
+	hg_test_expect_restore_refused(dir, extra, NULL, NULL);
 	images_free(im);
 }
 

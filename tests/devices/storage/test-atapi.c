@@ -6,10 +6,10 @@
 #include <json-glib/json-glib.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/devices/storage/ahci-driver.h"
+#include "tests/harness/saved_state.h"
 
 #define ISO_SECTORS 40
 #define CD 0 /* the drive's port */
@@ -667,24 +667,8 @@ static void test_medium_and_sense_survive_save_and_restore(void)
 
 	/* Without the medium file, the restore is refused, saying so. */
 	g_assert_cmpint(g_unlink(im->iso2), ==, 0);
-	g_autofree char *sock_dir = test_image_dir();
-	g_autofree char *sock = g_build_filename(sock_dir, "h.sock", NULL);
-	const char *argv[] = {g_getenv("HANGAR_ENGINE"),
-			      "--test-harness",
-			      sock,
-			      "--drive",
-			      im->cd_arg,
-			      "--restore",
-			      dir,
-			      NULL};
-	g_autofree char *err = NULL;
-	int status;
-	g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, &err, &status,
-		     NULL);
-	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 10);
-	g_assert_nonnull(strstr(err, "b.iso"));
-	hg_test_remove_tree(sock_dir);
+	const char *extra[] = {"--drive", im->cd_arg, NULL};
+	hg_test_expect_restore_refused(dir, extra, NULL, "b.iso");
 	images_free(im);
 }
 

@@ -8,10 +8,11 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/harness/harness.h"
+#include "tests/harness/pci.h"
+#include "tests/harness/saved_state.h"
 
 #define BLK_DEVFN (4 << 3)
 #define PIIX3_DEVFN (1 << 3)
@@ -105,49 +106,6 @@ typedef struct {
 	uint16_t flags;
 } Seg;
 
-/* ---- PCI configuration space ---- */
-
-static uint32_t cfg_addr(uint8_t devfn, unsigned reg)
-{
-	return 0x80000000u | (devfn << 8) | (reg & 0xfc);
-}
-
-static uint32_t cfg_readl(HgTest *t, uint8_t devfn, unsigned reg)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	return hg_test_inl(t, 0xcfc);
-}
-
-static uint16_t cfg_readw(HgTest *t, uint8_t devfn, unsigned reg)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	return hg_test_inw(t, 0xcfc + (reg & 2));
-}
-
-static uint8_t cfg_readb(HgTest *t, uint8_t devfn, unsigned reg)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	return hg_test_inb(t, 0xcfc + (reg & 3));
-}
-
-static void cfg_writel(HgTest *t, uint8_t devfn, unsigned reg, uint32_t v)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	hg_test_outl(t, 0xcfc, v);
-}
-
-static void cfg_writew(HgTest *t, uint8_t devfn, unsigned reg, uint16_t v)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	hg_test_outw(t, 0xcfc + (reg & 2), v);
-}
-
-static void cfg_writeb(HgTest *t, uint8_t devfn, unsigned reg, uint8_t v)
-{
-	hg_test_outl(t, 0xcf8, cfg_addr(devfn, reg));
-	hg_test_outb(t, 0xcfc + (reg & 3), v);
-}
-
 /* ---- disk images ---- */
 
 static uint8_t pattern_byte(uint64_t offset)
@@ -181,17 +139,18 @@ static void drv_find_capabilities(Drv *d)
 {
 	HgTest *t = d->t;
 
-	for (uint8_t p = cfg_readb(t, BLK_DEVFN, 0x34); p; p = cfg_readb(t, BLK_DEVFN, p + 1)) {
-		uint8_t id = cfg_readb(t, BLK_DEVFN, p);
+	for (uint8_t p = hg_test_pci_readb(t, BLK_DEVFN, 0x34); p;
+	     p = hg_test_pci_readb(t, BLK_DEVFN, p + 1)) {
+		uint8_t id = hg_test_pci_readb(t, BLK_DEVFN, p);
 		if (id == 0x11) {
 			d->msix_cap = p;
 			continue;
 		}
 		if (id != 0x09)
 			continue;
-		uint8_t type = cfg_readb(t, BLK_DEVFN, p + 3);
-		uint8_t bar = cfg_readb(t, BLK_DEVFN, p + 4);
-		uint32_t offset = cfg_readl(t, BLK_DEVFN, p + 8);
+		uint8_t type = hg_test_pci_readb(t, BLK_DEVFN, p + 3);
+		uint8_t bar = hg_test_pci_readb(t, BLK_DEVFN, p + 4);
+		uint32_t offset = hg_test_pci_readl(t, BLK_DEVFN, p + 8);
 		uint64_t base = bar == 0 ? BAR0_ADDR : BAR1_ADDR;
 		g_assert_cmpuint(bar, <=, 1);
 		switch (type) {
@@ -200,7 +159,7 @@ static void drv_find_capabilities(Drv *d)
 			break;
 		case 2:
 			d->notify = base + offset;
-			d->notify_mul = cfg_readl(t, BLK_DEVFN, p + 16);
+			d->notify_mul = hg_test_pci_readl(t, BLK_DEVFN, p + 16);
 			break;
 		case 3:
 			d->isr = base + offset;
@@ -219,9 +178,9 @@ static void drv_find_capabilities(Drv *d)
 
 static void drv_program_bars(Drv *d)
 {
-	cfg_writel(d->t, BLK_DEVFN, 0x10, (uint32_t)BAR0_ADDR);
-	cfg_writel(d->t, BLK_DEVFN, 0x14, (uint32_t)BAR1_ADDR);
-	cfg_writew(d->t, BLK_DEVFN, 0x04, 0x0006); /* memory, bus master */
+	hg_test_pci_writel(d->t, BLK_DEVFN, 0x10, (uint32_t)BAR0_ADDR);
+	hg_test_pci_writel(d->t, BLK_DEVFN, 0x14, (uint32_t)BAR1_ADDR);
+	hg_test_pci_writew(d->t, BLK_DEVFN, 0x04, 0x0006); /* memory, bus master */
 }
 
 static void drv_launch(Drv *d, const char *restore_dir)
@@ -329,7 +288,7 @@ static void drv_setup_queue(Drv *d, uint16_t qsize)
 /* MSI-X on, vector 0 for configuration changes, 1 for the queue. */
 static void drv_enable_msix(Drv *d)
 {
-	cfg_writew(d->t, BLK_DEVFN, d->msix_cap + 2, 0x8000);
+	hg_test_pci_writew(d->t, BLK_DEVFN, d->msix_cap + 2, 0x8000);
 	for (unsigned v = 0; v < 2; v++) {
 		hg_test_writel(d->t, BAR1_ADDR + 16 * v, 0xfee00000);
 		hg_test_writel(d->t, BAR1_ADDR + 16 * v + 4, 0);
@@ -499,17 +458,18 @@ static void test_identity_and_capabilities(void)
 	HgTest *t = d->t;
 	unsigned found[256] = {0};
 
-	g_assert_cmphex(cfg_readl(t, BLK_DEVFN, 0x00), ==, 0x10421af4);
-	g_assert_cmphex(cfg_readb(t, BLK_DEVFN, 0x08), >=, 1); /* modern: revision 1+ */
-	g_assert_cmphex(cfg_readl(t, BLK_DEVFN, 0x08) >> 8, ==, 0x018000);
-	g_assert_cmphex(cfg_readl(t, BLK_DEVFN, 0x2c), ==, 0x00021af4);
-	g_assert_cmphex(cfg_readb(t, BLK_DEVFN, 0x3d), ==, 1);
-	for (uint8_t p = cfg_readb(t, BLK_DEVFN, 0x34); p; p = cfg_readb(t, BLK_DEVFN, p + 1)) {
-		if (cfg_readb(t, BLK_DEVFN, p) != 0x09)
+	g_assert_cmphex(hg_test_pci_readl(t, BLK_DEVFN, 0x00), ==, 0x10421af4);
+	g_assert_cmphex(hg_test_pci_readb(t, BLK_DEVFN, 0x08), >=, 1); /* modern: revision 1+ */
+	g_assert_cmphex(hg_test_pci_readl(t, BLK_DEVFN, 0x08) >> 8, ==, 0x018000);
+	g_assert_cmphex(hg_test_pci_readl(t, BLK_DEVFN, 0x2c), ==, 0x00021af4);
+	g_assert_cmphex(hg_test_pci_readb(t, BLK_DEVFN, 0x3d), ==, 1);
+	for (uint8_t p = hg_test_pci_readb(t, BLK_DEVFN, 0x34); p;
+	     p = hg_test_pci_readb(t, BLK_DEVFN, p + 1)) {
+		if (hg_test_pci_readb(t, BLK_DEVFN, p) != 0x09)
 			continue;
-		uint8_t type = cfg_readb(t, BLK_DEVFN, p + 3);
-		uint8_t len = cfg_readb(t, BLK_DEVFN, p + 2);
-		uint32_t length = cfg_readl(t, BLK_DEVFN, p + 12);
+		uint8_t type = hg_test_pci_readb(t, BLK_DEVFN, p + 3);
+		uint8_t len = hg_test_pci_readb(t, BLK_DEVFN, p + 2);
+		uint32_t length = hg_test_pci_readl(t, BLK_DEVFN, p + 12);
 		g_assert_cmpuint(type, >=, 1);
 		g_assert_cmpuint(type, <=, 5);
 		found[type]++;
@@ -525,7 +485,7 @@ static void test_identity_and_capabilities(void)
 		g_assert_cmpuint(found[type], ==, 1);
 	g_assert_cmpuint(d->notify_mul, ==, 4);
 	/* MSI-X: 1 + 1 queue vectors. */
-	g_assert_cmphex(cfg_readw(t, BLK_DEVFN, d->msix_cap + 2) & 0x7ff, ==, 1);
+	g_assert_cmphex(hg_test_pci_readw(t, BLK_DEVFN, d->msix_cap + 2) & 0x7ff, ==, 1);
 	g_assert_cmpuint(COMMON_R(d, w, CC_NUMQ), ==, 1);
 	g_assert_cmpuint(COMMON_R(d, w, CC_Q_SIZE), ==, 256);
 	g_assert_cmphex(COMMON_R(d, w, CC_MSIX), ==, 0xffff);
@@ -549,12 +509,12 @@ static void test_bars_size_as_32_bit_memory(void)
 	Drv *d = drv_start(NULL);
 
 	/* As firmware does: decoding off while the BARs read back sizes. */
-	cfg_writew(d->t, BLK_DEVFN, 0x04, 0);
-	cfg_writel(d->t, BLK_DEVFN, 0x10, 0xffffffff);
-	cfg_writel(d->t, BLK_DEVFN, 0x14, 0xffffffff);
-	g_assert_cmphex(cfg_readl(d->t, BLK_DEVFN, 0x10), ==, 0xffffc000);
-	g_assert_cmphex(cfg_readl(d->t, BLK_DEVFN, 0x14), ==, 0xfffff000);
-	g_assert_cmphex(cfg_readl(d->t, BLK_DEVFN, 0x18), ==, 0);
+	hg_test_pci_writew(d->t, BLK_DEVFN, 0x04, 0);
+	hg_test_pci_writel(d->t, BLK_DEVFN, 0x10, 0xffffffff);
+	hg_test_pci_writel(d->t, BLK_DEVFN, 0x14, 0xffffffff);
+	g_assert_cmphex(hg_test_pci_readl(d->t, BLK_DEVFN, 0x10), ==, 0xffffc000);
+	g_assert_cmphex(hg_test_pci_readl(d->t, BLK_DEVFN, 0x14), ==, 0xfffff000);
+	g_assert_cmphex(hg_test_pci_readl(d->t, BLK_DEVFN, 0x18), ==, 0);
 	drv_stop(d);
 }
 
@@ -595,22 +555,24 @@ static void test_pci_config_window_reaches_the_common_configuration(void)
 	HgTest *t = d->t;
 	uint8_t cap = 0;
 
-	for (uint8_t p = cfg_readb(t, BLK_DEVFN, 0x34); p; p = cfg_readb(t, BLK_DEVFN, p + 1))
-		if (cfg_readb(t, BLK_DEVFN, p) == 0x09 && cfg_readb(t, BLK_DEVFN, p + 3) == 5)
+	for (uint8_t p = hg_test_pci_readb(t, BLK_DEVFN, 0x34); p;
+	     p = hg_test_pci_readb(t, BLK_DEVFN, p + 1))
+		if (hg_test_pci_readb(t, BLK_DEVFN, p) == 0x09 &&
+		    hg_test_pci_readb(t, BLK_DEVFN, p + 3) == 5)
 			cap = p;
 	g_assert_cmpuint(cap, !=, 0);
 	/* Read num_queues (2 bytes at 0x12), then write device_status. */
-	cfg_writeb(t, BLK_DEVFN, cap + 4, 0);
-	cfg_writel(t, BLK_DEVFN, cap + 8, (uint32_t)(d->common - BAR0_ADDR) + CC_NUMQ);
-	cfg_writel(t, BLK_DEVFN, cap + 12, 2);
-	g_assert_cmpuint(cfg_readw(t, BLK_DEVFN, cap + 16), ==, 1);
-	cfg_writel(t, BLK_DEVFN, cap + 8, (uint32_t)(d->common - BAR0_ADDR) + CC_STATUS);
-	cfg_writel(t, BLK_DEVFN, cap + 12, 1);
-	cfg_writeb(t, BLK_DEVFN, cap + 16, S_ACK);
+	hg_test_pci_writeb(t, BLK_DEVFN, cap + 4, 0);
+	hg_test_pci_writel(t, BLK_DEVFN, cap + 8, (uint32_t)(d->common - BAR0_ADDR) + CC_NUMQ);
+	hg_test_pci_writel(t, BLK_DEVFN, cap + 12, 2);
+	g_assert_cmpuint(hg_test_pci_readw(t, BLK_DEVFN, cap + 16), ==, 1);
+	hg_test_pci_writel(t, BLK_DEVFN, cap + 8, (uint32_t)(d->common - BAR0_ADDR) + CC_STATUS);
+	hg_test_pci_writel(t, BLK_DEVFN, cap + 12, 1);
+	hg_test_pci_writeb(t, BLK_DEVFN, cap + 16, S_ACK);
 	g_assert_cmphex(drv_status(d), ==, S_ACK);
 	/* A bad window (length 3) does nothing. */
-	cfg_writel(t, BLK_DEVFN, cap + 12, 3);
-	cfg_writeb(t, BLK_DEVFN, cap + 16, 0);
+	hg_test_pci_writel(t, BLK_DEVFN, cap + 12, 3);
+	hg_test_pci_writeb(t, BLK_DEVFN, cap + 16, 0);
 	g_assert_cmphex(drv_status(d), ==, S_ACK);
 	drv_stop(d);
 }
@@ -626,9 +588,9 @@ static void test_one_function_per_virtio_drive(void)
 	const char *args[] = {"--drive", da, "--drive", db, NULL};
 	HgTest *t = hg_test_startv(args);
 
-	g_assert_cmphex(cfg_readl(t, 4 << 3, 0), ==, 0x10421af4);
-	g_assert_cmphex(cfg_readl(t, 5 << 3, 0), ==, 0x10421af4);
-	g_assert_cmphex(cfg_readl(t, 6 << 3, 0), ==, 0xffffffff);
+	g_assert_cmphex(hg_test_pci_readl(t, 4 << 3, 0), ==, 0x10421af4);
+	g_assert_cmphex(hg_test_pci_readl(t, 5 << 3, 0), ==, 0x10421af4);
+	g_assert_cmphex(hg_test_pci_readl(t, 6 << 3, 0), ==, 0xffffffff);
 	hg_test_quit(t);
 	hg_test_remove_tree(dir);
 }
@@ -1110,28 +1072,28 @@ static void test_masked_msix_vector_is_held_pending(void)
 static void test_intx_and_isr_without_msix(void)
 {
 	Drv *d = drv_start(NULL);
-	bool routed = cfg_readl(d->t, PIIX3_DEVFN, 0) == 0x70008086;
+	bool routed = hg_test_pci_readl(d->t, PIIX3_DEVFN, 0) == 0x70008086;
 
 	/* Slot 4, INTA: PIRQ (4 - 1 + 0) & 3 = D (the PIIX wiring), to IRQ 11. */
 	if (routed)
-		cfg_writeb(d->t, PIIX3_DEVFN, 0x60 + 3, 11);
+		hg_test_pci_writeb(d->t, PIIX3_DEVFN, 0x60 + 3, 11);
 	g_assert_true(drv_negotiate(d, F_BASIC));
 	drv_setup_queue(d, 16);
 	COMMON_W(d, b, CC_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 	g_assert_cmpuint(drv_read(d, 0, DATA_AREA, 512), ==, ST_OK);
 	g_assert_cmpuint(hg_test_msi_count(d->t), ==, 0);
-	g_assert_cmphex(cfg_readw(d->t, BLK_DEVFN, 0x06) & 0x08, ==, 0x08);
+	g_assert_cmphex(hg_test_pci_readw(d->t, BLK_DEVFN, 0x06) & 0x08, ==, 0x08);
 	if (routed)
 		g_assert_true(hg_test_irq_level(d->t, 11));
 	g_assert_cmphex(hg_test_readb(d->t, d->isr), ==, 1); /* queue interrupt */
-	g_assert_cmphex(cfg_readw(d->t, BLK_DEVFN, 0x06) & 0x08, ==, 0);
+	g_assert_cmphex(hg_test_pci_readw(d->t, BLK_DEVFN, 0x06) & 0x08, ==, 0);
 	if (routed)
 		g_assert_false(hg_test_irq_level(d->t, 11));
 	g_assert_cmphex(hg_test_readb(d->t, d->isr), ==, 0); /* read clears */
 	/* Interrupt Disable masks the line but not the status. */
-	cfg_writew(d->t, BLK_DEVFN, 0x04, 0x0406);
+	hg_test_pci_writew(d->t, BLK_DEVFN, 0x04, 0x0406);
 	g_assert_cmpuint(drv_read(d, 0, DATA_AREA, 512), ==, ST_OK);
-	g_assert_cmphex(cfg_readw(d->t, BLK_DEVFN, 0x06) & 0x08, ==, 0x08);
+	g_assert_cmphex(hg_test_pci_readw(d->t, BLK_DEVFN, 0x06) & 0x08, ==, 0x08);
 	if (routed)
 		g_assert_false(hg_test_irq_level(d->t, 11));
 	g_assert_cmphex(hg_test_readb(d->t, d->isr), ==, 1);
@@ -1360,7 +1322,7 @@ static void test_garbage_in_every_register_leaves_the_engine_alive(void)
 			drv_kick(d);
 	}
 	/* Still answering. */
-	g_assert_cmphex(cfg_readl(d->t, BLK_DEVFN, 0), ==, 0x10421af4);
+	g_assert_cmphex(hg_test_pci_readl(d->t, BLK_DEVFN, 0), ==, 0x10421af4);
 	hg_test_msi_clear(d->t);
 	expect_recovers(d);
 	drv_stop(d);
@@ -1408,109 +1370,24 @@ static void test_state_save_and_restore_continue_the_ring(void)
 	drv_stop(a);
 }
 
-/* Rewrite the saved machine state with virtio-blk0's record edited: key set
- * to value, or removed when value is NULL. */
-static void edit_record(const char *dir, const char *key, GVariant *value)
+/* The saved queue 0 record with key set to value (GVariant text), in the
+ * array that the record's "virtio-queues" holds. */
+static GVariant *edited_queues(const char *dir, const char *key, const char *value)
 {
-	g_autofree char *path = g_build_filename(dir, "state", NULL);
-	g_autofree char *data = NULL;
-	g_autoptr(GError) error = NULL;
-	gsize len;
-
-	g_assert_true(g_file_get_contents(path, &data, &len, &error));
-	g_autoptr(GBytes) bytes = g_bytes_new_take(g_steal_pointer(&data), len);
-	g_autoptr(GVariant) top_v =
-		g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE_VARDICT, bytes, FALSE));
-	g_auto(GVariantDict) top = G_VARIANT_DICT_INIT(top_v);
-	g_autoptr(GVariant) devices =
-		g_variant_dict_lookup_value(&top, "devices", G_VARIANT_TYPE_VARDICT);
-	g_auto(GVariantDict) devs = G_VARIANT_DICT_INIT(devices);
-	g_autoptr(GVariant) blk =
-		g_variant_dict_lookup_value(&devs, "virtio-blk0", G_VARIANT_TYPE_VARDICT);
-	g_assert_nonnull(blk);
-	g_auto(GVariantDict) rec = G_VARIANT_DICT_INIT(blk);
-
-	if (value)
-		g_variant_dict_insert_value(&rec, key, value);
-	else
-		g_assert_true(g_variant_dict_remove(&rec, key));
-	g_variant_dict_insert_value(&devs, "virtio-blk0", g_variant_dict_end(&rec));
-	g_variant_dict_insert_value(&top, "devices", g_variant_dict_end(&devs));
-	g_autoptr(GVariant) edited = g_variant_ref_sink(g_variant_dict_end(&top));
-	g_assert_true(g_file_set_contents(path, g_variant_get_data(edited),
-					  g_variant_get_size(edited), &error));
-}
-
-/* The saved queue 0 record with key set to value. */
-static GVariant *edited_queues(const char *dir, const char *key, GVariant *value)
-{
-	g_autofree char *path = g_build_filename(dir, "state", NULL);
-	g_autofree char *data = NULL;
-	gsize len;
-
-	g_assert_true(g_file_get_contents(path, &data, &len, NULL));
-	g_autoptr(GBytes) bytes = g_bytes_new_take(g_steal_pointer(&data), len);
-	g_autoptr(GVariant) top_v =
-		g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE_VARDICT, bytes, FALSE));
-	g_auto(GVariantDict) top = G_VARIANT_DICT_INIT(top_v);
-	g_autoptr(GVariant) devices =
-		g_variant_dict_lookup_value(&top, "devices", G_VARIANT_TYPE_VARDICT);
-	g_auto(GVariantDict) devs = G_VARIANT_DICT_INIT(devices);
-	g_autoptr(GVariant) blk =
-		g_variant_dict_lookup_value(&devs, "virtio-blk0", G_VARIANT_TYPE_VARDICT);
+	g_autoptr(GVariant) blk = hg_test_saved_record(dir, "virtio-blk0");
 	g_auto(GVariantDict) rec = G_VARIANT_DICT_INIT(blk);
 	g_autoptr(GVariant) queues =
 		g_variant_dict_lookup_value(&rec, "virtio-queues", G_VARIANT_TYPE("aa{sv}"));
 	g_autoptr(GVariant) q0 = g_variant_get_child_value(queues, 0);
 	g_auto(GVariantDict) q = G_VARIANT_DICT_INIT(q0);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) parsed = g_variant_parse(NULL, value, NULL, NULL, &error);
 	GVariant *one;
 
-	g_variant_dict_insert_value(&q, key, value);
+	g_assert_no_error(error);
+	g_variant_dict_insert_value(&q, key, parsed);
 	one = g_variant_dict_end(&q);
 	return g_variant_new_array(G_VARIANT_TYPE_VARDICT, &one, 1);
-}
-
-/* Run an engine restoring dir; its exit status, and stderr in *err_text. */
-static int run_restore(const char *dir, const char *drive, char **err_text)
-{
-	g_autofree char *sock = g_build_filename(dir, "restore-harness.sock", NULL);
-	const char *argv[] = {g_getenv("HANGAR_ENGINE"),
-			      "--test-harness",
-			      sock,
-			      "--restore",
-			      dir,
-			      "--drive",
-			      drive,
-			      NULL};
-	g_autoptr(GError) error = NULL;
-	GPid pid;
-	int err_fd, status = 0;
-	GString *text = g_string_new(NULL);
-
-	g_assert_nonnull(argv[0]);
-	g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-				 &pid, NULL, NULL, &err_fd, &error);
-	g_assert_no_error(error);
-	for (;;) {
-		char buf[512];
-		size_t n = hg_test_read_fd(err_fd, buf, sizeof(buf), 10000);
-		if (n == 0)
-			break;
-		g_string_append_len(text, buf, n);
-	}
-	close(err_fd);
-	for (int i = 0; waitpid(pid, &status, WNOHANG) != pid; i++) {
-		if (i == 1000) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			g_error("engine kept running with a corrupt virtio-blk record");
-		}
-		g_usleep(10000);
-	}
-	g_spawn_close_pid(pid);
-	*err_text = g_string_free(text, FALSE);
-	g_assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
 }
 
 static void test_state_load_rejects_corrupt_record(void)
@@ -1532,25 +1409,14 @@ static void test_state_load_rejects_corrupt_record(void)
 	};
 	Drv *d = drv_start(NULL);
 	g_autofree char *dir = g_build_filename(d->dir, "saved", NULL);
+	const char *extra[] = {"--drive", d->drive, NULL};
 
 	drv_init(d, F_BASIC, 16);
 	g_assert_cmpuint(drv_read(d, 0, DATA_AREA, 512), ==, ST_OK);
 	for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
-		g_autofree char *err_text = NULL;
-		g_autoptr(GVariant) value = NULL;
-
 		hg_test_save(d->t, dir);
-		if (cases[c].value) {
-			g_autoptr(GError) error = NULL;
-			value = g_variant_parse(NULL, cases[c].value, NULL, NULL, &error);
-			g_assert_no_error(error);
-		}
-		edit_record(dir, cases[c].key, value);
-		g_test_message("corrupting %s: %s", cases[c].key,
-			       cases[c].value ? cases[c].value : "(removed)");
-		g_assert_cmpint(run_restore(dir, d->drive, &err_text), ==, 10);
-		g_assert_nonnull(strstr(err_text, "virtio-blk0"));
-		g_assert_nonnull(strstr(err_text, cases[c].why));
+		hg_test_edit_saved_record_text(dir, "virtio-blk0", cases[c].key, cases[c].value);
+		hg_test_expect_restore_refused(dir, extra, "virtio-blk0", cases[c].why);
 	}
 	/* Queue records: rings outside RAM, a size the device never offers. */
 	static const struct {
@@ -1561,15 +1427,12 @@ static void test_state_load_rejects_corrupt_record(void)
 		{"msix-vector", "uint16 9", "vector out of range"},
 	};
 	for (size_t c = 0; c < G_N_ELEMENTS(queue_cases); c++) {
-		g_autofree char *err_text = NULL;
-		g_autoptr(GError) error = NULL;
-		g_autoptr(GVariant) value =
-			g_variant_parse(NULL, queue_cases[c].value, NULL, NULL, &error);
-		g_assert_no_error(error);
+		GVariant *queues;
+
 		hg_test_save(d->t, dir);
-		edit_record(dir, "virtio-queues", edited_queues(dir, queue_cases[c].key, value));
-		g_assert_cmpint(run_restore(dir, d->drive, &err_text), ==, 10);
-		g_assert_nonnull(strstr(err_text, queue_cases[c].why));
+		queues = edited_queues(dir, queue_cases[c].key, queue_cases[c].value);
+		hg_test_edit_saved_record(dir, "virtio-blk0", "virtio-queues", queues);
+		hg_test_expect_restore_refused(dir, extra, NULL, queue_cases[c].why);
 	}
 	drv_stop(d);
 }
@@ -1580,14 +1443,13 @@ static void test_restore_refuses_a_disk_of_another_size(void)
 	g_autofree char *dir = g_build_filename(d->dir, "saved", NULL);
 	g_autofree char *other = g_build_filename(d->dir, "other.img", NULL);
 	g_autofree char *drive = g_strdup_printf("file=%s,if=virtio", other);
-	g_autofree char *err_text = NULL;
+	const char *extra[] = {"--drive", drive, NULL};
 	g_autoptr(GError) error = NULL;
 
 	drv_init(d, F_BASIC, 16);
 	hg_test_save(d->t, dir);
 	g_assert_true(g_file_set_contents(other, "small", 5, &error));
-	g_assert_cmpint(run_restore(dir, drive, &err_text), ==, 10);
-	g_assert_nonnull(strstr(err_text, "size or limits differ"));
+	hg_test_expect_restore_refused(dir, extra, NULL, "size or limits differ");
 	drv_stop(d);
 }
 
