@@ -38,6 +38,16 @@ void hg_input_register(HgInput *in, const HgInputHandler *h, void *opaque)
 	g_array_append_val(in->handlers, ih);
 }
 
+void hg_input_unregister(HgInput *in, void *opaque)
+{
+	for (guint i = 0; i < in->handlers->len; i++) {
+		if (g_array_index(in->handlers, InputHandler, i).opaque == opaque) {
+			g_array_remove_index(in->handlers, i);
+			return;
+		}
+	}
+}
+
 static bool handler_active(InputHandler *h)
 {
 	return !h->ops->active || h->ops->active(h->opaque);

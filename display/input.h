@@ -84,6 +84,8 @@ void hg_input_free(HgInput *in);
  * (a USB or virtio keyboard over the PS/2 one); device_lock held or at
  * machine creation. */
 void hg_input_register(HgInput *in, const HgInputHandler *h, void *opaque);
+/* Remove the handler registered with this opaque (device_lock held). */
+void hg_input_unregister(HgInput *in, void *opaque);
 
 /* Sources (any thread, no lock held). */
 void hg_input_key(HgInput *in, uint16_t qnum, bool down);

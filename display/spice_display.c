@@ -185,13 +185,14 @@ static void display_updated(void *opaque, const HgRect *rects, unsigned n_rects)
 {
 	HgSpiceDisplay *d = opaque;
 	GQueue fresh = G_QUEUE_INIT;
-	HgRect merged = rects[0];
+	HgRect merged;
 	bool merge;
 	int width, height, stride;
 	DisplayUpdate *u;
 
 	if (!n_rects || display_elsewhere(d, false, 0, 0, rects, n_rects))
 		return;
+	merged = rects[0];
 	/* Too much waiting already: one rectangle over all of it replaces
 	 * the waiting commands (it is read now, so it is newer than them). */
 	g_mutex_lock(&d->queue_lock);
@@ -298,7 +299,12 @@ static void display_create_surface(HgSpiceDisplay *d, int width, int height)
 
 static void display_destroy_surface(HgSpiceDisplay *d)
 {
-	/* Synchronous: the worker has finished with the memory on return. */
+	/* Synchronous: the worker has finished with the memory on return.
+	 * A client stuck in the middle of a message holds the worker, and so
+	 * this thread, until spice-server gives up on it (15 s) and drops it;
+	 * QEMU's simple display waits the same way.  The guest never does.
+	 * (The async calls would finish the server's own bookkeeping on its
+	 * worker thread, racing with the main channel here.) */
 	spice_qxl_destroy_primary_surface(&d->qxl, 0);
 	g_free(d->surface_memory);
 	d->surface_memory = NULL;

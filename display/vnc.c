@@ -57,6 +57,7 @@ struct HgVnc {
 	GList *clients; /* VncClient * */
 	GMutex wake_lock; /* guards wake: the relay thread sets it ready */
 	GSource *wake;
+	bool stopping; /* the server goes: clients' keys stay as they are */
 };
 
 typedef struct {
@@ -363,9 +364,9 @@ static void vnc_client_gone(rfbClientPtr cl)
 	if (!c)
 		return;
 	v = c->vnc;
-	for (unsigned q = 1; q <= 0xff; q++)
+	for (unsigned q = 1; q <= 0xff && !v->stopping; q++)
 		vnc_key(c, q, false);
-	if (c->buttons & RFB_BUTTONS_LEFT_MIDDLE_RIGHT) {
+	if ((c->buttons & RFB_BUTTONS_LEFT_MIDDLE_RIGHT) && !v->stopping) {
 		if (c->pointer_type_change && c->told_absolute == 0)
 			hg_input_pointer_rel(v->input, 0, 0, 0, 0);
 		else
@@ -375,6 +376,13 @@ static void vnc_client_gone(rfbClientPtr cl)
 	if (c->watch) {
 		g_source_destroy(c->watch);
 		g_source_unref(c->watch);
+	}
+	/* libvncserver 0.9.14 forgets the list of enabled extensions. */
+	while (cl->extensions) {
+		rfbExtensionData *e = cl->extensions;
+		cl->extensions = e->next;
+		free(e->data);
+		free(e);
 	}
 	g_debug("vnc: %s client gone", vnc_conn_kind(c->conn));
 	v->clients = g_list_remove(v->clients, c);
@@ -608,6 +616,7 @@ static void vnc_stop(HgVnc *v)
 	GSource *wake;
 
 	hg_console_remove_listener(v->console, v);
+	v->stopping = true;
 	g_mutex_lock(&v->wake_lock);
 	wake = v->wake;
 	v->wake = NULL;

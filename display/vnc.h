@@ -10,7 +10,8 @@
  *     authentication: the password's first 8 characters, DES challenge
  *     and response, as the protocol defines it.  That is weak protection:
  *     keep TCP on loopback or behind an SSH tunnel.
- * Any number of clients share the screen.
+ * Up to 16 local and 16 TCP clients share the screen; wrong passwords are
+ * not rate-limited.
  *
  * Display: a shadow copy of the console that only its dirty rectangles
  * update; clients get damage-only updates in the encoding they prefer

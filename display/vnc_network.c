@@ -25,7 +25,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define VNC_MAX_CONNECTIONS 16
+#define VNC_MAX_CONNECTIONS 16 /* of each kind: TCP ones cannot crowd out the app */
 #define VNC_HANDSHAKE_US (10 * G_USEC_PER_SEC) /* version to authentication */
 #define VNC_STUCK_US (5 * G_USEC_PER_SEC) /* output pending, nothing taken */
 #define VNC_IN_MAX 65536 /* client bytes held back; a forwarded message fits */
@@ -106,7 +106,7 @@ struct VncNetwork {
 	char *unix_path; /* to remove at the end */
 	GPtrArray *listeners; /* Listener * */
 	GList *conns; /* relay thread: its references */
-	unsigned n_conns;
+	unsigned n_conns[2]; /* local, TCP */
 	char password[9]; /* VNC keys are 8 bytes */
 	GAsyncQueue *ready; /* VncConn * (references) for the display thread */
 	gint output_limit_kib;
@@ -560,7 +560,7 @@ static void conn_finish(VncConn *c)
 	g_source_unref(c->source);
 	c->source = NULL;
 	n->conns = g_list_remove(n->conns, c);
-	n->n_conns--;
+	n->n_conns[c->tcp]--;
 	vnc_conn_unref(c);
 }
 
@@ -627,8 +627,8 @@ static void conn_start(VncNetwork *n, int fd, bool tcp)
 {
 	VncConn *c;
 
-	if (n->n_conns >= VNC_MAX_CONNECTIONS) {
-		g_debug("vnc: too many clients, one turned away");
+	if (n->n_conns[tcp] >= VNC_MAX_CONNECTIONS) {
+		g_debug("vnc: too many %s clients, one turned away", tcp ? "TCP" : "local");
 		close(fd);
 		return;
 	}
@@ -649,7 +649,7 @@ static void conn_start(VncNetwork *n, int fd, bool tcp)
 	c->net_tag = g_source_add_unix_fd(c->source, fd, G_IO_IN);
 	g_source_attach(c->source, n->context);
 	n->conns = g_list_prepend(n->conns, c);
-	n->n_conns++;
+	n->n_conns[tcp]++;
 	g_debug("vnc: %s client connected", vnc_conn_kind(c));
 	conn_queue(c, vnc_server_version, VNC_VERSION_SIZE);
 	conn_update_events(c);

@@ -153,6 +153,7 @@ bool hg_firmware_config_add(HgMachine *m, HgMachineConfig *cfg, HgDevice *fw_cfg
 	       add_u64_file(fw_cfg, "etc/show-boot-menu", cfg->boot_menu, error) &&
 	       (!cfg->boot_menu ||
 		add_u16_file(fw_cfg, "etc/boot-menu-wait", cfg->boot_menu_wait_ms, error)) &&
-	       /* No display device yet (issue 4): the BIOS screen goes to COM1. */
+	       /* SeaBIOS mirrors its screen to COM1 too ("split mode" beside the
+		* VGA): the serial console shows POST and the boot menu. */
 	       add_u16_file(fw_cfg, "etc/sercon-port", COM1_PORT, error);
 }

@@ -1,8 +1,8 @@
 /* What the engine tells firmware through fw_cfg, beyond the device items:
  * the memory map (etc/e820), the boot order (bootorder, from --drive
- * bootindex=), the boot menu (etc/show-boot-menu, etc/boot-menu-wait) and,
- * while the machine has no display, SeaBIOS's serial console
- * (etc/sercon-port) so its screen and menu appear on COM1. */
+ * bootindex=), the boot menu (etc/show-boot-menu, etc/boot-menu-wait) and
+ * SeaBIOS's serial console (etc/sercon-port), so its screen and menu also
+ * appear on COM1 beside the VGA. */
 #pragma once
 
 #include "engine/platform.h"

@@ -446,6 +446,12 @@ void hg_harness_free(HgHarness *h)
 	if (!h)
 		return;
 	g_cancellable_cancel(h->cancel);
+	if (h->input) {
+		/* Display servers may still deliver input after this. */
+		g_mutex_lock(&h->machine->device_lock);
+		hg_input_unregister(h->input, h);
+		g_mutex_unlock(&h->machine->device_lock);
+	}
 	h->machine->irq_observer = NULL;
 	h->machine->msi_observer = NULL;
 	g_socket_service_stop(h->service);

@@ -466,11 +466,13 @@ int main(int argc, char **argv)
 		g_main_loop_run(engine.loop);
 		status = engine.exit_status;
 	}
+	/* The display servers run on the display thread, so before it stops,
+	 * and before the harness: its input log gets the clients' last events
+	 * (SPICE releases the keys a client held). */
+	hg_vnc_free(engine.vnc);
+	hg_spice_free(engine.spice);
 	hg_harness_free(engine.harness);
 	hg_control_free(engine.control);
-	/* The display servers run on the display thread: before it stops. */
-	hg_spice_free(engine.spice);
-	hg_vnc_free(engine.vnc);
 	/* The display thread calls into devices: stop it before they go. */
 	if (engine.platform.console)
 		hg_console_stop_thread(engine.platform.console);

@@ -223,7 +223,7 @@ static bool platform_create_virtio_disks(HgMachine *m, HgMachineConfig *cfg, HgP
 
 		if (d->bus != HG_DRIVE_BUS_VIRTIO)
 			continue;
-		if (slot >= HG_SLOT_TESTDEV) {
+		if (slot >= HG_SLOT_VIRTIO_INPUT_KBD) {
 			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 				    "too many virtio disks: PCI slots run out at %s", d->file);
 			return false;

@@ -480,7 +480,7 @@ HgDevice *hg_virtio_blk_create(HgMachine *m, HgPciBus *bus, uint8_t devfn, const
 		memcpy(b->serial, serial, MIN(strlen(serial), sizeof(b->serial)));
 	blk_build_config(b);
 	hg_virtio_pci_init(&b->vp, &hg_virtio_blk_class, &blk_virtio_ops, m, id, VIRTIO_ID_BLOCK,
-			   0x018000, 0x0002, 1, BLK_QUEUE_SIZE, CONFIG_SIZE, features);
+			   0x018000, 0x1100, 1, BLK_QUEUE_SIZE, CONFIG_SIZE, features);
 
 	b->requests = g_new0(BlkRequest, BLK_QUEUE_SIZE);
 	b->iovecs = g_new0(struct iovec, (size_t)BLK_QUEUE_SIZE * BLK_QUEUE_SIZE);

@@ -1,5 +1,5 @@
 /* virtio-blk over modern virtio-pci: PCI 1af4:1042, class 0x018000,
- * subsystem 1af4:0002; one request queue of up to 256 entries; raw images
+ * subsystem 1af4:1100; one request queue of up to 256 entries; raw images
  * through the asynchronous block queue.  See virtio_blk.c. */
 #pragma once
 

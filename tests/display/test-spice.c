@@ -19,6 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "display/console.h"
+#include "display/input.h"
+#include "display/spice.h"
+#include "engine/machine.h"
 #include "tests/harness/harness.h"
 
 #define WAIT_MS 30000 /* busy CI machines */
@@ -216,9 +220,19 @@ static char *spice_path(HgTest *t)
 	return g_build_filename(hg_test_dir(t), "spice.sock", NULL);
 }
 
+/* The engine answers the harness only once its services (SPICE among
+ * them) are up: one request, and clients can connect. */
+static HgTest *wait_for_services(HgTest *t)
+{
+	g_autofree char *reply = hg_test_request(t, "console_size");
+	g_assert_true(g_str_has_prefix(reply, "OK "));
+	return t;
+}
+
 static HgTest *start_engine(void)
 {
-	return hg_test_start("--spice", "@DIR@/spice.sock", "--test-input-log", NULL);
+	return wait_for_services(
+		hg_test_start("--spice", "@DIR@/spice.sock", "--test-input-log", NULL));
 }
 
 static void fill(HgTest *t, int x, int y, int w, int h, uint32_t rgb)
@@ -366,8 +380,8 @@ static void test_display_burst_of_updates_ends_on_the_last_picture(void)
  * the client. */
 static void test_display_screendump_does_not_steal_updates(void)
 {
-	HgTest *t = hg_test_start("--spice", "@DIR@/spice.sock", "--control", "@DIR@/control.sock",
-				  NULL);
+	HgTest *t = wait_for_services(hg_test_start("--spice", "@DIR@/spice.sock", "--control",
+						    "@DIR@/control.sock", NULL));
 	g_autofree char *path = spice_path(t);
 	g_autofree char *control = g_build_filename(hg_test_dir(t), "control.sock", NULL);
 	g_autofree char *png = g_build_filename(hg_test_dir(t), "screen.png", NULL);
@@ -527,6 +541,23 @@ static void test_keyboard_e0_key_becomes_qnum_with_high_bit(void)
 	hg_test_quit(t);
 }
 
+static void test_keyboard_keys_held_by_a_leaving_client_are_released(void)
+{
+	HgTest *t = start_engine();
+	g_autofree char *path = spice_path(t);
+	Client *c = client_connect_unix(path);
+
+	g_assert_true(client_wait(c, inputs_ready, NULL, WAIT_MS));
+	spice_inputs_channel_key_press(c->inputs, 0x2a); /* left Shift */
+	spice_inputs_channel_key_press(c->inputs, 0x11d); /* right Ctrl */
+	assert_input(t, "key 0x2a down");
+	assert_input(t, "key 0x9d down");
+	client_free(c);
+	assert_input(t, "key 0x2a up");
+	assert_input(t, "key 0x9d up");
+	hg_test_quit(t);
+}
+
 /* ---- mouse ---- */
 
 static void test_mouse_client_mode_sends_absolute_positions(void)
@@ -581,6 +612,125 @@ static void test_mouse_server_mode_sends_relative_motion(void)
 	assert_input(t, "buttons 0x0");
 	client_free(c);
 	hg_test_quit(t);
+}
+
+/* ---- in this process: a guest pointer that comes and goes ---- */
+
+/* A tablet the test switches on and off, standing in for a guest driver
+ * that loads (virtio-input) and goes away (reboot); it also takes
+ * relative motion, as the PS/2 mouse would. */
+typedef struct {
+	gint active; /* atomic */
+	GAsyncQueue *events; /* char *, "abs X Y" / "rel DX DY W" */
+} Tablet;
+
+static bool tablet_active(void *opaque)
+{
+	Tablet *tablet = opaque;
+	return g_atomic_int_get(&tablet->active);
+}
+
+static void tablet_event(void *opaque, const HgInputEvent *ev)
+{
+	Tablet *tablet = opaque;
+
+	if (ev->type == HG_INPUT_ABS)
+		g_async_queue_push(tablet->events,
+				   g_strdup_printf("abs %d %d", ev->abs.x, ev->abs.y));
+	else if (ev->type == HG_INPUT_REL)
+		g_async_queue_push(tablet->events, g_strdup_printf("rel %d %d %d", ev->rel.dx,
+								   ev->rel.dy, ev->rel.wheel));
+}
+
+static const HgInputHandler tablet_handler = {
+	.name = "test tablet",
+	.caps = HG_INPUT_CAP_ABS | HG_INPUT_CAP_REL,
+	.active = tablet_active,
+	.event = tablet_event,
+};
+
+static void assert_tablet_event(Client *c, Tablet *tablet, const char *want)
+{
+	gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000LL;
+
+	for (;;) {
+		g_autofree char *ev = NULL;
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		ev = g_async_queue_timeout_pop(tablet->events, 10000);
+		if (ev && strcmp(ev, want) == 0)
+			return;
+		if (g_get_monotonic_time() > deadline)
+			g_error("no %s from the tablet", want);
+	}
+}
+
+static bool key_modifiers_are(Client *c, const void *data)
+{
+	int modifiers = -1;
+	if (!c->inputs)
+		return false;
+	g_object_get(c->inputs, "key-modifiers", &modifiers, NULL);
+	return modifiers == GPOINTER_TO_INT(data);
+}
+
+static void test_mouse_mode_follows_the_guest_absolute_pointer(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *dir = g_dir_make_tmp("hangar-spice-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "spice.sock", NULL);
+	Tablet tablet = {.events = g_async_queue_new_full(g_free)};
+	HgMachine *m = hg_machine_new(true, 16 << 20, NULL, &error);
+	HgConsole *console;
+	HgInput *input;
+	HgSpice *spice;
+	Client *c;
+
+	g_assert_no_error(error);
+	console = hg_console_new(m);
+	input = hg_input_new(m);
+	hg_input_register(input, &tablet_handler, &tablet);
+	hg_console_start_thread(console);
+	spice = hg_spice_new(console, input, &(HgSpiceConfig){.unix_path = path}, &error);
+	g_assert_no_error(error);
+
+	/* No absolute pointer in the guest: server mode, relative motion. */
+	c = client_connect_unix(path);
+	g_assert_true(client_wait(c, inputs_ready, NULL, WAIT_MS));
+	g_assert_true(
+		client_wait(c, mouse_mode_is, GINT_TO_POINTER(SPICE_MOUSE_MODE_SERVER), WAIT_MS));
+	spice_inputs_channel_motion(c->inputs, 3, 4, 0);
+	assert_tablet_event(c, &tablet, "rel 3 4 0");
+
+	/* The guest's tablet driver starts: the client is offered client
+	 * mode and takes it. */
+	g_atomic_int_set(&tablet.active, 1);
+	g_assert_true(
+		client_wait(c, mouse_mode_is, GINT_TO_POINTER(SPICE_MOUSE_MODE_CLIENT), WAIT_MS));
+	spice_inputs_channel_position(c->inputs, 639, 479, 0, 0);
+	assert_tablet_event(c, &tablet, "abs 32767 32767");
+
+	/* And stops: back to server mode. */
+	g_atomic_int_set(&tablet.active, 0);
+	g_assert_true(
+		client_wait(c, mouse_mode_is, GINT_TO_POINTER(SPICE_MOUSE_MODE_SERVER), WAIT_MS));
+	spice_inputs_channel_motion(c->inputs, -2, 1, 0);
+	assert_tablet_event(c, &tablet, "rel -2 1 0");
+
+	/* The guest's keyboard LEDs reach the client. */
+	hg_input_set_leds(input, 4); /* caps lock */
+	g_assert_true(client_wait(c, key_modifiers_are, GINT_TO_POINTER(SPICE_INPUTS_CAPS_LOCK),
+				  WAIT_MS));
+
+	client_free(c);
+	hg_spice_free(spice);
+	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+	hg_console_stop_thread(console);
+	hg_console_free(console);
+	hg_input_free(input);
+	hg_machine_free(m);
+	g_async_queue_unref(tablet.events);
+	g_rmdir(dir);
 }
 
 /* ---- clients that misbehave ---- */
@@ -714,7 +864,8 @@ static void test_tcp_client_without_the_ticket_is_refused(void)
 
 	/* The engine reads the file at start: it must exist before. */
 	g_assert_true(g_file_set_contents(ticket, "s3cret\n", -1, NULL));
-	t = hg_test_start("--spice-tcp", addr, "--spice-password-file", ticket, NULL);
+	t = wait_for_services(
+		hg_test_start("--spice-tcp", addr, "--spice-password-file", ticket, NULL));
 	c = client_connect_tcp(port, NULL);
 	g_assert_true(client_wait(c, auth_refused, NULL, WAIT_MS));
 	client_free(c);
@@ -799,10 +950,14 @@ int main(int argc, char **argv)
 			test_keyboard_plain_key_reaches_the_guest);
 	g_test_add_func("/spice/keyboard/e0-key-becomes-qnum-with-high-bit",
 			test_keyboard_e0_key_becomes_qnum_with_high_bit);
+	g_test_add_func("/spice/keyboard/keys-held-by-a-leaving-client-are-released",
+			test_keyboard_keys_held_by_a_leaving_client_are_released);
 	g_test_add_func("/spice/mouse/client-mode-sends-absolute-positions",
 			test_mouse_client_mode_sends_absolute_positions);
 	g_test_add_func("/spice/mouse/server-mode-sends-relative-motion",
 			test_mouse_server_mode_sends_relative_motion);
+	g_test_add_func("/spice/mouse/mode-follows-the-guest-absolute-pointer",
+			test_mouse_mode_follows_the_guest_absolute_pointer);
 	g_test_add_func("/spice/clients/abrupt-disconnect-leaves-the-server-working",
 			test_clients_abrupt_disconnect_leaves_the_server_working);
 	g_test_add_func("/spice/clients/stuck-client-never-stalls-the-guest",

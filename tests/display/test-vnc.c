@@ -393,9 +393,18 @@ static void rfb_setup(Rfb *c, const int32_t *encodings, unsigned n)
 
 /* ---- the engine ---- */
 
+/* The engine drops INPUT lines until it has accepted the harness client:
+ * one reply says it has. */
+static void wait_for_harness(HgTest *t)
+{
+	g_free(hg_test_request(t, "clock_get"));
+}
+
 static HgTest *start_engine(void)
 {
-	return hg_test_start("--vnc", "@DIR@/vnc.sock", "--test-input-log", NULL);
+	HgTest *t = hg_test_start("--vnc", "@DIR@/vnc.sock", "--test-input-log", NULL);
+	wait_for_harness(t);
+	return t;
 }
 
 static char *vnc_path(HgTest *t)
@@ -468,6 +477,7 @@ static TcpEngine *start_tcp_engine(void)
 	g_autofree char *address = g_strdup_printf("127.0.0.1:%d", e->port);
 	e->t = hg_test_start("--vnc", "@DIR@/vnc.sock", "--vnc-tcp", address, "--vnc-password-file",
 			     password_file, "--test-input-log", NULL);
+	wait_for_harness(e->t);
 	return e;
 }
 
@@ -771,6 +781,24 @@ static void test_pointer_type_change_says_absolute_with_a_tablet(void)
 	hg_test_quit(t);
 }
 
+static void test_rfb_3_3_client_is_served_too(void)
+{
+	HgTest *t = start_engine();
+	g_autofree char *path = vnc_path(t);
+	Rfb *c = rfb_new(hg_test_connect_unix(path));
+	char version[12];
+
+	rfb_read(c, version, sizeof(version));
+	rfb_write(c, "RFB 003.003\n", 12);
+	g_assert_cmpuint(rfb_read_u32(c), ==, 1); /* the server picks None */
+	rfb_init(c);
+	g_assert_cmpint(c->width, ==, 640);
+	rfb_key(c, true, 'a');
+	g_assert_true(hg_test_wait_input(t, "key 0x1e down", WAIT_MS));
+	rfb_free(c);
+	hg_test_quit(t);
+}
+
 /* ---- bad and slow clients ---- */
 
 /* Another client connects, sees the screen and types. */
@@ -896,6 +924,24 @@ static void test_tcp_accepts_the_right_password(void)
 	tcp_engine_quit(e);
 }
 
+static void test_tcp_refuses_security_type_none(void)
+{
+	TcpEngine *e = start_tcp_engine();
+	Rfb *c = rfb_new(connect_tcp(e->port));
+	g_autoptr(GBytes) types = rfb_start(c);
+	uint8_t none = 1;
+
+	rfb_write(c, &none, 1); /* not offered */
+	g_assert_cmpuint(rfb_read_u32(c), ==, 1);
+	uint32_t len = rfb_read_u32(c);
+	g_assert_cmpuint(len, <, 256);
+	g_autofree char *reason = g_malloc0(len + 1);
+	rfb_read(c, reason, len);
+	g_assert_true(rfb_closed_within(c, WAIT_MS));
+	rfb_free(c);
+	tcp_engine_quit(e);
+}
+
 static void test_tcp_needs_a_password_file(void)
 {
 	const char *engine = g_getenv("HANGAR_ENGINE");
@@ -1007,6 +1053,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/vnc/unix-socket-serves-640x480-without-authentication",
 			test_unix_socket_serves_640x480_without_authentication);
+	g_test_add_func("/vnc/rfb-3.3-client-is-served-too", test_rfb_3_3_client_is_served_too);
 	g_test_add_func("/vnc/update/full-request-shows-the-painted-pixels",
 			test_full_update_shows_the_painted_pixels);
 	g_test_add_func("/vnc/update/incremental-request-sends-only-the-changed-area",
@@ -1040,6 +1087,7 @@ int main(int argc, char **argv)
 			test_a_client_that_stops_reading_delays_nobody);
 	g_test_add_func("/vnc/tcp/refuses-a-wrong-password", test_tcp_refuses_a_wrong_password);
 	g_test_add_func("/vnc/tcp/accepts-the-right-password", test_tcp_accepts_the_right_password);
+	g_test_add_func("/vnc/tcp/refuses-security-type-none", test_tcp_refuses_security_type_none);
 	g_test_add_func("/vnc/tcp/needs-a-password-file", test_tcp_needs_a_password_file);
 	g_test_add_func("/vnc/client/gvnccapture-captures-the-painted-screen",
 			test_gvnccapture_captures_the_painted_screen);

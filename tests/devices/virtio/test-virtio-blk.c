@@ -461,7 +461,8 @@ static void test_identity_and_capabilities(void)
 	g_assert_cmphex(hg_test_pci_readl(t, BLK_DEVFN, 0x00), ==, 0x10421af4);
 	g_assert_cmphex(hg_test_pci_readb(t, BLK_DEVFN, 0x08), >=, 1); /* modern: revision 1+ */
 	g_assert_cmphex(hg_test_pci_readl(t, BLK_DEVFN, 0x08) >> 8, ==, 0x018000);
-	g_assert_cmphex(hg_test_pci_readl(t, BLK_DEVFN, 0x2c), ==, 0x00021af4);
+	/* Subsystem 1af4:1100, as QEMU gives it and the Windows virtio drivers match. */
+	g_assert_cmphex(hg_test_pci_readl(t, BLK_DEVFN, 0x2c), ==, 0x11001af4);
 	g_assert_cmphex(hg_test_pci_readb(t, BLK_DEVFN, 0x3d), ==, 1);
 	for (uint8_t p = hg_test_pci_readb(t, BLK_DEVFN, 0x34); p;
 	     p = hg_test_pci_readb(t, BLK_DEVFN, p + 1)) {
