@@ -247,10 +247,13 @@ static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
 	return -1;
 }
 
-static char *engine_control_path(GError **error)
+/* A socket's path: the one given, else NAME in the VM's runtime folder
+ * $XDG_RUNTIME_DIR/hangar/<vm-id>/ (made 0700) when --vm-id is given, else
+ * NULL (no such socket).  NULL with *error set when the folder can't be made. */
+static char *engine_socket_path(const char *given, const char *name, GError **error)
 {
-	if (opts.control)
-		return g_strdup(opts.control);
+	if (given)
+		return g_strdup(given);
 	if (!opts.vm_id)
 		return NULL;
 	g_autofree char *dir =
@@ -260,7 +263,7 @@ static char *engine_control_path(GError **error)
 			    "cannot create %s: %s", dir, g_strerror(errno));
 		return NULL;
 	}
-	return g_build_filename(dir, "control.sock", NULL);
+	return g_build_filename(dir, name, NULL);
 }
 
 /* SPICE on --spice PATH, on spice.sock beside the control socket with
@@ -270,13 +273,9 @@ static bool engine_start_spice(HgEngine *e, GError **error)
 	g_autofree char *path = NULL, *host = NULL, *ticket = NULL;
 	HgSpiceConfig config = {.name = opts.vm_id, .uuid = e->config.uuid};
 
-	if (opts.spice) {
-		path = g_strdup(opts.spice);
-	} else if (opts.vm_id) {
-		g_autofree char *dir =
-			g_build_filename(g_get_user_runtime_dir(), "hangar", opts.vm_id, NULL);
-		path = g_build_filename(dir, "spice.sock", NULL);
-	}
+	path = engine_socket_path(opts.spice, "spice.sock", error);
+	if (!path && error && *error)
+		return false;
 	if (opts.spice_tcp) {
 		if (!hg_spice_parse_address(opts.spice_tcp, &host, &config.tcp_port, error) ||
 		    !(ticket = hg_spice_read_ticket(opts.spice_password_file, error)))
@@ -298,13 +297,9 @@ static bool engine_start_vnc(HgEngine *e, GError **error)
 	g_autofree char *path = NULL, *host = NULL, *password = NULL;
 	HgVncConfig config = {.name = opts.vm_id};
 
-	if (opts.vnc) {
-		path = g_strdup(opts.vnc);
-	} else if (opts.vm_id) {
-		g_autofree char *dir =
-			g_build_filename(g_get_user_runtime_dir(), "hangar", opts.vm_id, NULL);
-		path = g_build_filename(dir, "vnc.sock", NULL);
-	}
+	path = engine_socket_path(opts.vnc, "vnc.sock", error);
+	if (!path && error && *error)
+		return false;
 	if (opts.vnc_tcp) {
 		if (!hg_vnc_parse_address(opts.vnc_tcp, &host, &config.tcp_port, error) ||
 		    !(password = hg_vnc_read_password(opts.vnc_password_file, error)))
@@ -409,7 +404,7 @@ setup_failed:
 static int engine_start_services(HgEngine *e)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *control_path = engine_control_path(&error);
+	g_autofree char *control_path = engine_socket_path(opts.control, "control.sock", &error);
 
 	if (error)
 		goto fail;

@@ -48,72 +48,72 @@ static void boot_expecting(const char *const *extra, const char *marker, int tim
 	guest_run_free(r);
 }
 
-static void test_boots_from_virtio_blk(void)
+/* A boot that must print marker and then power off: its drives as
+ * "IMAGE:OPTIONS", IMAGE one of the images tests/boot/meson.build makes. */
+typedef struct {
+	const char *marker;
+	int timeout_ms;
+	const char *memory_mib;
+	const char *drives[3];
+} BootCase;
+
+static const BootCase boot_from_virtio_blk = {
+	"HANGAR-BOOT-OK disk-a drive 80", BOOT_TIMEOUT_MS, "128", {"disk-a.img:if=virtio"}};
+static const BootCase boot_from_sata_disk = {
+	"HANGAR-BOOT-OK disk-a drive 80", BOOT_TIMEOUT_MS, "128", {"disk-a.img:if=sata"}};
+static const BootCase boot_el_torito_from_ahci_cdrom = {
+	"HANGAR-BOOT-OK disk-a drive e", BOOT_TIMEOUT_MS, "128", {"boot-a.iso:media=cdrom"}};
+static const BootCase boot_first_disk_by_default = {
+	"HANGAR-BOOT-OK disk-a", BOOT_TIMEOUT_MS, "128",
+	{"disk-a.img:if=virtio", "disk-b.img:if=virtio"}};
+/* disk-b on SATA first, over disk-a on virtio. */
+static const BootCase boot_by_bootindex = {
+	"HANGAR-BOOT-OK disk-b", BOOT_TIMEOUT_MS, "128",
+	{"disk-a.img:if=virtio,bootindex=2", "disk-b.img:if=sata,bootindex=1"}};
+static const BootCase boot_grub_from_ahci_cdrom = {
+	"HANGAR-GRUB-OK", GRUB_TIMEOUT_MS, "256", {"grub.iso:media=cdrom"}};
+static const BootCase boot_grub_from_virtio_blk = {
+	"HANGAR-GRUB-OK", GRUB_TIMEOUT_MS, "256", {"grub.iso:if=virtio,readonly=on"}};
+
+/* --drive arguments for "IMAGE:OPTIONS" specs, appended to args. */
+static void add_drives(GPtrArray *args, const char *const *specs, unsigned n)
 {
-	if (!require_seabios())
-		return;
-	g_autofree char *disk = image("disk-a.img");
-	g_autofree char *drive = g_strdup_printf("file=%s,if=virtio", disk);
-	const char *extra[] = {"--memory", "128", "--drive", drive, NULL};
-	boot_expecting(extra, "HANGAR-BOOT-OK disk-a drive 80", BOOT_TIMEOUT_MS);
+	for (unsigned i = 0; i < n && specs[i]; i++) {
+		g_auto(GStrv) parts = g_strsplit(specs[i], ":", 2);
+		g_autofree char *path = image(parts[0]);
+		g_ptr_array_add(args, g_strdup("--drive"));
+		g_ptr_array_add(args, g_strdup_printf("file=%s,%s", path, parts[1]));
+	}
 }
 
-static void test_boots_from_sata_disk(void)
+static void test_boot_case(gconstpointer data)
 {
-	if (!require_seabios())
-		return;
-	g_autofree char *disk = image("disk-a.img");
-	g_autofree char *drive = g_strdup_printf("file=%s,if=sata", disk);
-	const char *extra[] = {"--memory", "128", "--drive", drive, NULL};
-	boot_expecting(extra, "HANGAR-BOOT-OK disk-a drive 80", BOOT_TIMEOUT_MS);
-}
+	const BootCase *bc = data;
+	g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
 
-static void test_boots_el_torito_from_ahci_cdrom(void)
-{
 	if (!require_seabios())
 		return;
-	g_autofree char *iso = image("boot-a.iso");
-	g_autofree char *drive = g_strdup_printf("file=%s,media=cdrom", iso);
-	const char *extra[] = {"--memory", "128", "--drive", drive, NULL};
-	boot_expecting(extra, "HANGAR-BOOT-OK disk-a drive e", BOOT_TIMEOUT_MS);
-}
-
-static void test_default_order_boots_the_first_disk(void)
-{
-	if (!require_seabios())
-		return;
-	g_autofree char *a = image("disk-a.img");
-	g_autofree char *b = image("disk-b.img");
-	g_autofree char *da = g_strdup_printf("file=%s,if=virtio", a);
-	g_autofree char *db = g_strdup_printf("file=%s,if=virtio", b);
-	const char *extra[] = {"--memory", "128", "--drive", da, "--drive", db, NULL};
-	boot_expecting(extra, "HANGAR-BOOT-OK disk-a", BOOT_TIMEOUT_MS);
-}
-
-static void test_boot_order_follows_bootindex(void)
-{
-	if (!require_seabios())
-		return;
-	g_autofree char *a = image("disk-a.img");
-	g_autofree char *b = image("disk-b.img");
-	/* disk-b on SATA first, over disk-a on virtio. */
-	g_autofree char *da = g_strdup_printf("file=%s,if=virtio,bootindex=2", a);
-	g_autofree char *db = g_strdup_printf("file=%s,if=sata,bootindex=1", b);
-	const char *extra[] = {"--memory", "128", "--drive", da, "--drive", db, NULL};
-	boot_expecting(extra, "HANGAR-BOOT-OK disk-b", BOOT_TIMEOUT_MS);
+	g_ptr_array_add(args, g_strdup("--memory"));
+	g_ptr_array_add(args, g_strdup(bc->memory_mib));
+	add_drives(args, bc->drives, G_N_ELEMENTS(bc->drives));
+	g_ptr_array_add(args, NULL);
+	boot_expecting((const char *const *)args->pdata, bc->marker, bc->timeout_ms);
 }
 
 static void test_boot_menu_picks_another_device(void)
 {
 	if (!require_seabios())
 		return;
-	g_autofree char *a = image("disk-a.img");
-	g_autofree char *b = image("disk-b.img");
-	g_autofree char *da = g_strdup_printf("file=%s,if=virtio", a);
-	g_autofree char *db = g_strdup_printf("file=%s,if=virtio", b);
-	const char *extra[] = {"--memory",	 "128", "--drive", da, "--drive", db,
-			       "--boot-menu", "--boot-menu-wait", "20000", NULL};
-	GuestRun *r = guest_run_startv(NULL, extra);
+	static const char *const drives[] = {"disk-a.img:if=virtio", "disk-b.img:if=virtio"};
+	g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(args, g_strdup("--memory"));
+	g_ptr_array_add(args, g_strdup("128"));
+	add_drives(args, drives, G_N_ELEMENTS(drives));
+	g_ptr_array_add(args, g_strdup("--boot-menu"));
+	g_ptr_array_add(args, g_strdup("--boot-menu-wait"));
+	g_ptr_array_add(args, g_strdup("20000"));
+	g_ptr_array_add(args, NULL);
+	GuestRun *r = guest_run_startv(NULL, (const char *const *)args->pdata);
 
 	g_assert_true(guest_run_wait_output(r, "Press ESC for boot menu", BOOT_TIMEOUT_MS));
 	g_assert_cmpint(write(r->serial_fd, "\x1b", 1), ==, 1);
@@ -126,26 +126,6 @@ static void test_boot_menu_picks_another_device(void)
 		g_error("the menu choice did not boot disk-b; console:\n%s", r->serial->str);
 	g_assert_cmpint(guest_run_wait_exit(r, 30000), ==, 0);
 	guest_run_free(r);
-}
-
-static void test_grub_iso_from_ahci_cdrom(void)
-{
-	if (!require_seabios())
-		return;
-	g_autofree char *iso = image("grub.iso");
-	g_autofree char *drive = g_strdup_printf("file=%s,media=cdrom", iso);
-	const char *extra[] = {"--memory", "256", "--drive", drive, NULL};
-	boot_expecting(extra, "HANGAR-GRUB-OK", GRUB_TIMEOUT_MS);
-}
-
-static void test_grub_iso_from_virtio_blk(void)
-{
-	if (!require_seabios())
-		return;
-	g_autofree char *iso = image("grub.iso");
-	g_autofree char *drive = g_strdup_printf("file=%s,if=virtio,readonly=on", iso);
-	const char *extra[] = {"--memory", "256", "--drive", drive, NULL};
-	boot_expecting(extra, "HANGAR-GRUB-OK", GRUB_TIMEOUT_MS);
 }
 
 static void test_ovmf_boots_grub_iso(void)
@@ -180,19 +160,21 @@ int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/seabios/boots-from-virtio-blk", test_boots_from_virtio_blk);
-	g_test_add_func("/seabios/boots-from-sata-disk", test_boots_from_sata_disk);
-	g_test_add_func("/seabios/boots-el-torito-from-ahci-cdrom",
-			test_boots_el_torito_from_ahci_cdrom);
-	g_test_add_func("/seabios/default-order-boots-the-first-disk",
-			test_default_order_boots_the_first_disk);
-	g_test_add_func("/seabios/boot-order-follows-bootindex", test_boot_order_follows_bootindex);
+	g_test_add_data_func("/seabios/boots-from-virtio-blk", &boot_from_virtio_blk,
+			     test_boot_case);
+	g_test_add_data_func("/seabios/boots-from-sata-disk", &boot_from_sata_disk, test_boot_case);
+	g_test_add_data_func("/seabios/boots-el-torito-from-ahci-cdrom",
+			     &boot_el_torito_from_ahci_cdrom, test_boot_case);
+	g_test_add_data_func("/seabios/default-order-boots-the-first-disk",
+			     &boot_first_disk_by_default, test_boot_case);
+	g_test_add_data_func("/seabios/boot-order-follows-bootindex", &boot_by_bootindex,
+			     test_boot_case);
 	g_test_add_func("/seabios/boot-menu-picks-another-device",
 			test_boot_menu_picks_another_device);
-	g_test_add_func("/seabios/grub-iso-from-ahci-cdrom-prints-and-powers-off",
-			test_grub_iso_from_ahci_cdrom);
-	g_test_add_func("/seabios/grub-iso-from-virtio-blk-prints-and-powers-off",
-			test_grub_iso_from_virtio_blk);
+	g_test_add_data_func("/seabios/grub-iso-from-ahci-cdrom-prints-and-powers-off",
+			     &boot_grub_from_ahci_cdrom, test_boot_case);
+	g_test_add_data_func("/seabios/grub-iso-from-virtio-blk-prints-and-powers-off",
+			     &boot_grub_from_virtio_blk, test_boot_case);
 	g_test_add_func("/ovmf/grub-iso-from-ahci-cdrom", test_ovmf_boots_grub_iso);
 	return g_test_run();
 }
