@@ -165,6 +165,17 @@ void hg_console_size(HgConsole *c, int *width, int *height)
 	g_mutex_unlock(&c->lock);
 }
 
+/* Let the device bring the pixels up to date; the changes it marks wait
+ * for the display thread to hand them to the listeners. */
+static void console_render(HgConsole *c)
+{
+	if (c->refresh) {
+		g_mutex_lock(&c->machine->device_lock);
+		c->refresh(c->refresh_data);
+		g_mutex_unlock(&c->machine->device_lock);
+	}
+}
+
 void hg_console_refresh(HgConsole *c)
 {
 	HgRect rects[CONSOLE_MAX_RECTS];
@@ -173,11 +184,7 @@ void hg_console_refresh(HgConsole *c)
 	int width, height;
 	g_autoptr(GArray) listeners = NULL;
 
-	if (c->refresh) {
-		g_mutex_lock(&c->machine->device_lock);
-		c->refresh(c->refresh_data);
-		g_mutex_unlock(&c->machine->device_lock);
-	}
+	console_render(c);
 	g_mutex_lock(&c->lock);
 	resized = c->resized;
 	c->resized = false;
@@ -206,7 +213,9 @@ bool hg_console_screendump(HgConsole *c, const char *path, GError **error)
 	png_infop info;
 	bool ok = false;
 
-	hg_console_refresh(c);
+	/* Current pixels, but the listeners still hear of the change from the
+	 * display thread, as console.h promises (this runs on the main one). */
+	console_render(c);
 	f = fopen(tmp, "wb");
 	if (!f) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot create %s: %s",

@@ -59,9 +59,10 @@ void hg_console_remove_listener(HgConsole *c, void *opaque);
 void hg_console_lock(HgConsole *c);
 void hg_console_unlock(HgConsole *c);
 void hg_console_size(HgConsole *c, int *width, int *height);
-/* Run the device's refresh now and deliver the dirty rectangles (the
- * display thread does this on its timer; screendump calls it first so the
- * picture is current). */
+/* Run the device's refresh now and deliver the dirty rectangles to the
+ * listeners (the display thread does this on its timer; call it only
+ * there).  Screendump renders first without delivering, so its picture is
+ * current and listeners stay on the display thread. */
 void hg_console_refresh(HgConsole *c);
 
 /* The surface as a PNG file (the control socket's screendump). */
