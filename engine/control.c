@@ -19,11 +19,14 @@
 #include "devices/pci/piix4_pm.h"
 #include "devices/storage/ahci.h"
 #include "display/console.h"
+#include "display/spice.h"
+#include "display/vnc.h"
 #include "engine/state.h"
 
 #define CONTROL_LINE_MAX (64u << 10)
 #define CONTROL_OUTPUT_MAX (4u << 20)
 #define CONTROL_MAX_CLIENTS 16
+#define CONTROL_MAX_PENDING_FDS 8
 #define CONTROL_PROTOCOL_VERSION 1
 
 typedef struct {
@@ -34,10 +37,12 @@ typedef struct {
 	GByteArray *in;
 	GByteArray *out;
 	bool discarding; /* skipping the rest of an oversized line */
+	GArray *fds; /* passed with SCM_RIGHTS, waiting for add_client */
 } ControlClient;
 
 struct HgControl {
 	HgEngine *engine;
+	ControlClient *current; /* the client whose request runs now */
 	int listen_fd;
 	guint listen_watch;
 	char *path;
@@ -227,6 +232,38 @@ static JsonNode *cmd_screendump(HgControl *c, JsonObject *args, GError **error)
 	return empty_object();
 }
 
+/* A display client connected by the app itself: the socket comes with
+ * the request (SCM_RIGHTS) and is served without authentication, since
+ * only the control socket's owner can pass it. */
+static JsonNode *cmd_add_client(HgControl *c, JsonObject *args, GError **error)
+{
+	const char *protocol = json_object_get_string_member_with_default(args, "protocol", "");
+	ControlClient *cl = c->current;
+	HgEngine *e = c->engine;
+	int fd;
+	bool ok;
+
+	if (!cl || cl->fds->len == 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "add_client needs a socket passed with the request (SCM_RIGHTS)");
+		return NULL;
+	}
+	fd = g_array_index(cl->fds, int, 0);
+	g_array_remove_index(cl->fds, 0);
+	if (strcmp(protocol, "spice") == 0 && e->spice) {
+		ok = hg_spice_add_client(e->spice, fd, error);
+	} else if (strcmp(protocol, "vnc") == 0 && e->vnc) {
+		ok = hg_vnc_add_client(e->vnc, fd, error);
+	} else {
+		close(fd);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "\"protocol\" must name a running display server: spice or vnc");
+		return NULL;
+	}
+	return ok ? empty_object() : NULL;
+}
+
+static const char *const add_client_args[] = {"protocol", NULL};
 static const char *const save_state_args[] = {"path", NULL};
 static const char *const screendump_args[] = {"filename", NULL};
 
@@ -285,6 +322,7 @@ static const ControlCommand control_commands[] = {
 	{"quit", cmd_quit, NULL, false},
 	{"save-state", cmd_save_state, save_state_args, true},
 	{"screendump", cmd_screendump, screendump_args, true},
+	{"add_client", cmd_add_client, add_client_args, true},
 	{"blockdev-change-medium", cmd_blockdev_change_medium, change_medium_args, true},
 	{"eject", cmd_eject, eject_args, true},
 };
@@ -405,8 +443,10 @@ static void client_process_input(ControlClient *cl)
 			if (n && cl->in->data[n - 1] == '\r')
 				n--;
 			if (n) {
+				cl->control->current = cl;
 				g_autoptr(JsonNode) reply = control_execute_line(
 					cl->control, (const char *)cl->in->data, n);
+				cl->control->current = NULL;
 				client_send(cl, reply);
 			}
 		}
@@ -423,14 +463,43 @@ static void client_process_input(ControlClient *cl)
 	}
 }
 
+/* Take file descriptors sent with a request (SCM_RIGHTS), a few at most;
+ * the rest are closed at once. */
+static void client_take_fds(ControlClient *cl, struct msghdr *msg)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int *fds = (int *)CMSG_DATA(cm);
+		for (size_t i = 0; i < n; i++) {
+			if (cl->fds->len < CONTROL_MAX_PENDING_FDS)
+				g_array_append_val(cl->fds, fds[i]);
+			else
+				close(fds[i]);
+		}
+	}
+}
+
 static gboolean client_readable(int fd, GIOCondition cond, gpointer data)
 {
 	ControlClient *cl = data;
 	guint8 buf[16384];
-	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	union {
+		char space[CMSG_SPACE(sizeof(int) * CONTROL_MAX_PENDING_FDS)];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {buf, sizeof(buf)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = control.space,
+			     .msg_controllen = sizeof(control.space)};
+	ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return G_SOURCE_CONTINUE;
+	if (n >= 0)
+		client_take_fds(cl, &msg);
 	if (n <= 0) {
 		cl->in_watch = 0;
 		g_ptr_array_remove(cl->control->clients, cl); /* frees it */
@@ -443,6 +512,9 @@ static gboolean client_readable(int fd, GIOCondition cond, gpointer data)
 
 static void client_free(ControlClient *cl)
 {
+	for (guint i = 0; i < cl->fds->len; i++)
+		close(g_array_index(cl->fds, int, i));
+	g_array_unref(cl->fds);
 	if (cl->in_watch)
 		g_source_remove(cl->in_watch);
 	if (cl->out_watch)
@@ -481,6 +553,7 @@ static gboolean control_accept(int fd, GIOCondition cond, gpointer data)
 	cl->fd = client;
 	cl->in = g_byte_array_new();
 	cl->out = g_byte_array_new();
+	cl->fds = g_array_new(FALSE, FALSE, sizeof(int));
 	cl->in_watch = g_unix_fd_add(client, G_IO_IN | G_IO_HUP | G_IO_ERR, client_readable, cl);
 	g_ptr_array_add(c->clients, cl);
 	client_send_greeting(cl);

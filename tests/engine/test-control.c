@@ -329,6 +329,64 @@ static void test_screendump_writes_a_png(void)
 	control_finish(c);
 }
 
+/* Send one request line with a file descriptor attached (SCM_RIGHTS). */
+static JsonObject *control_exchange_with_fd(Control *c, const char *line, int fd)
+{
+	g_autofree char *text = g_strconcat(line, "\n", NULL);
+	union {
+		char space[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {text, strlen(text)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = control.space,
+			     .msg_controllen = sizeof(control.space)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	g_assert_cmpint(sendmsg(c->fd, &msg, 0), ==, (ssize_t)strlen(text));
+	return control_reply(c);
+}
+
+static void test_add_client_serves_a_passed_socket(void)
+{
+	HgTest *t = hg_test_start("--control", "@DIR@/control.sock", "--vnc", "@DIR@/vnc.sock",
+				  NULL);
+	g_autofree char *path = g_build_filename(hg_test_dir(t), "control.sock", NULL);
+	Control *c = control_connect_to(t, path);
+	int pair[2];
+	char greeting[12];
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
+	g_autoptr(JsonObject) r = control_exchange_with_fd(
+		c, "{\"execute\":\"add_client\",\"arguments\":{\"protocol\":\"vnc\"}}", pair[1]);
+	close(pair[1]);
+	g_assert_true(json_object_has_member(r, "return"));
+	/* The engine now speaks RFB on the other end. */
+	g_assert_cmpuint(hg_test_read_fd(pair[0], greeting, sizeof(greeting), 10000), ==, 12);
+	g_assert_cmpmem(greeting, 4, "RFB ", 4);
+	close(pair[0]);
+
+	g_autoptr(JsonObject) no_fd = control_exchange(
+		c, "{\"execute\":\"add_client\",\"arguments\":{\"protocol\":\"vnc\"}}");
+	g_assert_cmpstr(error_class(no_fd), ==, "GenericError");
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
+	g_autoptr(JsonObject) no_server = control_exchange_with_fd(
+		c, "{\"execute\":\"add_client\",\"arguments\":{\"protocol\":\"spice\"}}",
+		pair[1]);
+	close(pair[1]);
+	g_assert_cmpstr(error_class(no_server), ==, "GenericError");
+	/* The engine closed its copy: the other end sees EOF. */
+	char b;
+	g_assert_cmpuint(hg_test_read_fd(pair[0], &b, 1, 10000), ==, 0);
+	close(pair[0]);
+	control_finish(c);
+}
+
 static void test_quit_replies_then_exits(void)
 {
 	Control *c = control_start();
@@ -385,6 +443,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/control/restore-of-garbage-state-fails-cleanly",
 			test_restore_of_garbage_state_fails_cleanly);
 	g_test_add_func("/control/screendump-writes-a-png", test_screendump_writes_a_png);
+	g_test_add_func("/control/add-client-serves-a-passed-socket",
+			test_add_client_serves_a_passed_socket);
 	g_test_add_func("/control/quit-replies-then-exits", test_quit_replies_then_exits);
 	g_test_add_func("/control/too-many-clients-are-turned-away",
 			test_too_many_clients_are_turned_away);
