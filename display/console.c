@@ -1,10 +1,10 @@
 /* The console surface, its dirty rectangles, listeners, the display thread
  * and screendump.  See console.h. */
 #include "display/console.h"
+#include "display/png_writer.h"
 
 #include <errno.h>
 #include <gio/gio.h>
-#include <png.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -207,49 +207,15 @@ void hg_console_refresh(HgConsole *c)
 
 bool hg_console_screendump(HgConsole *c, const char *path, GError **error)
 {
-	g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
-	FILE *f;
-	png_structp png;
-	png_infop info;
-	bool ok = false;
+	bool ok;
 
 	/* Current pixels, but the listeners still hear of the change from the
 	 * display thread, as console.h promises (this runs on the main one). */
 	console_render(c);
-	f = fopen(tmp, "wb");
-	if (!f) {
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot create %s: %s",
-			    tmp, g_strerror(errno));
-		return false;
-	}
-	png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-	info = png ? png_create_info_struct(png) : NULL;
 	g_mutex_lock(&c->lock);
-	if (png && info && !setjmp(png_jmpbuf(png))) {
-		png_init_io(png, f);
-		png_set_IHDR(png, info, c->width, c->height, 8, PNG_COLOR_TYPE_RGB,
-			     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-			     PNG_FILTER_TYPE_DEFAULT);
-		png_write_info(png, info);
-		/* XRGB little-endian is B,G,R,X in memory: ask libpng to take
-		 * 4-byte pixels, drop the filler and swap to RGB. */
-		png_set_filler(png, 0, PNG_FILLER_AFTER);
-		png_set_bgr(png);
-		for (int y = 0; y < c->height; y++)
-			png_write_row(png, (png_const_bytep)((uint8_t *)c->pixels + y * c->stride));
-		png_write_end(png, NULL);
-		ok = true;
-	}
+	ok = hg_png_write_xrgb(path, c->pixels, c->width, c->height, c->stride, error);
 	g_mutex_unlock(&c->lock);
-	png_destroy_write_struct(&png, &info);
-	if (fclose(f) != 0)
-		ok = false;
-	if (!ok || rename(tmp, path) < 0) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write the PNG %s", path);
-		remove(tmp);
-		return false;
-	}
-	return true;
+	return ok;
 }
 
 static gboolean console_tick(gpointer data)

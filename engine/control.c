@@ -19,8 +19,7 @@
 #include "devices/pci/piix4_pm.h"
 #include "devices/storage/ahci.h"
 #include "display/console.h"
-#include "display/spice.h"
-#include "display/vnc.h"
+#include "display/servers.h"
 #include "engine/state.h"
 
 #define CONTROL_LINE_MAX (64u << 10)
@@ -250,10 +249,11 @@ static JsonNode *cmd_add_client(HgControl *c, JsonObject *args, GError **error)
 	}
 	fd = g_array_index(cl->fds, int, 0);
 	g_array_remove_index(cl->fds, 0);
+	/* A running server means its module is loaded. */
 	if (strcmp(protocol, "spice") == 0 && e->spice) {
-		ok = hg_spice_add_client(e->spice, fd, error);
+		ok = hg_display_servers(NULL)->spice_add_client(e->spice, fd, error);
 	} else if (strcmp(protocol, "vnc") == 0 && e->vnc) {
-		ok = hg_vnc_add_client(e->vnc, fd, error);
+		ok = hg_display_servers(NULL)->vnc_add_client(e->vnc, fd, error);
 	} else {
 		close(fd);
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,

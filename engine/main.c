@@ -5,15 +5,13 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices/platform/rtc_cmos.h"
 #include "display/console.h"
-#include "display/spice.h"
-#include "display/vnc.h"
+#include "display/servers.h"
 #include "engine/boot.h"
 #include "engine/control.h"
 #include "engine/engine.h"
@@ -181,7 +179,10 @@ static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
 	if (opts.spice_tcp) {
 		g_autofree char *host = NULL;
 		int port;
-		if (!hg_spice_parse_address(opts.spice_tcp, &host, &port, &error))
+		const HgDisplayServers *ds = hg_display_servers(&error);
+		if (!ds)
+			return usage_error("%s", error->message);
+		if (!ds->spice_parse_address(opts.spice_tcp, &host, &port, &error))
 			return usage_error("--spice-tcp: %s", error->message);
 	}
 	if (!opts.vnc_tcp != !opts.vnc_password_file)
@@ -189,7 +190,10 @@ static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
 	if (opts.vnc_tcp) {
 		g_autofree char *host = NULL;
 		int port;
-		if (!hg_vnc_parse_address(opts.vnc_tcp, &host, &port, &error))
+		const HgDisplayServers *ds = hg_display_servers(&error);
+		if (!ds)
+			return usage_error("%s", error->message);
+		if (!ds->vnc_parse_address(opts.vnc_tcp, &host, &port, &error))
 			return usage_error("--vnc-tcp: %s", error->message);
 	}
 
@@ -276,17 +280,20 @@ static bool engine_start_spice(HgEngine *e, GError **error)
 	path = engine_socket_path(opts.spice, "spice.sock", error);
 	if (!path && error && *error)
 		return false;
+	if (!path && !opts.spice_tcp)
+		return true;
+	const HgDisplayServers *ds = hg_display_servers(error);
+	if (!ds)
+		return false;
 	if (opts.spice_tcp) {
-		if (!hg_spice_parse_address(opts.spice_tcp, &host, &config.tcp_port, error) ||
-		    !(ticket = hg_spice_read_ticket(opts.spice_password_file, error)))
+		if (!ds->spice_parse_address(opts.spice_tcp, &host, &config.tcp_port, error) ||
+		    !(ticket = ds->spice_read_ticket(opts.spice_password_file, error)))
 			return false;
 		config.tcp_host = host;
 		config.ticket = ticket;
 	}
-	if (!path && !host)
-		return true;
 	config.unix_path = path;
-	e->spice = hg_spice_new(e->platform.console, e->platform.input, &config, error);
+	e->spice = ds->spice_new(e->platform.console, e->platform.input, &config, error);
 	return e->spice != NULL;
 }
 
@@ -300,17 +307,20 @@ static bool engine_start_vnc(HgEngine *e, GError **error)
 	path = engine_socket_path(opts.vnc, "vnc.sock", error);
 	if (!path && error && *error)
 		return false;
+	if (!path && !opts.vnc_tcp)
+		return true;
+	const HgDisplayServers *ds = hg_display_servers(error);
+	if (!ds)
+		return false;
 	if (opts.vnc_tcp) {
-		if (!hg_vnc_parse_address(opts.vnc_tcp, &host, &config.tcp_port, error) ||
-		    !(password = hg_vnc_read_password(opts.vnc_password_file, error)))
+		if (!ds->vnc_parse_address(opts.vnc_tcp, &host, &config.tcp_port, error) ||
+		    !(password = ds->vnc_read_password(opts.vnc_password_file, error)))
 			return false;
 		config.tcp_host = host;
 		config.password = password;
 	}
-	if (!path && !host)
-		return true;
 	config.unix_path = path;
-	e->vnc = hg_vnc_new(e->platform.console, e->platform.input, &config, error);
+	e->vnc = ds->vnc_new(e->platform.console, e->platform.input, &config, error);
 	return e->vnc != NULL;
 }
 
@@ -418,7 +428,11 @@ static int engine_start_services(HgEngine *e)
 		hg_harness_attach_display(e->harness, e->platform.console, e->platform.input,
 					  opts.test_input_log);
 	hg_timers_attach(e->machine);
-	hg_console_start_thread(e->platform.console);
+	/* The display thread exists for the display servers' clients; an
+	 * engine serving none (tests, benchmarks) skips it and its 30 Hz
+	 * refresh (screendump renders on demand). */
+	if (opts.vnc || opts.vnc_tcp || opts.spice || opts.spice_tcp || opts.vm_id)
+		hg_console_start_thread(e->platform.console);
 	if (!engine_start_spice(e, &error) || !engine_start_vnc(e, &error))
 		goto fail;
 	for (unsigned i = 0; i < e->machine->n_vcpus; i++)
@@ -435,7 +449,8 @@ int main(int argc, char **argv)
 	HgEngine engine = {0};
 	int status;
 
-	setlocale(LC_ALL, "");
+	/* No setlocale(): the engine prints plain ASCII, and a UTF-8 locale's
+	 * tables would cost every engine 128 KiB of resident memory. */
 	hg_machine_config_init(&engine.config);
 	status = engine_parse_options(argc, argv, &engine.config);
 	if (status >= 0)
@@ -464,8 +479,11 @@ int main(int argc, char **argv)
 	/* The display servers run on the display thread, so before it stops,
 	 * and before the harness: its input log gets the clients' last events
 	 * (SPICE releases the keys a client held). */
-	hg_vnc_free(engine.vnc);
-	hg_spice_free(engine.spice);
+	/* Only an engine that started a server has the module loaded. */
+	if (engine.vnc)
+		hg_display_servers(NULL)->vnc_free(engine.vnc);
+	if (engine.spice)
+		hg_display_servers(NULL)->spice_free(engine.spice);
 	hg_harness_free(engine.harness);
 	hg_control_free(engine.control);
 	/* The display thread calls into devices: stop it before they go. */
