@@ -285,15 +285,21 @@ def on_invalidate(channel, x, y, w, h):
 def on_channel(session, channel):
     keep.append(channel)
     if isinstance(channel, SpiceClientGLib.DisplayChannel):
+        state['display'] = channel
         # Session.connect and Channel.connect are SPICE's own: signals go through GObject's.
         GObject.Object.connect(channel, 'display-primary-create', on_primary)
         GObject.Object.connect(channel, 'display-invalidate', on_invalidate)
+    channel.connect()
 
 def on_stdin(source, condition):
     line = sys.stdin.readline()
     if not line:
         loop.quit()
         return False
+    if 'display' in state and state.get('size') is None:
+        ok, primary = state['display'].get_primary(0)
+        if ok:
+            print('primary', primary.width, primary.height, flush=True)
     print('count', state['events'], state['pixels'], flush=True)
     return True
 
@@ -327,12 +333,7 @@ class SpiceClient:
         self.width = self.height = 0
 
     def primary(self):
-        line = self.child.stdout.readline()
-        if not line:
-            raise benchlib.BenchError('SPICE client exited')
-        if line.startswith('primary'):
-            _, w, h = line.split()
-            self.width, self.height = int(w), int(h)
+        self.counters()
         return self.width, self.height
 
     def counters(self):

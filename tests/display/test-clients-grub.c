@@ -335,8 +335,8 @@ static void post_matches_screendump(CaptureFn capture, const char *client)
 	g_autofree char *disk = boot_image("disk-a.img");
 	g_autofree char *drive = g_strdup_printf("file=%s,if=virtio", disk);
 	/* The boot menu prompt holds the POST screen still for a minute. */
-	const char *extra[] = {"--memory",    "128",	   "--drive", drive, "--boot-menu",
-			       "--boot-menu-wait", "60000", NULL};
+	const char *extra[] = {"--memory", "128", "--drive", drive,
+			       "--boot-menu", "--boot-menu-wait", "60000", NULL};
 	Vm *vm = vm_start(extra);
 
 	if (!guest_run_wait_output(vm->r, "Press ESC for boot menu", BOOT_TIMEOUT_MS))
@@ -423,10 +423,7 @@ static void grub_menu_follows_keys(CaptureFn capture, const char *client, const 
 		g_usleep(100000);
 	}
 	press(ks, c, QNUM_ENTER);
-	if (!guest_run_wait_output(vm->r, "HANGAR-GRUB-ENTRY-", WAIT_MS * 2))
-		g_error("Enter over %s booted nothing; COM1 shows:\n%s", client,
-			vm->r->serial->str);
-	if (!strstr(vm->r->serial->str, "HANGAR-GRUB-ENTRY-2") ||
+	if (!guest_run_wait_output(vm->r, "HANGAR-GRUB-ENTRY-2", WAIT_MS * 2) ||
 	    strstr(vm->r->serial->str, "HANGAR-GRUB-ENTRY-1"))
 		g_error("Down, Enter over %s did not boot entry two; COM1 shows:\n%s", client,
 			vm->r->serial->str);
