@@ -16,7 +16,7 @@ packages=(
 	busybox-static cpio gzip xz-utils python3
 	seabios ovmf acpica-tools dmidecode
 	xorriso mtools grub-common grub-pc-bin grub-efi-amd64-bin
-	libspice-client-glib-2.0-dev spice-client-gtk gvncviewer
+	libspice-client-glib-2.0-dev spice-client-gtk gvncviewer gir1.2-spiceclientglib-2.0 python3-gi
 )
 # Only the benchmarks use these, as a reference to compare with.
 bench_packages=(qemu-system-x86 qemu-utils)

@@ -14,17 +14,24 @@ and the DesktopSize pseudo-encoding, 32-bit pixels) is connected over the VMM's 
 outstanding, as viewers do. Per phase:
 
 - VMM CPU: run time (/proc/PID/task/TID/schedstat) of the VMM's threads other than the vCPU
-  threads (those with a guest_time), divided by the number of updates: the guest's own drawing
-  and spinning is not counted, and it makes no VM exits during the phases. It includes the
-  VMM's idle work over the phase (timers; each phase is 3 s).
-- bytes: what the client received (message headers included), divided by the number of
-  updates.
+  threads (those with a guest_time): the guest's own drawing and spinning is not counted, and
+  it makes no VM exits during the phases. It includes the VMM's idle work over the phase
+  (timers; each phase is 3 s). Full-screen phase: divided by the full screens the client
+  received (pixels / 1920x1080; a VMM may coalesce repaints); small phase: by the 20 changes.
+- bytes: what the client received (message headers included), per full screen received, and
+  per non-empty update received in the small phase.
 
 Targets: CPU per full-screen update no more than QEMU's; bytes per small change at most 1% of
 one full screen (damage-only updates: a full 1920x1080 Raw frame is 8.3 MB, a 16x16 square
 about 1 KiB, or 16x32 where a server tracks 16-pixel columns).
 
-SPICE is not measured yet (see README.md).
+SPICE, the same phases with spice-client-glib as the client (through PyGObject, in a child
+process run by /usr/bin/python3 when this python3 lacks gi; package gir1.2-spiceclientglib-2.0)
+on the VMM's unix socket (Hangar --spice PATH, QEMU -spice unix=on,addr=PATH,
+disable-ticketing=on): full screens shown = display-invalidate pixels / 1920x1080; bytes are the
+VMM's wchar (/proc/PID/io, every write(2): the SPICE socket's plus a few serial bytes). Compression: each VMM's
+default. Without the client library (or --no-spice),
+VNC only.
 """
 
 import os
@@ -296,10 +303,6 @@ def on_stdin(source, condition):
     if not line:
         loop.quit()
         return False
-    if 'display' in state and state.get('size') is None:
-        ok, primary = state['display'].get_primary(0)
-        if ok:
-            print('primary', primary.width, primary.height, flush=True)
     print('count', state['events'], state['pixels'], flush=True)
     return True
 
