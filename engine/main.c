@@ -32,6 +32,7 @@ typedef struct {
 	char **drives;
 	gboolean boot_menu;
 	gint boot_menu_wait;
+	gint vga_memory;
 	char *uuid;
 	char *rtc_base;
 	char *spice, *spice_tcp, *spice_password_file;
@@ -72,6 +73,8 @@ static GOptionEntry option_entries[] = {
 	 "SPEC"},
 	{"uuid", 0, 0, G_OPTION_ARG_STRING, &opts.uuid,
 	 "The machine's UUID, as firmware reports it (default: derived from --vm-id)", "UUID"},
+	{"vga-memory", 0, 0, G_OPTION_ARG_INT, &opts.vga_memory,
+	 "std-VGA framebuffer in MiB: a power of two, 1 to 256 (default 16)", "MIB"},
 	{"boot-menu", 0, 0, G_OPTION_ARG_NONE, &opts.boot_menu,
 	 "Let the firmware offer its boot menu (ESC on the console)", NULL},
 	{"boot-menu-wait", 0, 0, G_OPTION_ARG_INT, &opts.boot_menu_wait,
@@ -238,6 +241,10 @@ static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
 	if (!engine_machine_uuid(cfg->uuid))
 		return usage_error("--uuid \"%s\" is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
 				   opts.uuid);
+	if (opts.vga_memory &&
+	    (opts.vga_memory < 1 || opts.vga_memory > 256 || (opts.vga_memory & (opts.vga_memory - 1))))
+		return usage_error("%s", "--vga-memory must be a power of two from 1 to 256 MiB");
+	cfg->vga_memory_mib = opts.vga_memory;
 	if (opts.boot_menu_wait < 0 || opts.boot_menu_wait > 60000)
 		return usage_error("%s", "--boot-menu-wait must be between 0 and 60000 ms");
 	cfg->boot_menu = opts.boot_menu;

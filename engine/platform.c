@@ -363,7 +363,9 @@ static bool platform_create_display(HgMachine *m, HgMachineConfig *cfg, HgPlatfo
 				    GError **error)
 {
 	return hg_std_vga_create(m, p->pci_bus, HG_PCI_DEVFN(HG_SLOT_VGA, 0), p->console,
-				 HG_STD_VGA_VRAM_SIZE, p->fw_cfg, error) != NULL;
+				 cfg->vga_memory_mib ? (uint64_t)cfg->vga_memory_mib << 20
+						     : HG_STD_VGA_VRAM_SIZE,
+				 p->fw_cfg, error) != NULL;
 }
 
 /* Keyboard and pointer devices beyond the i8042's PS/2 pair (virtio-input),

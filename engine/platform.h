@@ -42,6 +42,7 @@ typedef struct {
 	GPtrArray *drives; /* HgDriveOption *, in command-line order */
 	char *firmware_vars; /* --firmware-vars: the UEFI variable store file, or NULL */
 	uint8_t uuid[16]; /* the machine's UUID (SMBIOS), RFC 4122 byte order */
+	unsigned vga_memory_mib; /* std-VGA framebuffer; 0 = the default 16 MiB */
 	bool boot_menu; /* the firmware offers its boot menu */
 	unsigned boot_menu_wait_ms;
 	HgBootConfig boot;

@@ -1310,10 +1310,25 @@ static void test_state_load_rejects_a_corrupt_record(void)
 	vga_quit(v);
 }
 
+/* --vga-memory sets the framebuffer BAR's size (and DISPI's 64 KiB count). */
+static void test_framebuffer_size_follows_the_option(void)
+{
+	HgTest *t = hg_test_start("--vga-memory", "4", NULL);
+	const uint8_t vga = (2 << 3) | 0;
+
+	hg_test_pci_writel(t, vga, 0x10, 0xffffffff);
+	g_assert_cmphex(hg_test_pci_readl(t, vga, 0x10) & ~0xfu, ==, 0xffc00000);
+	hg_test_outw(t, 0x1ce, 0x0a); /* VBE_DISPI_INDEX_VIDEO_MEMORY_64K */
+	g_assert_cmpuint(hg_test_inw(t, 0x1cf), ==, 64);
+	hg_test_quit(t);
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/vga/pci/framebuffer-size-follows-the-option",
+			test_framebuffer_size_follows_the_option);
 	g_test_add_func("/vga/pci/is-a-std-vga-with-framebuffer-and-register-bars",
 			test_pci_identity_and_bars);
 	g_test_add_func("/vga/registers/read-back-with-reserved-bits-clear",
