@@ -756,7 +756,7 @@ static uint32_t ahci_read_dword(AhciHba *h, uint32_t offset)
 	case HBA_VS:
 		return AHCI_VERSION;
 	}
-	return 0; /* CCC, enclosure management, CAP2, BOHC: not implemented */
+	return 0; /* CCC, enclosure management, CAP2, BOHC: absent (CAP and CAP2 advertise none of them) */
 }
 
 static void ahci_write_dword(AhciHba *h, uint32_t offset, uint32_t value, uint32_t mask)

@@ -75,19 +75,6 @@ static bool require_program(const char *program, const char *package)
 	return false;
 }
 
-static int free_tcp_port(void)
-{
-	struct sockaddr_in addr = {.sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(addr);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	g_assert_cmpint(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
-	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&addr, &len), ==, 0);
-	close(fd);
-	return ntohs(addr.sin_port);
-}
-
 /* The engine with COM1, the control socket, VNC (unix socket, and TCP with
  * a password for gvnccapture) and SPICE (unix socket), plus extra. */
 static Vm *vm_start(const char *const *extra)
@@ -101,7 +88,7 @@ static Vm *vm_start(const char *const *extra)
 	g_autofree char *password_file = g_build_filename(vm->dir, "password", NULL);
 	g_file_set_contents(password_file, PASSWORD "\n", -1, &error);
 	g_assert_no_error(error);
-	vm->vnc_port = free_tcp_port();
+	vm->vnc_port = hg_test_free_tcp_port();
 	vm->vnc_sock = g_build_filename(vm->dir, "vnc.sock", NULL);
 	vm->spice_sock = g_build_filename(vm->dir, "spice.sock", NULL);
 	g_ptr_array_add(args, g_strdup_printf("--vnc=%s", vm->vnc_sock));

@@ -289,19 +289,6 @@ static void kill_process(GPid pid)
 	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
 }
 
-static int free_tcp_port(void)
-{
-	struct sockaddr_in addr = {.sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(addr);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	g_assert_cmpint(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
-	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&addr, &len), ==, 0);
-	close(fd);
-	return ntohs(addr.sin_port);
-}
-
 /* ---- the unix socket ---- */
 
 static void test_unix_socket_is_private_to_the_user(void)
@@ -855,7 +842,7 @@ static void test_clients_garbage_connection_is_dropped(void)
 
 static void test_tcp_client_without_the_ticket_is_refused(void)
 {
-	int port = free_tcp_port();
+	int port = hg_test_free_tcp_port();
 	g_autofree char *dir = g_dir_make_tmp("hangar-spice-XXXXXX", NULL);
 	g_autofree char *ticket = g_build_filename(dir, "ticket", NULL);
 	g_autofree char *addr = g_strdup_printf("127.0.0.1:%d", port);

@@ -444,19 +444,6 @@ static void expect_no_inputs(HgTest *t)
 	g_assert_cmpuint(hg_test_inputs(t)->len, ==, 0);
 }
 
-static int free_tcp_port(void)
-{
-	struct sockaddr_in addr = {.sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(addr);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	g_assert_cmpint(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
-	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&addr, &len), ==, 0);
-	close(fd);
-	return ntohs(addr.sin_port);
-}
-
 typedef struct {
 	HgTest *t;
 	char *dir; /* for the password file */
@@ -473,7 +460,7 @@ static TcpEngine *start_tcp_engine(void)
 	g_autofree char *password_file = g_build_filename(e->dir, "password", NULL);
 	g_file_set_contents(password_file, PASSWORD "\n", -1, &error);
 	g_assert_no_error(error);
-	e->port = free_tcp_port();
+	e->port = hg_test_free_tcp_port();
 	g_autofree char *address = g_strdup_printf("127.0.0.1:%d", e->port);
 	e->t = hg_test_start("--vnc", "@DIR@/vnc.sock", "--vnc-tcp", address, "--vnc-password-file",
 			     password_file, "--test-input-log", NULL);

@@ -81,11 +81,6 @@ static bool ap_seen[MAX_CPUS];
 static volatile unsigned int ticks;
 static bool timer_running;
 
-static inline void outw(uint16_t port, uint16_t value)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port));
-}
-
 static void copy_register(char *dst, uint32_t value)
 {
 	for (int i = 0; i < 4; i++)

@@ -16,65 +16,19 @@
 #include "lib/print.h"
 #include "lib/tsc.h"
 #include "lib/user.h"
+#include "lib/vbe.h"
 #include "lib/x86.h"
 
-#define VGA_CONFIG_ADDRESS (0x80000000u | (2u << 11)) /* bus 0, device 2, function 0 */
 #define FRAMEBUFFER 0xe0000000ul
 #define WIDTH 640
 #define HEIGHT 480
-#define COM1 0x3f8
-#define UART_LSR 5
-#define LSR_DATA_READY 0x01
 
 const char guest_name[] = "vbe-pattern";
 
-static inline void outw(uint16_t port, uint16_t value)
+/* A byte from the test on COM1 says it took its screendump. */
+static int wait_for_byte(void)
 {
-	__asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port));
-}
-
-static inline void outl(uint16_t port, uint32_t value)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port));
-}
-
-static inline uint32_t inl(uint16_t port)
-{
-	uint32_t value;
-
-	__asm__ volatile("inl %1, %0" : "=a"(value) : "Nd"(port));
-	return value;
-}
-
-static void pci_write(unsigned reg, uint32_t value)
-{
-	outl(0xcf8, VGA_CONFIG_ADDRESS | reg);
-	outl(0xcfc, value);
-}
-
-static uint32_t pci_read(unsigned reg)
-{
-	outl(0xcf8, VGA_CONFIG_ADDRESS | reg);
-	return inl(0xcfc);
-}
-
-static void dispi_write(uint16_t index, uint16_t value)
-{
-	outw(0x1ce, index);
-	outw(0x1cf, value);
-}
-
-static uint64_t wait_for_byte(void)
-{
-	uint64_t end = rdtsc() + tsc_from_us(60 * 1000 * 1000);
-
-	while (!(inb(COM1 + UART_LSR) & LSR_DATA_READY)) {
-		if (rdtsc() > end)
-			return 0;
-		cpu_relax();
-	}
-	inb(COM1);
-	return 1;
+	return serial_wait_for_byte(60 * 1000 * 1000, 0);
 }
 
 static uint64_t draw_pattern(uint64_t arg __attribute__((unused)))
@@ -97,20 +51,7 @@ static uint64_t draw_pattern(uint64_t arg __attribute__((unused)))
 
 void guest_main(void)
 {
-	pci_write(0x10, (uint32_t)FRAMEBUFFER);
-	pci_write(0x04, 0x0003); /* I/O and memory decoding */
-	if ((pci_read(0x00) & 0xffff) != 0x1234)
-		guest_fail("no std-VGA at 00:02.0 (id %x)", pci_read(0x00));
-	/* As bochs-drm: colour ports, unblank, then the mode. */
-	outb(0x3c2, 0x01);
-	inb(0x3da);
-	outb(0x3c0, 0x20);
-	dispi_write(4, 0); /* ENABLE */
-	dispi_write(3, 32); /* BPP */
-	dispi_write(1, WIDTH); /* XRES */
-	dispi_write(2, HEIGHT); /* YRES */
-	dispi_write(5, 0); /* BANK */
-	dispi_write(4, 0x41); /* ENABLED | LFB_ENABLED */
+	vbe_set_linear_mode(FRAMEBUFFER, WIDTH, HEIGHT);
 	if (!user_run(draw_pattern, 0))
 		guest_fail("no byte from the test within 60 s");
 	guest_pass();

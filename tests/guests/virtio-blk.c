@@ -128,19 +128,6 @@ static volatile uint8_t *common;
 static volatile uint16_t *notify;
 static uint16_t last_used;
 
-static inline void outl(uint16_t port, uint32_t value)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port));
-}
-
-static inline uint32_t inl(uint16_t port)
-{
-	uint32_t value;
-
-	__asm__ volatile("inl %1, %0" : "=a"(value) : "Nd"(port));
-	return value;
-}
-
 static uint32_t pci_read(unsigned int offset)
 {
 	outl(PCI_CONFIG_ADDRESS, 0x80000000u | PCI_SLOT << 11 | (offset & 0xFC));

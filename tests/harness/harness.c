@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +51,19 @@ int hg_test_connect_unix(const char *path)
 	}
 	g_error("cannot connect to %s", path);
 	return -1;
+}
+
+int hg_test_free_tcp_port(void)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&addr, &len), ==, 0);
+	close(fd);
+	return ntohs(addr.sin_port);
 }
 
 size_t hg_test_read_fd(int fd, void *buf, size_t len, int timeout_ms)

@@ -73,6 +73,10 @@ size_t hg_test_read_fd(int fd, void *buf, size_t len, int timeout_ms);
  * it stay in pending for the next call.  NULL at EOF or after timeout_ms. */
 char *hg_test_read_line(int fd, GString *pending, int timeout_ms);
 
+/* A TCP port on 127.0.0.1 that was free a moment ago (for servers a test
+ * starts on TCP). */
+int hg_test_free_tcp_port(void);
+
 /* Remove a directory and everything below it (not following links). */
 void hg_test_remove_tree(const char *path);
 
