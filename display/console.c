@@ -25,6 +25,9 @@ struct HgConsole {
 	HgRect dirty[CONSOLE_MAX_RECTS];
 	unsigned n_dirty;
 	bool resized; /* listeners must hear of the new size first */
+	/* The guest's cursor: a state and an image of its own. */
+	HgConsoleCursor *cursor; /* pixels always filled in */
+	bool cursor_changed; /* listeners have not heard of it yet */
 	void (*refresh)(void *opaque);
 	void *refresh_data;
 	GArray *listeners; /* ConsoleListener */
@@ -56,6 +59,9 @@ HgConsole *hg_console_new(HgMachine *m)
 	c->listeners = g_array_new(FALSE, FALSE, sizeof(ConsoleListener));
 	c->context = g_main_context_new();
 	console_alloc(c, 640, 480);
+	c->cursor = g_new0(HgConsoleCursor, 1);
+	c->cursor->serial = 1;
+	c->cursor->visible = true;
 	return c;
 }
 
@@ -67,6 +73,7 @@ void hg_console_free(HgConsole *c)
 	g_main_context_unref(c->context);
 	g_array_unref(c->listeners);
 	g_free(c->pixels);
+	g_free(c->cursor);
 	g_mutex_clear(&c->lock);
 	g_free(c);
 }
@@ -127,6 +134,103 @@ void hg_console_mark_dirty(HgConsole *c, int x, int y, int width, int height)
 	g_mutex_unlock(&c->lock);
 }
 
+/* ---- the cursor ---- */
+
+static HgConsoleCursor *cursor_alloc(int width, int height)
+{
+	HgConsoleCursor *cursor =
+		g_malloc0(sizeof(*cursor) + (size_t)width * height * sizeof(uint32_t));
+
+	cursor->width = width;
+	cursor->height = height;
+	return cursor;
+}
+
+/* Keep the hot spot's pixel in the image when cropping a big one: the
+ * window of at most HG_CONSOLE_CURSOR_MAX starts where it still holds it. */
+static int cursor_crop_start(int size, int hot)
+{
+	if (size <= HG_CONSOLE_CURSOR_MAX || hot < HG_CONSOLE_CURSOR_MAX)
+		return 0;
+	return MIN(hot - HG_CONSOLE_CURSOR_MAX + 1, size - HG_CONSOLE_CURSOR_MAX);
+}
+
+void hg_console_set_cursor(HgConsole *c, int width, int height, int hot_x, int hot_y,
+			   const uint32_t *argb)
+{
+	bool defined = argb && width > 0 && height > 0;
+	int x0 = 0, y0 = 0, w = 0, h = 0;
+	HgConsoleCursor *cursor, *old;
+
+	if (defined) {
+		hot_x = CLAMP(hot_x, 0, width - 1);
+		hot_y = CLAMP(hot_y, 0, height - 1);
+		x0 = cursor_crop_start(width, hot_x);
+		y0 = cursor_crop_start(height, hot_y);
+		w = MIN(width, HG_CONSOLE_CURSOR_MAX);
+		h = MIN(height, HG_CONSOLE_CURSOR_MAX);
+	}
+	/* Copied outside the lock, which the servers' reads wait on. */
+	cursor = cursor_alloc(w, h);
+	cursor->defined = defined;
+	if (defined) {
+		cursor->hot_x = hot_x - x0;
+		cursor->hot_y = hot_y - y0;
+		for (int y = 0; y < h; y++)
+			memcpy(cursor->pixels + (size_t)y * w, argb + (size_t)(y0 + y) * width + x0,
+			       (size_t)w * sizeof(uint32_t));
+	}
+
+	g_mutex_lock(&c->lock);
+	old = c->cursor;
+	cursor->serial = old->serial + 1 ? old->serial + 1 : 1; /* 0 means "none known" */
+	cursor->visible = old->visible;
+	cursor->x = old->x;
+	cursor->y = old->y;
+	c->cursor = cursor;
+	c->cursor_changed = true;
+	g_mutex_unlock(&c->lock);
+	g_free(old);
+}
+
+void hg_console_move_cursor(HgConsole *c, int x, int y)
+{
+	g_mutex_lock(&c->lock);
+	if (c->cursor->x != x || c->cursor->y != y) {
+		c->cursor->x = x;
+		c->cursor->y = y;
+		c->cursor_changed = true;
+	}
+	g_mutex_unlock(&c->lock);
+}
+
+void hg_console_show_cursor(HgConsole *c, bool visible)
+{
+	g_mutex_lock(&c->lock);
+	if (c->cursor->visible != visible) {
+		c->cursor->visible = visible;
+		c->cursor_changed = true;
+	}
+	g_mutex_unlock(&c->lock);
+}
+
+HgConsoleCursor *hg_console_cursor(HgConsole *c, uint32_t known_serial)
+{
+	HgConsoleCursor *copy;
+	size_t size;
+
+	g_mutex_lock(&c->lock);
+	size = sizeof(*copy);
+	if (c->cursor->serial != known_serial)
+		size += (size_t)c->cursor->width * c->cursor->height * sizeof(uint32_t);
+	copy = g_memdup2(c->cursor, size);
+	copy->has_pixels = c->cursor->serial != known_serial;
+	g_mutex_unlock(&c->lock);
+	return copy;
+}
+
+/* ---- listeners ---- */
+
 void hg_console_add_listener(HgConsole *c, const HgConsoleListener *l, void *opaque)
 {
 	ConsoleListener cl = {l, opaque};
@@ -180,7 +284,7 @@ void hg_console_refresh(HgConsole *c)
 {
 	HgRect rects[CONSOLE_MAX_RECTS];
 	unsigned n;
-	bool resized;
+	bool resized, cursor_changed;
 	int width, height;
 	g_autoptr(GArray) listeners = NULL;
 
@@ -191,6 +295,8 @@ void hg_console_refresh(HgConsole *c)
 	n = c->n_dirty;
 	memcpy(rects, c->dirty, n * sizeof(HgRect));
 	c->n_dirty = 0;
+	cursor_changed = c->cursor_changed;
+	c->cursor_changed = false;
 	width = c->width;
 	height = c->height;
 	listeners = g_array_copy(c->listeners);
@@ -202,6 +308,10 @@ void hg_console_refresh(HgConsole *c)
 			l->ops->resized(l->opaque, width, height);
 		else if (n && l->ops->updated)
 			l->ops->updated(l->opaque, rects, n);
+		/* After the picture: a server that recreates its surface on
+		 * a resize sends the cursor again for the new one. */
+		if (cursor_changed && l->ops->cursor_changed)
+			l->ops->cursor_changed(l->opaque);
 	}
 }
 

@@ -12,8 +12,9 @@
  * A new client replaces the one connected before (SPICE serves one).
  *
  * Display: a QXL-interface "simple display" fed with the console's dirty
- * rectangles, the primary surface re-created on mode changes, a default
- * arrow cursor.  Input: SPICE keyboard scancodes (PC set 1) to qnum; the
+ * rectangles, the primary surface re-created on mode changes, the
+ * guest's cursor (console.h) as cursor commands, or a plain arrow while
+ * the guest has none of its own.  Input: SPICE keyboard scancodes (PC set 1) to qnum; the
  * mouse in server mode (relative) or client mode (absolute, offered while
  * the guest drives an absolute pointer: hg_input_has_absolute).
  *

@@ -14,7 +14,18 @@
  * A client that falls behind makes the worker stop fetching commands;
  * they wait in our queue, which is bounded: past DISPLAY_QUEUE_MAX, the
  * waiting rectangles and the new ones are merged into one, read afresh
- * from the console.  The guest never waits on any of this. */
+ * from the console.  The guest never waits on any of this.
+ *
+ * The cursor: the guest's (console.h) as QXL_CURSOR_SET with its ARGB
+ * image and hot spot, QXL_CURSOR_MOVE and QXL_CURSOR_HIDE; a plain arrow
+ * while the guest has none of its own.  Each console change becomes the
+ * few commands that take the server from what it was sent to the new
+ * state; they wait in a queue of their own, bounded like the drawables'
+ * (past CURSOR_QUEUE_MAX, the waiting ones give way to the whole state).
+ * spice-server forgets the cursor with the primary surface, so a mode
+ * change sends it all again.  In client mouse mode the server passes
+ * moves on to clients only when they show a hidden cursor: the client's
+ * own pointer is where the guest's is. */
 #include "display/spice_internal.h"
 
 #include <stddef.h>
@@ -23,6 +34,7 @@
 #define DISPLAY_QUEUE_MAX 32
 #define DISPLAY_MEMSLOT_GROUP 0
 #define DISPLAY_SURFACES 1024 /* spice-server's surface table size */
+#define CURSOR_QUEUE_MAX 16
 
 /* One command of either kind, allocated with its payload: ext first, so
  * release_resource can tell them apart from the pointer alone. */
@@ -37,7 +49,7 @@ typedef struct {
 typedef struct {
 	QXLCommandExt ext;
 	QXLCursorCmd cmd;
-	QXLCursor cursor; /* last: its chunk's pixels follow */
+	QXLCursor cursor; /* last: its chunk's pixels follow (QXL_CURSOR_SET) */
 } DisplayCursor;
 /* The pixels start right after the struct (all of it is packed). */
 G_STATIC_ASSERT(sizeof(DisplayCursor) == offsetof(DisplayCursor, cursor) +
@@ -55,10 +67,14 @@ struct HgSpiceDisplay {
 	uint8_t *surface_memory;
 	bool listening;
 	uint32_t next_unique;
+	/* The cursor as the commands queued so far leave it. */
+	uint32_t cursor_serial; /* the console's shape, 0 for none yet */
+	bool cursor_visible;
+	int cursor_x, cursor_y;
 
-	GMutex queue_lock; /* guards queue and cursor */
+	GMutex queue_lock; /* guards queue and cursor_queue */
 	GQueue queue; /* DisplayUpdate *, not yet fetched by the worker */
-	DisplayCursor *cursor; /* a cursor command not yet fetched */
+	GQueue cursor_queue; /* DisplayCursor *, likewise */
 };
 
 /* ---- commands (display thread) ---- */
@@ -136,9 +152,15 @@ static void display_drop_queue(HgSpiceDisplay *d)
 
 /* A console change heard on another thread (screendump refreshes the
  * console from the main loop), to replay on the display thread. */
+typedef enum {
+	CHANGE_UPDATED,
+	CHANGE_RESIZED,
+	CHANGE_CURSOR,
+} DisplayChangeKind;
+
 typedef struct {
 	HgSpiceDisplay *display;
-	bool resized;
+	DisplayChangeKind kind;
 	int width, height;
 	unsigned n_rects;
 	HgRect rects[];
@@ -146,22 +168,30 @@ typedef struct {
 
 static void display_resized(void *opaque, int width, int height);
 static void display_updated(void *opaque, const HgRect *rects, unsigned n_rects);
+static void display_cursor_changed(void *opaque);
 
 static gboolean display_replay_change(gpointer data)
 {
 	DisplayChange *change = data;
 
-	if (change->resized)
+	switch (change->kind) {
+	case CHANGE_RESIZED:
 		display_resized(change->display, change->width, change->height);
-	else
+		break;
+	case CHANGE_UPDATED:
 		display_updated(change->display, change->rects, change->n_rects);
+		break;
+	case CHANGE_CURSOR:
+		display_cursor_changed(change->display);
+		break;
+	}
 	return G_SOURCE_REMOVE;
 }
 
 /* spice-server's surface calls belong on the display thread, and so does
  * this file's state: from elsewhere, queue the change for it (in order,
  * ahead of hg_spice_free's own call there). */
-static bool display_elsewhere(HgSpiceDisplay *d, bool resized, int width, int height,
+static bool display_elsewhere(HgSpiceDisplay *d, DisplayChangeKind kind, int width, int height,
 			      const HgRect *rects, unsigned n_rects)
 {
 	DisplayChange *change;
@@ -170,7 +200,7 @@ static bool display_elsewhere(HgSpiceDisplay *d, bool resized, int width, int he
 	if (g_main_context_is_owner(d->context))
 		return false;
 	change = g_malloc(sizeof(*change) + n_rects * sizeof(HgRect));
-	*change = (DisplayChange){d, resized, width, height, n_rects};
+	*change = (DisplayChange){d, kind, width, height, n_rects};
 	if (n_rects)
 		memcpy(change->rects, rects, n_rects * sizeof(HgRect));
 	idle = g_idle_source_new();
@@ -190,7 +220,7 @@ static void display_updated(void *opaque, const HgRect *rects, unsigned n_rects)
 	int width, height, stride;
 	DisplayUpdate *u;
 
-	if (!n_rects || display_elsewhere(d, false, 0, 0, rects, n_rects))
+	if (!n_rects || display_elsewhere(d, CHANGE_UPDATED, 0, 0, rects, n_rects))
 		return;
 	merged = rects[0];
 	/* Too much waiting already: one rectangle over all of it replaces
@@ -230,8 +260,10 @@ static void display_updated(void *opaque, const HgRect *rects, unsigned n_rects)
 	spice_qxl_wakeup(&d->qxl);
 }
 
-/* A plain arrow, hot spot at its tip: clients show it until guests get
- * hardware cursors.  'X' black, '.' white, ' ' transparent. */
+/* ---- the cursor (display thread) ---- */
+
+/* A plain arrow, hot spot at its tip: clients show it while the guest has
+ * no cursor of its own.  'X' black, '.' white, ' ' transparent. */
 static const char *const arrow_shape[] = {
 	"X           ", "XX          ", "X.X         ", "X..X        ", "X...X       ",
 	"X....X      ", "X.....X     ", "X......X    ", "X.......X   ", "X........X  ",
@@ -239,41 +271,147 @@ static const char *const arrow_shape[] = {
 	"XX   X..X   ", "X     X..X  ", "      X..X  ", "       XX   ",
 };
 
-static void display_queue_default_cursor(HgSpiceDisplay *d)
+/* The arrow as a console cursor: ARGB, opaque black or white or clear. */
+static HgConsoleCursor *arrow_new(void)
 {
 	const int width = strlen(arrow_shape[0]), height = G_N_ELEMENTS(arrow_shape);
-	const size_t size = (size_t)width * height * 4;
-	DisplayCursor *c = g_malloc0(sizeof(*c) + size);
-	uint8_t *argb = (uint8_t *)c + sizeof(*c); /* the chunk's data */
+	HgConsoleCursor *arrow = g_malloc0(sizeof(*arrow) + (size_t)width * height * 4);
 
-	/* B, G, R, A bytes: black, white or transparent. */
-	for (int y = 0; y < height; y++)
+	arrow->width = width;
+	arrow->height = height;
+	for (int y = 0; y < height; y++) {
 		for (int x = 0; x < width; x++) {
 			char p = arrow_shape[y][x];
-			memset(argb + (y * width + x) * 4, p == '.' ? 0xff : 0, 3);
-			argb[(y * width + x) * 4 + 3] = p == ' ' ? 0 : 0xff;
+			uint32_t argb = p == '.' ? 0xffffffff : 0xff000000;
+			arrow->pixels[y * width + x] = p == ' ' ? 0 : argb;
 		}
-	c->cursor.header.unique = d->next_unique++;
-	c->cursor.header.type = SPICE_CURSOR_TYPE_ALPHA;
-	c->cursor.header.width = width;
-	c->cursor.header.height = height;
-	c->cursor.data_size = size;
-	c->cursor.chunk.data_size = size;
+	}
+	return arrow;
+}
+
+static DisplayCursor *cursor_command_new(uint8_t type, size_t pixel_bytes)
+{
+	DisplayCursor *c = g_malloc0(sizeof(*c) + pixel_bytes);
 
 	c->cmd.release_info.id = (uintptr_t)c;
-	c->cmd.type = QXL_CURSOR_SET;
-	c->cmd.u.set.visible = 1;
-	c->cmd.u.set.shape = (uintptr_t)&c->cursor;
+	c->cmd.type = type;
 	c->ext.cmd.type = QXL_CMD_CURSOR;
 	c->ext.cmd.data = (uintptr_t)&c->cmd;
 	c->ext.group_id = DISPLAY_MEMSLOT_GROUP;
+	return c;
+}
+
+static QXLPoint16 cursor_point(int x, int y)
+{
+	return (QXLPoint16){.x = CLAMP(x, G_MININT16, G_MAXINT16),
+			    .y = CLAMP(y, G_MININT16, G_MAXINT16)};
+}
+
+/* QXL_CURSOR_SET of an ARGB image: SPICE's alpha cursors are B, G, R, A
+ * bytes, the console's ARGB8888 in little-endian memory. */
+static DisplayCursor *cursor_set_new(HgSpiceDisplay *d, const HgConsoleCursor *shape)
+{
+	const size_t size = (size_t)shape->width * shape->height * 4;
+	DisplayCursor *c = cursor_command_new(QXL_CURSOR_SET, size);
+
+	memcpy((uint8_t *)c + sizeof(*c), shape->pixels, size); /* the chunk's data */
+	c->cursor.header.unique = d->next_unique++;
+	c->cursor.header.type = SPICE_CURSOR_TYPE_ALPHA;
+	c->cursor.header.width = shape->width;
+	c->cursor.header.height = shape->height;
+	c->cursor.header.hot_spot_x = shape->hot_x;
+	c->cursor.header.hot_spot_y = shape->hot_y;
+	c->cursor.data_size = size;
+	c->cursor.chunk.data_size = size;
+	c->cmd.u.set.visible = 1;
+	c->cmd.u.set.position = cursor_point(shape->x, shape->y);
+	c->cmd.u.set.shape = (uintptr_t)&c->cursor;
+	return c;
+}
+
+static DisplayCursor *cursor_move_new(int x, int y)
+{
+	DisplayCursor *c = cursor_command_new(QXL_CURSOR_MOVE, 0);
+
+	c->cmd.u.position = cursor_point(x, y);
+	return c;
+}
+
+static void cursor_queue_drop(GQueue *queue)
+{
+	DisplayCursor *c;
+
+	while ((c = g_queue_pop_head(queue)))
+		g_free(c);
+}
+
+/* The commands that show the cursor as the console has it (now, with its
+ * pixels fetched if it came without): its shape, or the arrow, and for
+ * the guest's own where it is.  The server keeps the position only from
+ * moves, and a move shows the cursor too. */
+static void cursor_show_commands(HgSpiceDisplay *d, const HgConsoleCursor *now, GQueue *out)
+{
+	g_autofree HgConsoleCursor *fetched =
+		now->has_pixels ? NULL : hg_console_cursor(d->console, 0);
+	const HgConsoleCursor *shape = fetched ? fetched : now;
+	g_autofree HgConsoleCursor *arrow = shape->defined ? NULL : arrow_new();
+
+	if (arrow) {
+		arrow->x = shape->x;
+		arrow->y = shape->y;
+	}
+	g_queue_push_tail(out, cursor_set_new(d, arrow ? arrow : shape));
+	if (shape->defined)
+		g_queue_push_tail(out, cursor_move_new(shape->x, shape->y));
+}
+
+/* Queue what takes the server from the cursor it was sent to the
+ * console's; everything when the server knows nothing (a new surface) or
+ * too much waits already. */
+static void display_sync_cursor(HgSpiceDisplay *d, bool everything)
+{
+	g_autofree HgConsoleCursor *now = hg_console_cursor(d->console, d->cursor_serial);
+	GQueue fresh = G_QUEUE_INIT;
+	bool shape_changed;
+
+	/* What waits would only be overtaken. */
+	g_mutex_lock(&d->queue_lock);
+	if (everything || d->cursor_queue.length + 2 > CURSOR_QUEUE_MAX) {
+		cursor_queue_drop(&d->cursor_queue);
+		everything = true;
+	}
+	g_mutex_unlock(&d->queue_lock);
+
+	shape_changed = everything || now->has_pixels;
+	if (now->visible && (shape_changed || !d->cursor_visible))
+		cursor_show_commands(d, now, &fresh);
+	else if (!now->visible && (everything || d->cursor_visible))
+		g_queue_push_tail(&fresh, cursor_command_new(QXL_CURSOR_HIDE, 0));
+	else if (now->visible && (now->x != d->cursor_x || now->y != d->cursor_y))
+		g_queue_push_tail(&fresh, cursor_move_new(now->x, now->y));
+	d->cursor_serial = now->serial;
+	d->cursor_visible = now->visible;
+	d->cursor_x = now->x;
+	d->cursor_y = now->y;
+	if (!fresh.length)
+		return;
 
 	g_mutex_lock(&d->queue_lock);
-	g_free(d->cursor);
-	d->cursor = c;
+	while (fresh.length)
+		g_queue_push_tail(&d->cursor_queue, g_queue_pop_head(&fresh));
 	g_mutex_unlock(&d->queue_lock);
 	spice_qxl_wakeup(&d->qxl);
 }
+
+static void display_cursor_changed(void *opaque)
+{
+	HgSpiceDisplay *d = opaque;
+
+	if (!display_elsewhere(d, CHANGE_CURSOR, 0, 0, NULL, 0))
+		display_sync_cursor(d, false);
+}
+
+/* ---- the primary surface (display thread) ---- */
 
 static void display_create_surface(HgSpiceDisplay *d, int width, int height)
 {
@@ -315,13 +453,13 @@ static void display_resized(void *opaque, int width, int height)
 	HgSpiceDisplay *d = opaque;
 	HgRect all = {0, 0, width, height};
 
-	if (display_elsewhere(d, true, width, height, NULL, 0))
+	if (display_elsewhere(d, CHANGE_RESIZED, width, height, NULL, 0))
 		return;
 	if (width != d->width || height != d->height) {
 		display_drop_queue(d);
 		display_destroy_surface(d);
 		display_create_surface(d, width, height);
-		display_queue_default_cursor(d);
+		display_sync_cursor(d, true);
 	}
 	display_updated(d, &all, 1);
 }
@@ -329,6 +467,7 @@ static void display_resized(void *opaque, int width, int height)
 static const HgConsoleListener display_listener = {
 	.resized = display_resized,
 	.updated = display_updated,
+	.cursor_changed = display_cursor_changed,
 };
 
 /* ---- QXLInterface (worker thread unless said otherwise) ---- */
@@ -394,8 +533,7 @@ static int qxl_get_cursor_command(QXLInstance *qin, QXLCommandExt *ext)
 	DisplayCursor *c;
 
 	g_mutex_lock(&d->queue_lock);
-	c = d->cursor;
-	d->cursor = NULL;
+	c = g_queue_pop_head(&d->cursor_queue);
 	if (c)
 		*ext = c->ext;
 	g_mutex_unlock(&d->queue_lock);
@@ -408,7 +546,7 @@ static int qxl_req_cursor_notification(QXLInstance *qin)
 	bool empty;
 
 	g_mutex_lock(&d->queue_lock);
-	empty = d->cursor == NULL;
+	empty = g_queue_is_empty(&d->cursor_queue);
 	g_mutex_unlock(&d->queue_lock);
 	return empty;
 }
@@ -475,6 +613,7 @@ HgSpiceDisplay *hg_spice_display_new(SpiceServer *server, HgConsole *console)
 	d->context = hg_console_context(console);
 	g_mutex_init(&d->queue_lock);
 	g_queue_init(&d->queue);
+	g_queue_init(&d->cursor_queue);
 	d->qxl.base.sif = &display_qxl_interface.base;
 	d->qxl.id = 0;
 	spice_server_add_interface(server, &d->qxl.base);
@@ -482,7 +621,7 @@ HgSpiceDisplay *hg_spice_display_new(SpiceServer *server, HgConsole *console)
 
 	hg_console_size(console, &width, &height);
 	display_create_surface(d, width, height);
-	display_queue_default_cursor(d);
+	display_sync_cursor(d, true);
 	display_updated(d, &(HgRect){0, 0, width, height}, 1);
 	hg_console_add_listener(console, &display_listener, d);
 	d->listening = true;
@@ -503,7 +642,7 @@ void hg_spice_display_free(HgSpiceDisplay *d)
 		return;
 	hg_spice_display_detach(d);
 	display_drop_queue(d);
-	g_free(d->cursor);
+	cursor_queue_drop(&d->cursor_queue);
 	g_free(d->surface_memory);
 	g_mutex_clear(&d->queue_lock);
 	g_free(d);

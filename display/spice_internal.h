@@ -18,7 +18,8 @@ SpiceCoreInterface *hg_spice_core_new(GMainContext *context);
 void hg_spice_core_free(SpiceCoreInterface *core);
 
 /* The QXL "simple display": the console's pixels as copy drawables on
- * one primary surface, plus a default arrow cursor. */
+ * one primary surface, plus the guest's cursor (an arrow while it has
+ * none). */
 typedef struct HgSpiceDisplay HgSpiceDisplay;
 
 /* Adds the QXL interface to server and creates the primary surface at the

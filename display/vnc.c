@@ -11,6 +11,13 @@
  * pointer events are absolute (1) or relative (0, then x and y are
  * 0x7fff + delta).
  *
+ * The guest's cursor: Cursor (RichCursor, -239) and XCursor shapes and
+ * PointerPos (-232) positions, from libvncserver, which asks
+ * screen->getCursorPtr for the shape.  screen->cursor itself stays NULL:
+ * libvncserver paints that one into the frame buffer for clients without
+ * cursor shapes, and the picture must stay the guest's.  So those clients
+ * see no guest cursor.  A hidden cursor, or none, is the empty shape.
+ *
  * Threads: everything here runs on the display thread (see
  * vnc_on_display_thread), but for the relay thread's vnc_notify. */
 #include "display/vnc.h"
@@ -55,6 +62,11 @@ struct HgVnc {
 	uint32_t *shadow; /* the console's pixels as clients last got them */
 	int width, height;
 	GList *clients; /* VncClient * */
+	/* The guest's cursor as clients get it: NULL with none. */
+	rfbCursorPtr cursor;
+	uint32_t cursor_serial; /* the console's serial of that shape */
+	bool cursor_visible;
+	int cursor_x, cursor_y; /* the hot spot, as the console has it */
 	GMutex wake_lock; /* guards wake: the relay thread sets it ready */
 	GSource *wake;
 	bool stopping; /* the server goes: clients' keys stay as they are */
@@ -495,6 +507,105 @@ static void vnc_notify(void *opaque)
 	g_mutex_unlock(&v->wake_lock);
 }
 
+/* ---- the guest's cursor ---- */
+
+/* Cursor shapes go out whole from libvncserver's 32 KiB update buffer:
+ * header, colours, 32-bit pixels (or the XCursor bitmap) and the mask. */
+static bool vnc_cursor_fits(int width, int height)
+{
+	size_t bitmap = (size_t)(width + 7) / 8 * height;
+
+	return sz_rfbFramebufferUpdateRectHeader + sz_rfbXCursorColors +
+		       MAX((size_t)width * height * 4, bitmap) + bitmap <=
+	       UPDATE_BUF_SIZE;
+}
+
+/* The console's ARGB image as an rfbCursor: colours in the server's
+ * format (XRGB, which is the ARGB without its alpha) and a mask where the
+ * alpha is at least half.  Larger cursors than fit are scaled down by a
+ * whole factor.  GLib allocates with malloc(), so rfbFreeCursor may free
+ * it all. */
+static rfbCursorPtr vnc_cursor_new(const HgConsoleCursor *shape)
+{
+	rfbCursorPtr c = g_new0(rfbCursor, 1);
+	int scale = 1, width, height, mask_stride;
+	uint32_t *colours;
+
+	while (!vnc_cursor_fits((shape->width + scale - 1) / scale,
+				(shape->height + scale - 1) / scale))
+		scale++;
+	width = (shape->width + scale - 1) / scale;
+	height = (shape->height + scale - 1) / scale;
+	mask_stride = (width + 7) / 8;
+	c->cleanup = c->cleanupRichSource = c->cleanupMask = TRUE;
+	c->width = width;
+	c->height = height;
+	c->xhot = shape->hot_x / scale;
+	c->yhot = shape->hot_y / scale;
+	colours = g_new0(uint32_t, (size_t)width * height);
+	c->richSource = (unsigned char *)colours;
+	c->mask = g_malloc0((size_t)mask_stride * height);
+	for (int y = 0; y < height; y++) {
+		for (int x = 0; x < width; x++) {
+			uint32_t argb = shape->pixels[(size_t)y * scale * shape->width + x * scale];
+			colours[(size_t)y * width + x] = argb & 0xffffff;
+			if (argb >> 24 >= 0x80)
+				c->mask[y * mask_stride + x / 8] |= 0x80 >> (x & 7);
+		}
+	}
+	return c;
+}
+
+static rfbCursorPtr vnc_get_cursor(rfbClientPtr cl)
+{
+	HgVnc *v = cl->screen->screenData;
+
+	return v->cursor_visible ? v->cursor : NULL;
+}
+
+/* PointerPos carries unsigned 16-bit coordinates on the screen. */
+static void vnc_place_cursor(HgVnc *v)
+{
+	rfbScreenInfoPtr s = v->screen;
+
+	s->cursorX = CLAMP(v->cursor_x, 0, v->width - 1);
+	s->cursorY = CLAMP(v->cursor_y, 0, v->height - 1);
+	for (GList *l = v->clients; l; l = l->next) {
+		rfbClientPtr cl = ((VncClient *)l->data)->rfb;
+		cl->cursorWasMoved = TRUE;
+		/* libvncserver would otherwise send a client without cursor
+		 * shapes an empty update, to move a cursor it never paints. */
+		if (!cl->enableCursorShapeUpdates) {
+			cl->cursorX = s->cursorX;
+			cl->cursorY = s->cursorY;
+		}
+	}
+}
+
+/* Take the console's cursor; libvncserver sends what changed with the
+ * clients' next updates. */
+static void vnc_take_cursor(HgVnc *v)
+{
+	g_autofree HgConsoleCursor *shape = hg_console_cursor(v->console, v->cursor_serial);
+	bool changed = shape->has_pixels || shape->visible != v->cursor_visible;
+
+	if (shape->has_pixels) {
+		if (v->cursor)
+			rfbFreeCursor(v->cursor);
+		v->cursor = shape->defined ? vnc_cursor_new(shape) : NULL;
+		v->cursor_serial = shape->serial;
+	}
+	v->cursor_visible = shape->visible;
+	if (changed)
+		for (GList *l = v->clients; l; l = l->next)
+			((VncClient *)l->data)->rfb->cursorWasChanged = TRUE;
+	if (shape->x != v->cursor_x || shape->y != v->cursor_y) {
+		v->cursor_x = shape->x;
+		v->cursor_y = shape->y;
+		vnc_place_cursor(v);
+	}
+}
+
 /* ---- the screen ---- */
 
 /* The console's XRGB8888, little-endian: blue in the low byte.
@@ -567,7 +678,17 @@ static void vnc_console_resized(void *opaque, int width, int height)
 	rfbNewFramebuffer(v->screen, (char *)v->shadow, width, height, 8, 3, 4);
 	vnc_set_server_format(v->screen);
 	g_free(old);
+	vnc_place_cursor(v); /* inside the new size */
 	vnc_network_set_output_limit(v->net, (size_t)width * height * 4 * 2 + (4u << 20));
+	vnc_update_all(v);
+	vnc_sweep(v);
+}
+
+static void vnc_console_cursor_changed(void *opaque)
+{
+	HgVnc *v = opaque;
+
+	vnc_take_cursor(v);
 	vnc_update_all(v);
 	vnc_sweep(v);
 }
@@ -575,6 +696,7 @@ static void vnc_console_resized(void *opaque, int width, int height)
 static const HgConsoleListener vnc_console_listener = {
 	.resized = vnc_console_resized,
 	.updated = vnc_console_updated,
+	.cursor_changed = vnc_console_cursor_changed,
 };
 
 static void vnc_start(HgVnc *v)
@@ -589,7 +711,8 @@ static void vnc_start(HgVnc *v)
 	s->frameBuffer = (char *)v->shadow;
 	s->desktopName = v->name;
 	s->alwaysShared = TRUE; /* a new client never disconnects the others */
-	s->cursor = NULL; /* the guest draws its own; none painted into the picture */
+	s->cursor = NULL; /* none painted into the picture (see the top) */
+	s->getCursorPtr = vnc_get_cursor;
 	s->port = s->ipv6port = 0; /* the network side listens, not libvncserver */
 	s->deferUpdateTime = 0; /* the console's refresh already batches changes */
 	s->maxClientWait = VNC_LIBRARY_WAIT_MS;
@@ -599,6 +722,7 @@ static void vnc_start(HgVnc *v)
 	vnc_set_server_format(s);
 	v->screen = s;
 	vnc_copy_from_console(v, &(HgRect){0, 0, v->width, v->height}, 1);
+	vnc_take_cursor(v);
 	vnc_network_set_output_limit(v->net, (size_t)v->width * v->height * 4 * 2 + (4u << 20));
 
 	GSource *wake = g_source_new(&vnc_wake_funcs, sizeof(WakeSource));
@@ -630,6 +754,9 @@ static void vnc_stop(HgVnc *v)
 	}
 	rfbScreenCleanup(v->screen);
 	v->screen = NULL;
+	if (v->cursor)
+		rfbFreeCursor(v->cursor);
+	v->cursor = NULL;
 	g_free(v->shadow);
 	v->shadow = NULL;
 }

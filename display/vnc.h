@@ -17,7 +17,11 @@
  * update; clients get damage-only updates in the encoding they prefer
  * (Raw, Hextile, ZRLE, Tight ...), and the new size on a mode change
  * (DesktopSize / ExtendedDesktopSize).  No cursor is painted into the
- * picture.  Input: the QEMU extended key event passes PC scancodes through
+ * picture: clients that announce the Cursor (RichCursor) or XCursor
+ * pseudo-encodings get the guest's cursor shape (console.h; an empty one
+ * while it is hidden or the guest has none), and with PointerPos its
+ * position; other clients see no guest cursor.  Cursors too large for one
+ * of libvncserver's messages (about 88x88) are scaled down.  Input: the QEMU extended key event passes PC scancodes through
  * unchanged; plain key events are keysyms, mapped to scancodes for a US
  * layout (keysym_to_qnum.h); the pointer is absolute, or relative with the
  * QEMU pointer-type-change extension while the guest has no absolute

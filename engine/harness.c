@@ -109,6 +109,75 @@ static char *harness_console_fill(HgHarness *h, char **argv, unsigned argc)
 	return g_strdup("OK");
 }
 
+/* A hardware cursor as a display device would publish it, so that the
+ * display servers' cursor paths can be tested without a GPU:
+ * console_cursor W H HOTX HOTY [HEX] (HEX: W*H pixels of 8 hex digits,
+ * AARRGGBB, top row first; W or H 0: no guest cursor),
+ * console_cursor_move X Y, console_cursor_show 0|1. */
+static bool parse_int(const char *s, int *out);
+
+static bool cursor_pixels_decode(const char *hex, size_t n, uint32_t *out)
+{
+	if (strlen(hex) != n * 8)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v = 0;
+		for (int d = 0; d < 8; d++) {
+			int digit = g_ascii_xdigit_value(hex[i * 8 + d]);
+			if (digit < 0)
+				return false;
+			v = v << 4 | digit;
+		}
+		out[i] = v;
+	}
+	return true;
+}
+
+static char *harness_console_cursor_set(HgHarness *h, char **argv, unsigned argc)
+{
+	int v[4];
+	g_autofree uint32_t *pixels = NULL;
+
+	for (unsigned i = 0; i < 4 && i + 1 < argc; i++)
+		if (!parse_int(argv[i + 1], &v[i]))
+			return g_strdup_printf("ERR bad number \"%s\"", argv[i + 1]);
+	if ((argc != 5 && argc != 6) || v[0] < 0 || v[1] < 0 || v[0] > HG_CONSOLE_CURSOR_MAX ||
+	    v[1] > HG_CONSOLE_CURSOR_MAX)
+		return g_strdup_printf(
+			"ERR usage: console_cursor W H HOTX HOTY HEX (W, H at most %d)",
+			HG_CONSOLE_CURSOR_MAX);
+	if (v[0] && v[1]) {
+		pixels = g_new(uint32_t, (size_t)v[0] * v[1]);
+		if (argc != 6 || !cursor_pixels_decode(argv[5], (size_t)v[0] * v[1], pixels))
+			return g_strdup("ERR console_cursor wants W*H pixels of 8 hex digits");
+	}
+	hg_console_set_cursor(h->console, v[0], v[1], v[2], v[3], pixels);
+	return g_strdup("OK");
+}
+
+static char *harness_console_cursor(HgHarness *h, const char *cmd, char **argv, unsigned argc)
+{
+	int x, y, visible;
+
+	if (!h->console)
+		return g_strdup("ERR no console");
+	if (strcmp(cmd, "console_cursor") == 0)
+		return harness_console_cursor_set(h, argv, argc);
+	if (strcmp(cmd, "console_cursor_move") == 0) {
+		if (argc != 3 || !parse_int(argv[1], &x) || !parse_int(argv[2], &y))
+			return g_strdup("ERR usage: console_cursor_move X Y");
+		hg_console_move_cursor(h->console, x, y);
+		return g_strdup("OK");
+	}
+	if (strcmp(cmd, "console_cursor_show") == 0) {
+		if (argc != 2 || !parse_int(argv[1], &visible) || (visible != 0 && visible != 1))
+			return g_strdup("ERR usage: console_cursor_show 0|1");
+		hg_console_show_cursor(h->console, visible);
+		return g_strdup("OK");
+	}
+	return g_strdup_printf("ERR unknown request \"%s\"", cmd);
+}
+
 /* Input as a display server would send it, through the input router:
  * input_key QNUM 0|1, input_abs X Y BUTTONS [WHEEL] (pixels of a 640x480
  * screen), input_rel DX DY WHEEL BUTTONS. */
@@ -220,6 +289,9 @@ static char *harness_execute(HgHarness *h, char **argv, bool *quit)
 	size_t len = strlen(cmd);
 	int size;
 
+	/* Before the check below: cursor positions may be negative. */
+	if (g_str_has_prefix(cmd, "console_cursor"))
+		return harness_console_cursor(h, cmd, argv, argc);
 	if (argc >= 2 && !parse_u64(argv[1], &a) && strcmp(cmd, "memwrite") != 0 &&
 	    strcmp(cmd, "save") != 0)
 		return g_strdup_printf("ERR bad number \"%s\"", argv[1]);

@@ -1,7 +1,8 @@
 /* The SPICE server (display/spice*.c) seen from real SPICE clients: the
  * engine runs in harness mode with --spice and --test-input-log, the test
- * paints the console with console_fill and drives a spice-client-glib
- * session (SpiceSession, display and inputs channels) against it, and
+ * paints the console with console_fill, gives it a guest cursor with
+ * console_cursor, and drives a spice-client-glib session (SpiceSession,
+ * display, inputs and cursor channels) against it, and
  * spicy-screenshot (package spice-client-gtk; it needs no X display)
  * captures the screen.
  *
@@ -41,7 +42,11 @@ typedef struct {
 	SpiceMainChannel *main;
 	SpiceChannel *display;
 	SpiceInputsChannel *inputs;
+	SpiceChannel *cursor;
 	bool inputs_open;
+	/* What the cursor channel said: how often, and the last position. */
+	unsigned cursor_shapes, cursor_moves, cursor_hides;
+	int cursor_x, cursor_y;
 	int main_event; /* last SpiceChannelEvent of the main channel */
 	bool auth_failed;
 } Client;
@@ -56,6 +61,23 @@ static void client_on_channel_event(SpiceChannel *channel, SpiceChannelEvent eve
 		c->inputs_open = event == SPICE_CHANNEL_OPENED;
 }
 
+static void client_on_cursor_shape(GObject *channel, GParamSpec *pspec, Client *c)
+{
+	c->cursor_shapes++;
+}
+
+static void client_on_cursor_move(SpiceChannel *channel, int x, int y, Client *c)
+{
+	c->cursor_moves++;
+	c->cursor_x = x;
+	c->cursor_y = y;
+}
+
+static void client_on_cursor_hide(SpiceChannel *channel, Client *c)
+{
+	c->cursor_hides++;
+}
+
 static void client_on_channel_new(SpiceSession *session, SpiceChannel *channel, Client *c)
 {
 	int id;
@@ -68,6 +90,11 @@ static void client_on_channel_new(SpiceSession *session, SpiceChannel *channel, 
 		c->display = channel;
 	} else if (SPICE_IS_INPUTS_CHANNEL(channel)) {
 		c->inputs = SPICE_INPUTS_CHANNEL(channel);
+	} else if (SPICE_IS_CURSOR_CHANNEL(channel) && id == 0) {
+		c->cursor = channel;
+		g_signal_connect(channel, "notify::cursor", G_CALLBACK(client_on_cursor_shape), c);
+		g_signal_connect(channel, "cursor-move", G_CALLBACK(client_on_cursor_move), c);
+		g_signal_connect(channel, "cursor-hide", G_CALLBACK(client_on_cursor_hide), c);
 	}
 	spice_channel_connect(channel);
 }
@@ -489,6 +516,210 @@ static void test_spicy_screenshot_captures_the_console(void)
 	g_assert_cmpint(height, ==, 768);
 	g_assert_cmphex(ppm_pixel(rgb2, width, 1023, 767), ==, GREEN);
 	g_assert_cmphex(ppm_pixel(rgb2, width, 0, 0), ==, 0);
+	hg_test_quit(t);
+}
+
+/* ---- the guest's cursor ---- */
+
+/* A 13x11 cursor whose alpha steps through 0x00, 0x7f, 0x80, 0xff: the
+ * client gets those as they are (straight alpha). */
+#define CURSOR_W 13
+#define CURSOR_H 11
+#define CURSOR_HOT_X 4
+#define CURSOR_HOT_Y 7
+
+static uint32_t cursor_pixel(int x, int y)
+{
+	static const uint32_t alpha[] = {0x00, 0x7f, 0x80, 0xff};
+	return alpha[(x + y) & 3] << 24 | (uint32_t)(x * 16) << 16 | (uint32_t)(y * 16) << 8 | 0x55;
+}
+
+static void set_test_cursor(HgTest *t)
+{
+	uint32_t argb[CURSOR_W * CURSOR_H];
+
+	for (int y = 0; y < CURSOR_H; y++)
+		for (int x = 0; x < CURSOR_W; x++)
+			argb[y * CURSOR_W + x] = cursor_pixel(x, y);
+	hg_test_console_cursor(t, CURSOR_W, CURSOR_H, CURSOR_HOT_X, CURSOR_HOT_Y, argb);
+}
+
+static void request_ok(HgTest *t, const char *request)
+{
+	g_autofree char *reply = hg_test_request(t, "%s", request);
+	g_assert_cmpstr(reply, ==, "OK");
+}
+
+/* The client's last cursor shape (free with g_boxed_free), or NULL. */
+static SpiceCursorShape *client_cursor_shape(Client *c)
+{
+	SpiceCursorShape *shape = NULL;
+
+	if (c->cursor)
+		g_object_get(c->cursor, "cursor", &shape, NULL);
+	return shape;
+}
+
+static bool cursor_shape_is(Client *c, const void *data)
+{
+	const Size *want = data;
+	SpiceCursorShape *shape = client_cursor_shape(c);
+	bool is = shape && shape->width == want->width && shape->height == want->height;
+
+	if (shape)
+		g_boxed_free(SPICE_TYPE_CURSOR_SHAPE, shape);
+	return is;
+}
+
+static bool cursor_shapes_more_than(Client *c, const void *data)
+{
+	return c->cursor_shapes > GPOINTER_TO_UINT(data);
+}
+
+static bool cursor_hides_more_than(Client *c, const void *data)
+{
+	return c->cursor_hides > GPOINTER_TO_UINT(data);
+}
+
+static bool cursor_is_at(Client *c, const void *data)
+{
+	const Pixel *at = data;
+	return c->cursor_moves && c->cursor_x == at->x && c->cursor_y == at->y;
+}
+
+static const Size test_cursor_size = {CURSOR_W, CURSOR_H};
+static const Size arrow_size = {12, 19};
+
+static void test_cursor_without_a_guest_cursor_the_client_gets_the_arrow(void)
+{
+	HgTest *t = start_engine();
+	g_autofree char *path = spice_path(t);
+	Client *c = client_connect_unix(path);
+	SpiceCursorShape *shape;
+
+	g_assert_true(client_wait(c, cursor_shape_is, &arrow_size, WAIT_MS));
+	shape = client_cursor_shape(c);
+	g_assert_cmpint(shape->hot_spot_x, ==, 0);
+	g_assert_cmpint(shape->hot_spot_y, ==, 0);
+	g_assert_cmpint(shape->type, ==, SPICE_CURSOR_TYPE_ALPHA);
+	g_boxed_free(SPICE_TYPE_CURSOR_SHAPE, shape);
+	client_free(c);
+	hg_test_quit(t);
+}
+
+static void test_cursor_set_delivers_the_shape_hot_spot_and_pixels(void)
+{
+	HgTest *t = start_engine();
+	g_autofree char *path = spice_path(t);
+	Client *c = client_connect_unix(path);
+	SpiceCursorShape *shape;
+	const guint8 *rgba;
+
+	g_assert_true(client_wait(c, cursor_shape_is, &arrow_size, WAIT_MS));
+	set_test_cursor(t);
+	g_assert_true(client_wait(c, cursor_shape_is, &test_cursor_size, WAIT_MS));
+	shape = client_cursor_shape(c);
+	g_assert_cmpint(shape->hot_spot_x, ==, CURSOR_HOT_X);
+	g_assert_cmpint(shape->hot_spot_y, ==, CURSOR_HOT_Y);
+	/* spice-client-glib hands out R, G, B, A bytes. */
+	rgba = shape->data;
+	for (int y = 0; y < CURSOR_H; y++) {
+		for (int x = 0; x < CURSOR_W; x++) {
+			uint32_t want = cursor_pixel(x, y);
+			const guint8 *p = rgba + (y * CURSOR_W + x) * 4;
+			g_assert_cmphex(p[0], ==, (want >> 16) & 0xff);
+			g_assert_cmphex(p[1], ==, (want >> 8) & 0xff);
+			g_assert_cmphex(p[2], ==, want & 0xff);
+			g_assert_cmphex(p[3], ==, want >> 24);
+		}
+	}
+	g_boxed_free(SPICE_TYPE_CURSOR_SHAPE, shape);
+	client_free(c);
+	hg_test_quit(t);
+}
+
+/* In client mouse mode the client's own pointer is the position: moves
+ * go to clients in server mode. */
+static void test_cursor_move_reaches_a_client_in_server_mouse_mode(void)
+{
+	HgTest *t = start_engine();
+	g_autofree char *path = spice_path(t);
+	Client *c = client_connect_unix(path);
+	const Pixel at = {100, 200}, off = {-5, 300};
+
+	g_assert_true(client_wait(c, inputs_ready, NULL, WAIT_MS));
+	g_assert_true(
+		client_wait(c, mouse_mode_is, GINT_TO_POINTER(SPICE_MOUSE_MODE_CLIENT), WAIT_MS));
+	spice_main_channel_request_mouse_mode(c->main, SPICE_MOUSE_MODE_SERVER);
+	g_assert_true(
+		client_wait(c, mouse_mode_is, GINT_TO_POINTER(SPICE_MOUSE_MODE_SERVER), WAIT_MS));
+	set_test_cursor(t);
+	g_assert_true(client_wait(c, cursor_shape_is, &test_cursor_size, WAIT_MS));
+	request_ok(t, "console_cursor_move 100 200");
+	g_assert_true(client_wait(c, cursor_is_at, &at, WAIT_MS));
+	request_ok(t, "console_cursor_move -5 300");
+	g_assert_true(client_wait(c, cursor_is_at, &off, WAIT_MS));
+	client_free(c);
+	hg_test_quit(t);
+}
+
+static void test_cursor_hide_reaches_the_client_and_show_brings_it_back(void)
+{
+	HgTest *t = start_engine();
+	g_autofree char *path = spice_path(t);
+	Client *c = client_connect_unix(path);
+	unsigned hides, shapes;
+
+	set_test_cursor(t);
+	g_assert_true(client_wait(c, cursor_shape_is, &test_cursor_size, WAIT_MS));
+	hides = c->cursor_hides;
+	request_ok(t, "console_cursor_show 0");
+	g_assert_true(client_wait(c, cursor_hides_more_than, GUINT_TO_POINTER(hides), WAIT_MS));
+	shapes = c->cursor_shapes;
+	request_ok(t, "console_cursor_show 1");
+	g_assert_true(client_wait(c, cursor_shapes_more_than, GUINT_TO_POINTER(shapes), WAIT_MS));
+	g_assert_true(cursor_shape_is(c, &test_cursor_size));
+	/* Without a guest cursor: the arrow again. */
+	hg_test_console_cursor(t, 0, 0, 0, 0, NULL);
+	g_assert_true(client_wait(c, cursor_shape_is, &arrow_size, WAIT_MS));
+	client_free(c);
+	hg_test_quit(t);
+}
+
+/* spice-server forgets the cursor with the primary surface. */
+static void test_cursor_survives_a_mode_change(void)
+{
+	HgTest *t = start_engine();
+	g_autofree char *path = spice_path(t);
+	Client *c = client_connect_unix(path);
+	Size size = {800, 600};
+	unsigned shapes;
+
+	set_test_cursor(t);
+	g_assert_true(client_wait(c, cursor_shape_is, &test_cursor_size, WAIT_MS));
+	shapes = c->cursor_shapes;
+	resize(t, 800, 600);
+	g_assert_true(client_wait(c, primary_has_size, &size, WAIT_MS));
+	g_assert_true(client_wait(c, cursor_shapes_more_than, GUINT_TO_POINTER(shapes), WAIT_MS));
+	g_assert_true(cursor_shape_is(c, &test_cursor_size));
+	client_free(c);
+	hg_test_quit(t);
+}
+
+static void test_cursor_a_client_that_comes_later_gets_the_cursor(void)
+{
+	HgTest *t = start_engine();
+	g_autofree char *path = spice_path(t);
+	Client *c;
+
+	/* Once one client has it, the server has it. */
+	set_test_cursor(t);
+	c = client_connect_unix(path);
+	g_assert_true(client_wait(c, cursor_shape_is, &test_cursor_size, WAIT_MS));
+	client_free(c);
+	c = client_connect_unix(path);
+	g_assert_true(client_wait(c, cursor_shape_is, &test_cursor_size, WAIT_MS));
+	client_free(c);
 	hg_test_quit(t);
 }
 
@@ -933,6 +1164,17 @@ int main(int argc, char **argv)
 			test_display_screendump_does_not_steal_updates);
 	g_test_add_func("/spice/display/spicy-screenshot-captures-the-console",
 			test_spicy_screenshot_captures_the_console);
+	g_test_add_func("/spice/cursor/without-a-guest-cursor-the-client-gets-the-arrow",
+			test_cursor_without_a_guest_cursor_the_client_gets_the_arrow);
+	g_test_add_func("/spice/cursor/set-delivers-the-shape-hot-spot-and-pixels",
+			test_cursor_set_delivers_the_shape_hot_spot_and_pixels);
+	g_test_add_func("/spice/cursor/move-reaches-a-client-in-server-mouse-mode",
+			test_cursor_move_reaches_a_client_in_server_mouse_mode);
+	g_test_add_func("/spice/cursor/hide-reaches-the-client-and-show-brings-it-back",
+			test_cursor_hide_reaches_the_client_and_show_brings_it_back);
+	g_test_add_func("/spice/cursor/survives-a-mode-change", test_cursor_survives_a_mode_change);
+	g_test_add_func("/spice/cursor/a-client-that-comes-later-gets-the-cursor",
+			test_cursor_a_client_that_comes_later_gets_the_cursor);
 	g_test_add_func("/spice/keyboard/plain-key-reaches-the-guest",
 			test_keyboard_plain_key_reaches_the_guest);
 	g_test_add_func("/spice/keyboard/e0-key-becomes-qnum-with-high-bit",

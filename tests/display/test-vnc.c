@@ -2,7 +2,8 @@
  * harness mode with --vnc (and --vnc-tcp) and --test-input-log, the test
  * paints the console with console_fill/console_resize and talks RFB to it
  * with a small client of its own (RFC 6143, 32-bit XRGB pixels, Raw
- * encoding, the QEMU extensions), and gvnccapture (package gvncviewer; it
+ * encoding, the Cursor and PointerPos pseudo-encodings, the QEMU
+ * extensions), drives a guest cursor with console_cursor, and gvnccapture (package gvncviewer; it
  * needs no X display) captures the screen over TCP with a password.
  *
  * Waits are bounded polls, never fixed sleeps, except where the test must
@@ -15,6 +16,7 @@
 #include <poll.h>
 #include <rfb/rfbproto.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,6 +34,8 @@
 #define ENCODING_EXT_DESKTOP_SIZE (-308)
 #define ENCODING_QEMU_POINTER_TYPE_CHANGE (-257)
 #define ENCODING_QEMU_EXTENDED_KEY_EVENT (-258)
+#define ENCODING_CURSOR (-239) /* RFC 6143 7.8.1: RichCursor */
+#define ENCODING_POINTER_POS (-232)
 
 #define KEYSYM_SHIFT_L 0xffe1
 #define KEYSYM_F1 0xffbe
@@ -51,6 +55,13 @@ typedef struct {
 	char *name;
 	uint32_t *fb; /* what the server sent, XRGB */
 	GArray *rects; /* Rect: the last update's */
+	/* The last Cursor pseudo-rectangle (x, y: the hot spot), its XRGB
+	 * pixels and its mask (a bit a pixel, rows padded to bytes). */
+	Rect cursor;
+	uint32_t *cursor_pixels;
+	uint8_t *cursor_mask;
+	unsigned cursor_shapes, pointer_moves; /* how many came */
+	int pointer_x, pointer_y; /* the last PointerPos */
 } Rfb;
 
 static void rfb_read(Rfb *c, void *buf, size_t len)
@@ -115,6 +126,8 @@ static void rfb_free(Rfb *c)
 		return;
 	close(c->fd);
 	g_array_unref(c->rects);
+	g_free(c->cursor_pixels);
+	g_free(c->cursor_mask);
 	g_free(c->fb);
 	g_free(c->name);
 	g_free(c);
@@ -270,6 +283,20 @@ static void rfb_pointer(Rfb *c, int mask, int x, int y)
 	rfb_write(c, msg, sizeof(msg));
 }
 
+static void rfb_read_cursor(Rfb *c, const Rect *r)
+{
+	size_t pixels = (size_t)r->w * r->h, mask = (size_t)(r->w + 7) / 8 * r->h;
+
+	g_free(c->cursor_pixels);
+	g_free(c->cursor_mask);
+	c->cursor_pixels = g_new0(uint32_t, pixels + 1);
+	c->cursor_mask = g_malloc0(mask + 1);
+	rfb_read(c, c->cursor_pixels, pixels * 4);
+	rfb_read(c, c->cursor_mask, mask);
+	c->cursor = *r;
+	c->cursor_shapes++;
+}
+
 /* Read server messages up to the next FramebufferUpdate and apply it;
  * false if none came within timeout_ms. */
 static bool rfb_read_update_within(Rfb *c, int timeout_ms)
@@ -322,6 +349,14 @@ static bool rfb_read_update_within(Rfb *c, int timeout_ms)
 			rfb_resize(c, r.w, r.h);
 			break;
 		}
+		case ENCODING_CURSOR:
+			rfb_read_cursor(c, &r);
+			break;
+		case ENCODING_POINTER_POS:
+			c->pointer_x = r.x;
+			c->pointer_y = r.y;
+			c->pointer_moves++;
+			break;
 		case ENCODING_QEMU_EXTENDED_KEY_EVENT:
 		case ENCODING_QEMU_POINTER_TYPE_CHANGE:
 			break;
@@ -370,6 +405,18 @@ static void rfb_wait_area(Rfb *c, int x, int y, int w, int h, uint32_t xrgb)
 		rfb_request_all(c, incremental);
 		rfb_read_update(c);
 		incremental = true;
+	}
+}
+
+/* Read updates (asking for the next after each) until done(c, data). */
+static void rfb_wait_for(Rfb *c, bool (*done)(Rfb *c, const void *data), const void *data)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)WAIT_MS * 1000;
+
+	while (!done(c, data)) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		if (rfb_read_update_within(c, 100))
+			rfb_request_all(c, true);
 	}
 }
 
@@ -877,6 +924,225 @@ static void test_a_client_that_stops_reading_delays_nobody(void)
 	hg_test_quit(t);
 }
 
+/* ---- the guest's cursor ---- */
+
+static const int32_t cursor_encodings[] = {ENCODING_RAW, ENCODING_CURSOR, ENCODING_POINTER_POS};
+
+/* A 13x11 cursor (rows of two mask bytes) whose alpha steps through
+ * 0x00, 0x7f, 0x80, 0xff: the mask holds the pixels of at least half. */
+#define CURSOR_W 13
+#define CURSOR_H 11
+#define CURSOR_HOT_X 4
+#define CURSOR_HOT_Y 7
+
+static uint32_t cursor_pixel(int x, int y)
+{
+	static const uint32_t alpha[] = {0x00, 0x7f, 0x80, 0xff};
+	return alpha[(x + y) & 3] << 24 | (uint32_t)(x * 16) << 16 | (uint32_t)(y * 16) << 8 | 0x55;
+}
+
+static void set_test_cursor(HgTest *t)
+{
+	uint32_t argb[CURSOR_W * CURSOR_H];
+
+	for (int y = 0; y < CURSOR_H; y++)
+		for (int x = 0; x < CURSOR_W; x++)
+			argb[y * CURSOR_W + x] = cursor_pixel(x, y);
+	hg_test_console_cursor(t, CURSOR_W, CURSOR_H, CURSOR_HOT_X, CURSOR_HOT_Y, argb);
+}
+
+static void request_ok(HgTest *t, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void request_ok(HgTest *t, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *request = NULL;
+	g_autofree char *reply = NULL;
+
+	va_start(ap, fmt);
+	request = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	reply = hg_test_request(t, "%s", request);
+	g_assert_cmpstr(reply, ==, "OK");
+}
+
+static bool cursor_has_width(Rfb *c, const void *data)
+{
+	return c->cursor_shapes && c->cursor.w == GPOINTER_TO_INT(data);
+}
+
+static bool pointer_is_at(Rfb *c, const void *data)
+{
+	const int *at = data;
+	return c->pointer_moves && c->pointer_x == at[0] && c->pointer_y == at[1];
+}
+
+/* A client that takes cursor shapes and positions, all caught up. */
+static Rfb *connect_cursor_client(HgTest *t)
+{
+	g_autofree char *path = vnc_path(t);
+	Rfb *c = rfb_connect_unix(path);
+
+	rfb_setup(c, cursor_encodings, G_N_ELEMENTS(cursor_encodings));
+	rfb_settle(c);
+	return c;
+}
+
+static bool has_full_raw_rect(Rfb *c, const void *data)
+{
+	Rect r;
+	return rfb_has_rect(c, ENCODING_RAW, &r) && r.w == c->width && r.h == c->height;
+}
+
+static bool mask_bit(const Rfb *c, int x, int y)
+{
+	return c->cursor_mask[y * ((c->cursor.w + 7) / 8) + x / 8] & (0x80 >> (x & 7));
+}
+
+static void test_cursor_without_a_guest_cursor_the_shape_is_empty(void)
+{
+	HgTest *t = start_engine();
+	Rfb *c = connect_cursor_client(t);
+
+	/* What the client got on announcing the encoding. */
+	g_assert_cmpuint(c->cursor_shapes, ==, 1);
+	g_assert_cmpint(c->cursor.w, ==, 0);
+	g_assert_cmpint(c->cursor.h, ==, 0);
+	rfb_free(c);
+	hg_test_quit(t);
+}
+
+static void test_cursor_shape_arrives_with_its_size_hot_spot_pixels_and_mask(void)
+{
+	HgTest *t = start_engine();
+	Rfb *c = connect_cursor_client(t);
+
+	set_test_cursor(t);
+	rfb_wait_for(c, cursor_has_width, GINT_TO_POINTER(CURSOR_W));
+	g_assert_cmpint(c->cursor.h, ==, CURSOR_H);
+	g_assert_cmpint(c->cursor.x, ==, CURSOR_HOT_X);
+	g_assert_cmpint(c->cursor.y, ==, CURSOR_HOT_Y);
+	for (int y = 0; y < CURSOR_H; y++) {
+		for (int x = 0; x < CURSOR_W; x++) {
+			uint32_t want = cursor_pixel(x, y);
+			g_assert_cmphex(c->cursor_pixels[y * CURSOR_W + x] & 0xffffff, ==,
+					want & 0xffffff);
+			g_assert_cmpint(mask_bit(c, x, y), ==, want >> 24 >= 0x80);
+		}
+	}
+	rfb_free(c);
+	hg_test_quit(t);
+}
+
+static void test_cursor_move_sends_the_pointer_position(void)
+{
+	HgTest *t = start_engine();
+	Rfb *c = connect_cursor_client(t);
+	const int at[] = {100, 200}, corner[] = {639, 0};
+
+	set_test_cursor(t);
+	rfb_wait_for(c, cursor_has_width, GINT_TO_POINTER(CURSOR_W));
+	request_ok(t, "console_cursor_move %d %d", at[0], at[1]);
+	rfb_wait_for(c, pointer_is_at, at);
+	/* Off the screen: the nearest point on it. */
+	request_ok(t, "console_cursor_move %d %d", 5000, -20);
+	rfb_wait_for(c, pointer_is_at, corner);
+	rfb_free(c);
+	hg_test_quit(t);
+}
+
+static void test_cursor_hidden_is_an_empty_shape_and_comes_back(void)
+{
+	HgTest *t = start_engine();
+	Rfb *c = connect_cursor_client(t);
+
+	set_test_cursor(t);
+	rfb_wait_for(c, cursor_has_width, GINT_TO_POINTER(CURSOR_W));
+	request_ok(t, "console_cursor_show 0");
+	rfb_wait_for(c, cursor_has_width, GINT_TO_POINTER(0));
+	request_ok(t, "console_cursor_show 1");
+	rfb_wait_for(c, cursor_has_width, GINT_TO_POINTER(CURSOR_W));
+	/* And gone for good when the guest drops its cursor. */
+	hg_test_console_cursor(t, 0, 0, 0, 0, NULL);
+	rfb_wait_for(c, cursor_has_width, GINT_TO_POINTER(0));
+	rfb_free(c);
+	hg_test_quit(t);
+}
+
+static void test_cursor_a_client_that_comes_later_gets_the_cursor(void)
+{
+	HgTest *t = start_engine();
+	Rfb *first = connect_cursor_client(t);
+	const int at[] = {30, 40};
+
+	set_test_cursor(t);
+	request_ok(t, "console_cursor_move %d %d", at[0], at[1]);
+	rfb_wait_for(first, pointer_is_at, at);
+
+	Rfb *c = connect_cursor_client(t);
+	g_assert_cmpint(c->cursor.w, ==, CURSOR_W);
+	g_assert_cmpint(c->cursor.x, ==, CURSOR_HOT_X);
+	g_assert_true(pointer_is_at(c, at));
+	rfb_free(c);
+	rfb_free(first);
+	hg_test_quit(t);
+}
+
+static void test_cursor_too_large_for_one_message_is_scaled_down(void)
+{
+	HgTest *t = start_engine();
+	Rfb *c = connect_cursor_client(t);
+	g_autofree uint32_t *argb = g_new(uint32_t, 128 * 128);
+
+	/* Opaque red on the left half, clear on the right. */
+	for (int i = 0; i < 128 * 128; i++)
+		argb[i] = i % 128 < 64 ? 0xffff0000 : 0;
+	hg_test_console_cursor(t, 128, 128, 100, 20, argb);
+	rfb_wait_for(c, cursor_has_width, GINT_TO_POINTER(64));
+	g_assert_cmpint(c->cursor.h, ==, 64);
+	g_assert_cmpint(c->cursor.x, ==, 50);
+	g_assert_cmpint(c->cursor.y, ==, 10);
+	g_assert_cmphex(c->cursor_pixels[0] & 0xffffff, ==, 0xff0000);
+	g_assert_true(mask_bit(c, 31, 63));
+	g_assert_false(mask_bit(c, 32, 0));
+	rfb_free(c);
+	hg_test_quit(t);
+}
+
+/* The picture is the guest's: no cursor painted into it, for clients
+ * with cursor shapes and without. */
+static void test_cursor_is_not_painted_into_the_framebuffer(void)
+{
+	HgTest *t = start_engine();
+	g_autofree char *path = vnc_path(t);
+	Rfb *shapes = connect_cursor_client(t);
+	Rfb *plain = rfb_connect_unix(path);
+	const int at[] = {50, 60};
+	g_autofree uint32_t *argb = g_new(uint32_t, 32 * 32);
+
+	rfb_setup(plain, raw_only, 1);
+	rfb_settle(plain);
+	for (int i = 0; i < 32 * 32; i++)
+		argb[i] = 0xffff0000; /* opaque red */
+	hg_test_console_cursor(t, 32, 32, 0, 0, argb);
+	request_ok(t, "console_cursor_move %d %d", at[0], at[1]);
+	rfb_wait_for(shapes, pointer_is_at, at);
+	fill(t, 0, 0, 640, 480, 0x336699);
+	rfb_wait_area(plain, 0, 0, 640, 480, 0x336699);
+	rfb_wait_area(shapes, 0, 0, 640, 480, 0x336699);
+	/* Whole-screen updates too, after the cursor has moved again. */
+	request_ok(t, "console_cursor_move %d %d", 300, 200);
+	rfb_wait_for(shapes, pointer_is_at, (const int[]){300, 200});
+	rfb_request_all(plain, false);
+	rfb_wait_for(plain, has_full_raw_rect, NULL);
+	g_assert_true(rfb_area_is(plain, 0, 0, 640, 480, 0x336699));
+	rfb_request_all(shapes, false);
+	rfb_wait_for(shapes, has_full_raw_rect, NULL);
+	g_assert_true(rfb_area_is(shapes, 0, 0, 640, 480, 0x336699));
+	rfb_free(plain);
+	rfb_free(shapes);
+	hg_test_quit(t);
+}
+
 /* ---- TCP ---- */
 
 static void test_tcp_refuses_a_wrong_password(void)
@@ -1068,6 +1334,20 @@ int main(int argc, char **argv)
 			test_buttons_4_and_5_turn_the_wheel);
 	g_test_add_func("/vnc/pointer/pointer-type-change-says-absolute-with-a-tablet",
 			test_pointer_type_change_says_absolute_with_a_tablet);
+	g_test_add_func("/vnc/cursor/without-a-guest-cursor-the-shape-is-empty",
+			test_cursor_without_a_guest_cursor_the_shape_is_empty);
+	g_test_add_func("/vnc/cursor/shape-arrives-with-its-size-hot-spot-pixels-and-mask",
+			test_cursor_shape_arrives_with_its_size_hot_spot_pixels_and_mask);
+	g_test_add_func("/vnc/cursor/move-sends-the-pointer-position",
+			test_cursor_move_sends_the_pointer_position);
+	g_test_add_func("/vnc/cursor/hidden-is-an-empty-shape-and-comes-back",
+			test_cursor_hidden_is_an_empty_shape_and_comes_back);
+	g_test_add_func("/vnc/cursor/a-client-that-comes-later-gets-the-cursor",
+			test_cursor_a_client_that_comes_later_gets_the_cursor);
+	g_test_add_func("/vnc/cursor/too-large-for-one-message-is-scaled-down",
+			test_cursor_too_large_for_one_message_is_scaled_down);
+	g_test_add_func("/vnc/cursor/is-not-painted-into-the-framebuffer",
+			test_cursor_is_not_painted_into_the_framebuffer);
 	g_test_add_func("/vnc/robustness/garbage-drops-only-that-client",
 			test_garbage_drops_only_that_client);
 	g_test_add_func("/vnc/robustness/a-client-that-stops-reading-delays-nobody",

@@ -357,6 +357,20 @@ void hg_test_save(HgTest *t, const char *dir)
 	request_ok(t, r);
 }
 
+void hg_test_console_cursor(HgTest *t, int width, int height, int hot_x, int hot_y,
+			    const uint32_t *argb)
+{
+	g_autoptr(GString) r = g_string_new(NULL);
+
+	g_string_printf(r, "console_cursor %d %d %d %d", width, height, hot_x, hot_y);
+	if (width > 0 && height > 0) {
+		g_string_append_c(r, ' ');
+		for (size_t i = 0; i < (size_t)width * height; i++)
+			g_string_append_printf(r, "%08x", argb[i]);
+	}
+	request_ok(t, r->str);
+}
+
 unsigned hg_test_msi_count(HgTest *t)
 {
 	return t->msis->len;

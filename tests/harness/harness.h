@@ -45,6 +45,10 @@ bool hg_test_irq_level(HgTest *t, unsigned gsi);
  * IRQ event lines). */
 unsigned hg_test_irq_raised_count(HgTest *t, unsigned gsi);
 void hg_test_save(HgTest *t, const char *dir);
+/* Give the console a guest cursor (console_cursor): width x height ARGB
+ * pixels, top row first; a zero size for none. */
+void hg_test_console_cursor(HgTest *t, int width, int height, int hot_x, int hot_y,
+			    const uint32_t *argb);
 
 /* MSIs seen since the test started (from the MSI event lines), oldest
  * first; hg_test_msi_clear forgets them. */
