@@ -8,11 +8,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/devices/display/png-image.h"
 #include "tests/engine/guest-runner.h"
+#include "tests/guests/lib/vga_font.h"
 #include "tests/harness/harness.h"
 
 #define GUEST_TIMEOUT_MS 120000
 #define DEBUG_EXIT_PASS 1 /* (0 << 1) | 1 */
+#define POWERED_OFF 0 /* the engine's status after ACPI S5 */
 
 static void run_guest_expecting_pass(const char *name, const char *cpus)
 {
@@ -211,6 +214,166 @@ static void test_demo_guest_echoes_and_ends(void)
 	guest_run_free(r);
 }
 
+/* The demo's last prompt line on COM1, after which it waits for input. */
+#define DEMO_PROMPT "ends the demo):\n> "
+
+/* The VGA text screen of mode 3: 80x25 cells of 9x16 pixels. */
+#define TEXT_COLUMNS 80
+#define TEXT_ROWS 25
+#define CELL_WIDTH 9
+#define CELL_HEIGHT 16
+
+/*
+ * Reads the text screen back from a screendump: each cell's lit pixels (anything not black)
+ * against the guest's own font (tests/guests/lib/vga_font.h); a cell that matches no glyph
+ * (the cursor's underline, say) reads as '?'. One string a row.
+ */
+static GStrv read_text_screen(const Image *im)
+{
+	GStrv rows = g_new0(char *, TEXT_ROWS + 1);
+
+	g_assert_cmpint(im->width, ==, TEXT_COLUMNS * CELL_WIDTH);
+	g_assert_cmpint(im->height, ==, TEXT_ROWS * CELL_HEIGHT);
+	for (int row = 0; row < TEXT_ROWS; row++) {
+		rows[row] = g_malloc0(TEXT_COLUMNS + 1);
+		for (int column = 0; column < TEXT_COLUMNS; column++) {
+			uint8_t cell[CELL_HEIGHT];
+			bool ninth_lit = false;
+			char c = '?';
+
+			for (int y = 0; y < CELL_HEIGHT; y++) {
+				cell[y] = 0;
+				for (int x = 0; x < 8; x++)
+					if (image_pixel(im, column * CELL_WIDTH + x,
+							row * CELL_HEIGHT + y))
+						cell[y] |= 0x80 >> x;
+				ninth_lit |= image_pixel(im, column * CELL_WIDTH + 8,
+							 row * CELL_HEIGHT + y) != 0;
+			}
+			for (int g = 0; g < VGA_FONT_COUNT && !ninth_lit; g++) {
+				if (memcmp(cell, vga_font[g], sizeof(cell)) == 0) {
+					c = (char)(VGA_FONT_FIRST + g);
+					break;
+				}
+			}
+			rows[row][column] = c;
+		}
+	}
+	return rows;
+}
+
+static bool screen_has(GStrv rows, const char *text)
+{
+	for (char **r = rows; *r; r++)
+		if (strstr(*r, text))
+			return true;
+	return false;
+}
+
+static GuestRun *start_demo(const char *append)
+{
+	g_autofree char *kernel = guest_path("demo");
+	GuestRun *r = append ? guest_run_start("--kernel", kernel, "--debug-exit", "--memory", "64",
+					       "--cpus", "2", "--append", append, NULL)
+			     : guest_run_start("--kernel", kernel, "--debug-exit", "--memory", "64",
+					       "--cpus", "2", NULL);
+
+	if (!guest_run_wait_output(r, DEMO_PROMPT, GUEST_TIMEOUT_MS)) {
+		g_autofree char *serial = g_strdup(r->serial->str);
+
+		guest_run_free(r); /* with "stay" it would run on after the test */
+		g_error("the demo never prompted; serial:\n%s", serial);
+	}
+	return r;
+}
+
+/* With "stay" the demo's report is on the VGA text screen too, as the app's viewer shows it
+ * (no firmware ran: the guest set up mode 3 and its font itself). */
+static void test_demo_guest_report_is_on_the_screen(void)
+{
+	if (!guest_require_kvm())
+		return;
+	GuestRun *r = start_demo("stay");
+	g_autofree char *shot = g_build_filename(r->dir, "screen.png", NULL);
+	g_autofree char *request = g_strdup_printf(
+		"{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"%s\"}}", shot);
+	g_auto(GStrv) rows = NULL;
+
+	bool cmdline_seen = strstr(r->serial->str, "Command line: stay\n") != NULL;
+
+	/* COM1 goes first, character by character: the screen is a moment behind. */
+	for (int attempt = 0; attempt < 25; attempt++) {
+		g_autofree char *reply = guest_run_control(r, request);
+		g_autoptr(Image) im = NULL;
+
+		g_assert_nonnull(strstr(reply, "\"return\""));
+		im = image_load_png(shot);
+		g_clear_pointer(&rows, g_strfreev);
+		rows = read_text_screen(im);
+		if (g_str_has_prefix(rows[TEXT_ROWS - 1], "> "))
+			break;
+		guest_run_wait_output(r, "\x01never", 200);
+	}
+	/* The engine goes first: a failed check must not leave a demo that stays running. */
+	guest_run_free(r);
+	g_assert_true(cmdline_seen);
+	g_autofree char *screen = g_strjoinv("|\n", rows);
+	if (!g_str_has_prefix(rows[TEXT_ROWS - 1], "> ") ||
+	    !screen_has(rows, "Type a line and press Enter ('exit' or the power button ends") ||
+	    !screen_has(rows, "2 of 2 CPUs running") || !screen_has(rows, "LAPIC timer:  periodic"))
+		g_error("the screen does not show the demo's report; it reads:\n%s|", screen);
+	/* Every cell is a glyph of the font or blank, but for the cursor's after the prompt. */
+	for (int row = 0; row < TEXT_ROWS; row++) {
+		const char *unknown = strchr(rows[row], '?');
+
+		if (unknown && !(row == TEXT_ROWS - 1 && unknown - rows[row] == 2 &&
+				 !strchr(unknown + 1, '?')))
+			g_error("row %d has a cell that is no glyph; the screen reads:\n%s|", row,
+				screen);
+	}
+	/* The ACPI line has exactly 80 characters: with its new line it takes one row. */
+	int acpi = 0;
+	while (acpi < TEXT_ROWS && !g_str_has_prefix(rows[acpi], "ACPI:"))
+		acpi++;
+	g_assert_cmpint(acpi, ==, TEXT_ROWS - 4);
+	g_assert_cmpuint(strlen(g_strchomp(rows[acpi])), ==, TEXT_COLUMNS);
+	g_assert_true(g_str_has_prefix(rows[acpi + 2], "Type a line"));
+}
+
+/* The app's Shut Down: the ACPI power button ends a demo started with "stay" through S5. */
+static void test_demo_guest_powers_off_on_the_power_button(void)
+{
+	if (!guest_require_kvm())
+		return;
+	GuestRun *r = start_demo("console=none stay");
+	g_autofree char *reply = guest_run_control(r, "{\"execute\":\"system_powerdown\"}");
+
+	g_assert_nonnull(strstr(reply, "\"return\""));
+	g_assert_cmpint(guest_run_wait_exit(r, GUEST_TIMEOUT_MS), ==, POWERED_OFF);
+	g_assert_nonnull(strstr(r->serial->str, "PM block at 0x600 (no firmware: decoded here)"));
+	g_assert_nonnull(strstr(r->serial->str, "\nPower button pressed: powering off\n"));
+	guest_run_free(r);
+}
+
+/* Without "stay" the demo is as the terminal quick start knows it: the power button goes
+ * unnoticed (hangarctl's tests count on that) and "exit" ends it through debug-exit. */
+static void test_demo_guest_without_stay_ignores_the_power_button(void)
+{
+	if (!guest_require_kvm())
+		return;
+	GuestRun *r = start_demo(NULL);
+	g_autofree char *reply = guest_run_control(r, "{\"execute\":\"system_powerdown\"}");
+
+	g_assert_nonnull(strstr(reply, "\"return\""));
+	/* Fifty of the demo's ticks. */
+	g_assert_false(guest_run_wait_output(r, "Power button", 500));
+	g_assert_cmpint(write(r->serial_fd, "exit\r", 5), ==, 5);
+	g_assert_cmpint(guest_run_wait_exit(r, GUEST_TIMEOUT_MS), ==, DEBUG_EXIT_PASS);
+	g_assert_null(strstr(r->serial->str, "Power button"));
+	g_assert_null(strstr(r->serial->str, "PM block"));
+	guest_run_free(r);
+}
+
 static int run_engine_sync(const char *const *args, char **err)
 {
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
@@ -321,6 +484,12 @@ int main(int argc, char **argv)
 	g_test_add_func("/guests/triple-fault/with-no-reboot-exits-8",
 			test_triple_fault_with_no_reboot_exits_8);
 	g_test_add_func("/guests/demo/echoes-a-line-and-ends", test_demo_guest_echoes_and_ends);
+	g_test_add_func("/guests/demo/stay/report-is-on-the-vga-text-screen",
+			test_demo_guest_report_is_on_the_screen);
+	g_test_add_func("/guests/demo/stay/power-button-powers-off",
+			test_demo_guest_powers_off_on_the_power_button);
+	g_test_add_func("/guests/demo/without-stay-ignores-the-power-button",
+			test_demo_guest_without_stay_ignores_the_power_button);
 	g_test_add_func("/engine/loaders/garbage-kernel-is-refused", test_garbage_kernel_is_refused);
 	g_test_add_func("/engine/loaders/truncated-elf64-is-refused", test_truncated_elf64_is_refused);
 	g_test_add_func("/engine/loaders/elf64-segment-outside-ram-is-refused",

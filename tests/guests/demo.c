@@ -6,13 +6,23 @@
  *
  * It shows what a guest sees of the machine (CPUID vendor, brand and hypervisor leaves, the
  * CPU count from fw_cfg with every other CPU started through INIT-SIPI-SIPI, the multiboot
- * memory map, the LAPIC timer ticking), then echoes lines typed on COM1. "exit" ends it through
- * debug-exit 0 (engine status 1); so does 30 s without any input (stdin not a terminal, as in
- * CI). It is a demo, not a test: it reports what it finds and never fails on it.
+ * memory map, the LAPIC timer ticking), then echoes lines typed on COM1. Everything it prints
+ * goes to COM1 and to the VGA's 80x25 text screen (lib/vga_text.c sets up mode 3 and a font,
+ * since no VGA BIOS runs before a --kernel guest), so a display client shows the report too.
+ * It is a demo, not a test: it reports what it finds and never fails on it.
+ *
+ * How it ends depends on the multiboot command line (the engine's --append):
+ *   - without "stay" (a terminal, CI): "exit" ends it through debug-exit 0 (engine status 1);
+ *     so does 30 s without any input (stdin not a terminal). The power button is not looked at.
+ *   - with "stay" (a VM in the app): no idle timeout. It decodes the PIIX4 PM block at 0x600
+ *     if nobody did (PMBA and PMIOSE, as firmware would) and polls PWRBTN_STS each tick: the
+ *     ACPI power button (control command system_powerdown) powers it off through S5 (SLP_TYP
+ *     0, as the DSDT's \_S5 says, with SLP_EN), and the engine exits with status 0. "exit" does
+ *     debug-exit 0 as before, and powers off through S5 where there is no debug-exit port.
  *
  * CPL0 code runs in the host's instruction emulator on kvm_pvm, so the waiting is done in HLT:
- * the LAPIC timer wakes the CPU every 10 ms to poll the UART, a few hundred emulated
- * instructions a tick.
+ * the LAPIC timer wakes the CPU every 10 ms to poll the UART and (with "stay") PM1a_STS: a few
+ * hundred emulated instructions, one or two port reads and the EOI a tick.
  */
 #include <stdbool.h>
 
@@ -21,7 +31,6 @@
 #include "lib/lapic.h"
 #include "lib/pic.h"
 #include "lib/print.h"
-#include "lib/serial.h"
 #include "lib/trap.h"
 #include "lib/tsc.h"
 #include "lib/x86.h"
@@ -36,6 +45,37 @@
 #define UART_RBR 0
 #define UART_LSR 5
 #define LSR_DATA_READY 0x01
+
+/* PCI configuration mechanism #1 (PCI Local Bus Specification 3.0, 3.2.2.3.2). */
+#define PCI_CONFIG_ADDRESS 0xCF8
+#define PCI_CONFIG_DATA 0xCFC
+#define PCI_CONFIG_ENABLE 0x80000000u
+
+/*
+ * PIIX4 power management, 00:01.3 (Intel 82371AB datasheet 7.1, 7.2; ACPI 6.5, 4.8.3): PMBA
+ * (config 0x40, bits 15:6) places the 64-byte PM I/O block, decoded while PMIOSE (config 0x80
+ * bit 0) is set. No firmware runs before a --kernel guest, so both are still at their reset
+ * values; 0x600 is where SeaBIOS puts the block.
+ */
+#define PIIX4_PM_DEVFN ((1u << 3) | 3)
+#define PIIX4_PM_ID 0x71138086u /* device << 16 | vendor */
+#define PIIX4_PMBA 0x40
+#define PIIX4_PMBA_MASK 0xFFC0u
+#define PIIX4_PMREGMISC 0x80
+#define PIIX4_PMIOSE 0x01u
+#define PM_BLOCK_BASE 0x600
+#define PM1_STS 0x00
+#define PM1_STS_PWRBTN 0x0100u
+#define PM1_CNT 0x04
+#define PM1_CNT_SLP_TYP_SHIFT 10
+#define PM1_CNT_SLP_EN 0x2000u
+#define SLP_TYP_S5 0 /* \_S5 in the engine's DSDT (devices/acpi/dsdt.c) is {0, 0} */
+#define POWER_OFF_TIMEOUT_US 2000000
+
+#define DEBUG_EXIT_PORT 0xF4
+
+/* Multiboot command line words. */
+#define CMDLINE_STAY "stay"
 
 #define MAX_CPUS 64
 #define AP_STACK_SIZE 4096
@@ -58,6 +98,7 @@
 
 /* Multiboot Specification 0.6.96, 3.3 "Boot information format". */
 #define MBI_FLAG_MEMORY (1u << 0)
+#define MBI_FLAG_CMDLINE (1u << 2)
 #define MBI_FLAG_MMAP (1u << 6)
 #define MBI_FLAG_LOADER_NAME (1u << 9)
 
@@ -80,6 +121,8 @@ static uint8_t ap_stacks[MAX_CPUS][AP_STACK_SIZE] __attribute__((aligned(16)));
 static bool ap_seen[MAX_CPUS];
 static volatile unsigned int ticks;
 static bool timer_running;
+static bool stay; /* "stay" on the command line */
+static uint16_t pm_block; /* PIIX4 PM I/O base; 0: no power button, no S5 */
 
 static void copy_register(char *dst, uint32_t value)
 {
@@ -94,6 +137,101 @@ static bool streq(const char *a, const char *b)
 		b++;
 	}
 	return *a == *b;
+}
+
+static const struct multiboot_info *multiboot_info(void)
+{
+	if (boot_loader_magic != 0x2BADB002 || !boot_loader_info)
+		return 0;
+	return (const struct multiboot_info *)(uintptr_t)boot_loader_info;
+}
+
+/* Whether word is one of the command line's space-separated words. */
+static bool cmdline_has_word(const char *cmdline, const char *word)
+{
+	const char *p = cmdline;
+
+	while (*p) {
+		const char *w = word;
+
+		while (*p == ' ')
+			p++;
+		while (*w && *p == *w) {
+			p++;
+			w++;
+		}
+		if (!*w && (*p == ' ' || *p == '\0'))
+			return true;
+		while (*p && *p != ' ')
+			p++;
+	}
+	return false;
+}
+
+static void read_cmdline(void)
+{
+	const struct multiboot_info *mbi = multiboot_info();
+	const char *cmdline;
+
+	if (!mbi || !(mbi->flags & MBI_FLAG_CMDLINE) || !mbi->cmdline)
+		return;
+	cmdline = (const char *)(uintptr_t)mbi->cmdline;
+	if (*cmdline)
+		print("Command line: %s\n", cmdline);
+	stay = cmdline_has_word(cmdline, CMDLINE_STAY);
+}
+
+static uint32_t pci_read(unsigned int devfn, unsigned int reg)
+{
+	outl(PCI_CONFIG_ADDRESS, PCI_CONFIG_ENABLE | devfn << 8 | reg);
+	return inl(PCI_CONFIG_DATA);
+}
+
+static void pci_write(unsigned int devfn, unsigned int reg, uint32_t value)
+{
+	outl(PCI_CONFIG_ADDRESS, PCI_CONFIG_ENABLE | devfn << 8 | reg);
+	outl(PCI_CONFIG_DATA, value);
+}
+
+/* The PM I/O block where it is, or decoded at PM_BLOCK_BASE as firmware would. */
+static void setup_power_button(void)
+{
+	uint32_t base, misc;
+	bool programmed = false;
+
+	if (pci_read(PIIX4_PM_DEVFN, 0) != PIIX4_PM_ID) {
+		print("ACPI:         no PIIX4 PM at 00:01.3: no power button, no S5\n");
+		return;
+	}
+	base = pci_read(PIIX4_PM_DEVFN, PIIX4_PMBA) & PIIX4_PMBA_MASK;
+	misc = pci_read(PIIX4_PM_DEVFN, PIIX4_PMREGMISC);
+	if (!base || !(misc & PIIX4_PMIOSE)) {
+		if (!base)
+			base = PM_BLOCK_BASE;
+		pci_write(PIIX4_PM_DEVFN, PIIX4_PMBA, base);
+		pci_write(PIIX4_PM_DEVFN, PIIX4_PMREGMISC, misc | PIIX4_PMIOSE);
+		programmed = true;
+	}
+	pm_block = (uint16_t)base;
+	print("ACPI:         PM block at 0x%x%s, power button polled\n", base,
+	      programmed ? " (no firmware: decoded here)" : "");
+}
+
+static noreturn void power_off(void)
+{
+	uint64_t start = rdtsc(), timeout = tsc_from_us(POWER_OFF_TIMEOUT_US);
+
+	outw(pm_block + PM1_CNT, SLP_TYP_S5 << PM1_CNT_SLP_TYP_SHIFT | PM1_CNT_SLP_EN);
+	/* The engine stops the vCPUs from its main thread, a moment after the write. */
+	while (rdtsc() - start < timeout)
+		cpu_relax();
+	print("S5 did not power the machine off within %u ms.\n", POWER_OFF_TIMEOUT_US / 1000);
+	guest_exit(GUEST_EXIT_FAIL);
+}
+
+static bool power_button_pressed(void)
+{
+	return pm_block && (inw(pm_block + PM1_STS) & PM1_STS_PWRBTN);
 }
 
 static void show_cpu(void)
@@ -235,11 +373,10 @@ static void print_size(uint64_t bytes)
 
 static void show_memory(void)
 {
-	const struct multiboot_info *mbi =
-		(const struct multiboot_info *)(uintptr_t)boot_loader_info;
+	const struct multiboot_info *mbi = multiboot_info();
 	uint64_t usable = 0;
 
-	if (boot_loader_magic != 0x2BADB002 || !mbi) {
+	if (!mbi) {
 		print("Memory:       no multiboot information\n");
 		return;
 	}
@@ -332,9 +469,14 @@ static void show_timer(void)
 	print(" (%u interrupts)\n", ticks);
 }
 
+/* Debug-exit 0 where the engine has the port (status 1); else, with "stay", S5. */
 static noreturn void goodbye(void)
 {
 	print("Goodbye from the Hangar demo guest.\n");
+	if (pm_block) {
+		outb(DEBUG_EXIT_PORT, GUEST_EXIT_PASS);
+		power_off();
+	}
 	guest_exit(GUEST_EXIT_PASS);
 }
 
@@ -346,8 +488,12 @@ static void echo_loop(void)
 	bool any_input = false, after_cr = false;
 	int escape = 0; /* 1 after ESC, 2 inside an ESC [ ... sequence (arrow keys) */
 
-	print("\nType a line and press Enter (Ctrl-A x quits the engine, 'exit' ends the "
-	      "demo):\n> ");
+	if (stay)
+		print("\nType a line and press Enter ('exit' or the power button ends the "
+		      "demo):\n> ");
+	else
+		print("\nType a line and press Enter (Ctrl-A x quits the engine, 'exit' ends the "
+		      "demo):\n> ");
 	for (;;) {
 		while (inb(COM1 + UART_LSR) & LSR_DATA_READY) {
 			char c = (char)inb(COM1 + UART_RBR);
@@ -378,11 +524,15 @@ static void echo_loop(void)
 				print("^C\n> ");
 			} else if (c >= ' ' && c < KEY_DELETE && length < LINE_MAX - 1) {
 				line[length++] = c;
-				serial_putc(c);
+				print("%c", c);
 			}
 			after_cr = cr;
 		}
-		if (!any_input && (ticks - start) * TICK_MS >= NO_INPUT_TIMEOUT_MS) {
+		if (power_button_pressed()) {
+			print("\nPower button pressed: powering off\n");
+			power_off();
+		}
+		if (!stay && !any_input && (ticks - start) * TICK_MS >= NO_INPUT_TIMEOUT_MS) {
 			print("\nNo input for %u s (stdin is not a terminal?): ending the demo.\n",
 			      NO_INPUT_TIMEOUT_MS / 1000);
 			goodbye();
@@ -393,11 +543,18 @@ static void echo_loop(void)
 
 void guest_main(void)
 {
+	bool screen = print_mirror_to_vga(true);
+
 	print("\nHangar demo guest: a tiny 64-bit kernel running in hangar-engine\n");
-	print("Running in 64-bit long mode at CPL %u.\n\n", current_privilege_level());
+	print("Running in 64-bit long mode at CPL %u.\n", current_privilege_level());
+	print(screen ? "Output goes to COM1 and to the VGA text screen.\n\n"
+		     : "Output goes to COM1 (no VGA found).\n\n");
+	read_cmdline();
 	show_cpu();
 	show_memory();
 	show_timer();
 	start_cpus();
+	if (stay)
+		setup_power_button();
 	echo_loop();
 }

@@ -5,12 +5,22 @@
 #include "print.h"
 #include "serial.h"
 
+void (*print_mirror_putc)(char c);
+void (*print_mirror_done)(void);
+
+static void put(char c)
+{
+	serial_putc(c);
+	if (print_mirror_putc)
+		print_mirror_putc(c);
+}
+
 static void print_string(const char *s)
 {
 	if (!s)
 		s = "(null)";
 	while (*s)
-		serial_putc(*s++);
+		put(*s++);
 }
 
 static void print_unsigned(uint64_t value, unsigned int base)
@@ -23,14 +33,14 @@ static void print_unsigned(uint64_t value, unsigned int base)
 		value /= base;
 	} while (value);
 	while (n)
-		serial_putc(digits[--n]);
+		put(digits[--n]);
 }
 
-void vprint(const char *format, va_list args)
+static void print_formatted(const char *format, va_list args)
 {
 	for (const char *p = format; *p; p++) {
 		if (*p != '%') {
-			serial_putc(*p);
+			put(*p);
 			continue;
 		}
 		bool is_long = false;
@@ -45,13 +55,13 @@ void vprint(const char *format, va_list args)
 			print_string(va_arg(args, const char *));
 			break;
 		case 'c':
-			serial_putc((char)va_arg(args, int));
+			put((char)va_arg(args, int));
 			break;
 		case 'd': {
 			int64_t value = is_long ? va_arg(args, long) : va_arg(args, int);
 
 			if (value < 0) {
-				serial_putc('-');
+				put('-');
 				print_unsigned(-(uint64_t)value, 10);
 			} else {
 				print_unsigned((uint64_t)value, 10);
@@ -71,16 +81,23 @@ void vprint(const char *format, va_list args)
 			print_unsigned((uintptr_t)va_arg(args, void *), 16);
 			break;
 		case '%':
-			serial_putc('%');
+			put('%');
 			break;
 		case '\0':
 			return;
 		default:
-			serial_putc('%');
-			serial_putc(*p);
+			put('%');
+			put(*p);
 			break;
 		}
 	}
+}
+
+void vprint(const char *format, va_list args)
+{
+	print_formatted(format, args);
+	if (print_mirror_done)
+		print_mirror_done();
 }
 
 void print(const char *format, ...)
