@@ -21,6 +21,7 @@ typedef struct {
 	struct HgVnc *vnc; /* the VNC server, or NULL */
 	GMainLoop *loop;
 	int exit_status;
+	char *exit_reason; /* hg_engine_quit's reason, for exit.json */
 	bool quitting;
 } HgEngine;
 

@@ -81,6 +81,7 @@ void hg_engine_quit(HgEngine *e, int status, const char *reason)
 		return;
 	e->quitting = true;
 	e->exit_status = status;
+	e->exit_reason = g_strdup(reason ? reason : "");
 	if (e->machine->n_vcpus)
 		hg_vcpus_pause(e->machine);
 	JsonBuilder *b = json_builder_new();

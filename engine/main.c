@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,15 @@ typedef struct {
 } EngineOptions;
 
 static EngineOptions opts = {.memory_mib = -1, .cpus = -1};
+
+/* Why the engine failed before its main loop ran, for exit.json. */
+static char *failure_reason;
+
+static void engine_record_failure(char *message)
+{
+	g_free(failure_reason);
+	failure_reason = message;
+}
 
 static GOptionEntry option_entries[] = {
 	{"memory", 'm', 0, G_OPTION_ARG_INT64, &opts.memory_mib, "Guest RAM in MiB (default 256)",
@@ -120,9 +130,10 @@ static GOptionEntry option_entries[] = {
 
 static int usage_error(const char *fmt, const char *detail)
 {
-	g_printerr("hangar-engine: ");
-	g_printerr(fmt, detail);
-	g_printerr("\nTry hangar-engine --help.\n");
+	g_autofree char *message = g_strdup_printf(fmt, detail);
+
+	g_printerr("hangar-engine: %s\nTry hangar-engine --help.\n", message);
+	engine_record_failure(g_strdup_printf("bad command line: %s", message));
 	return HG_EXIT_USAGE;
 }
 
@@ -258,6 +269,47 @@ static int engine_parse_options(int argc, char **argv, HgMachineConfig *cfg)
 	return -1;
 }
 
+static bool engine_vm_id_valid(void)
+{
+	return opts.vm_id && *opts.vm_id && !strchr(opts.vm_id, '/') && opts.vm_id[0] != '.';
+}
+
+/* $XDG_RUNTIME_DIR/hangar/<vm-id>/exit.json: how this run ended, so that the
+ * app and hangarctl can tell a crash from a power-off even when nobody
+ * watched the process (docs/exit-codes.md).  Atomic: a reader sees the old
+ * file or the new one.  A signal that kills the engine leaves none; whoever
+ * waits on the process writes it then. */
+static char *engine_exit_file(void)
+{
+	return g_build_filename(g_get_user_runtime_dir(), "hangar", opts.vm_id, "exit.json", NULL);
+}
+
+static void engine_write_exit_file(int status, const char *reason)
+{
+	g_autofree char *path = engine_exit_file();
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *text = NULL;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "status");
+	json_builder_add_int_value(b, status);
+	json_builder_set_member_name(b, "reason");
+	json_builder_add_string_value(b, reason ? reason : "");
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	text = json_generator_to_data(gen, NULL);
+	if (g_mkdir_with_parents(dir, 0700) < 0 ||
+	    !g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+				      &error))
+		g_printerr("hangar-engine: cannot write %s: %s\n", path,
+			   error ? error->message : g_strerror(errno));
+}
+
 /* A socket's path: the one given, else NAME in the VM's runtime folder
  * $XDG_RUNTIME_DIR/hangar/<vm-id>/ (made 0700) when --vm-id is given, else
  * NULL (no such socket).  NULL with *error set when the folder can't be made. */
@@ -366,12 +418,15 @@ static int engine_build(HgEngine *e)
 	if (opts.restore) {
 		if (!hg_state_open(opts.restore, &saved, &error)) {
 			g_printerr("hangar-engine: cannot restore: %s\n", error->message);
+			engine_record_failure(g_strdup_printf("cannot restore: %s", error->message));
 			return HG_EXIT_RESTORE_FAILED;
 		}
 		if (saved.harness_mode != harness) {
 			g_printerr("hangar-engine: cannot restore: the state was saved %s the test "
 				   "harness\n",
 				   saved.harness_mode ? "under" : "outside");
+			engine_record_failure(g_strdup("cannot restore: the state was saved in the "
+						       "other mode (test harness or not)"));
 			hg_saved_state_clear(&saved);
 			return HG_EXIT_RESTORE_FAILED;
 		}
@@ -404,6 +459,7 @@ static int engine_build(HgEngine *e)
 	if (opts.restore) {
 		if (!hg_state_load(e->machine, &saved, &error)) {
 			g_printerr("hangar-engine: cannot restore: %s\n", error->message);
+			engine_record_failure(g_strdup_printf("cannot restore: %s", error->message));
 			status = HG_EXIT_RESTORE_FAILED;
 		}
 	} else if (!harness && !hg_boot_load(e->machine, &cfg->boot, &error)) {
@@ -414,6 +470,7 @@ static int engine_build(HgEngine *e)
 
 setup_failed:
 	g_printerr("hangar-engine: %s\n", error->message);
+	engine_record_failure(g_strdup(error->message));
 	hg_saved_state_clear(&saved);
 	return HG_EXIT_SETUP_FAILED;
 }
@@ -448,6 +505,7 @@ static int engine_start_services(HgEngine *e)
 	return -1;
 fail:
 	g_printerr("hangar-engine: %s\n", error->message);
+	engine_record_failure(g_strdup(error->message));
 	return HG_EXIT_SETUP_FAILED;
 }
 
@@ -466,6 +524,11 @@ int main(int argc, char **argv)
 		printf("hangar-engine %s\n", HANGAR_VERSION);
 		status = HG_EXIT_OK;
 		goto out;
+	}
+	/* An earlier run's record must not describe this one. */
+	if (engine_vm_id_valid()) {
+		g_autofree char *exit_file = engine_exit_file();
+		g_unlink(exit_file);
 	}
 	engine.loop = g_main_loop_new(NULL, FALSE);
 	status = engine_build(&engine);
@@ -500,6 +563,11 @@ int main(int argc, char **argv)
 	hg_platform_destroy(&engine.platform);
 	g_main_loop_unref(engine.loop);
 out:
+	if (engine_vm_id_valid() && !opts.version)
+		engine_write_exit_file(status, engine.exit_reason ? engine.exit_reason
+								  : failure_reason);
+	g_free(engine.exit_reason);
+	g_free(failure_reason);
 	hg_machine_config_clear(&engine.config);
 	return status;
 }
