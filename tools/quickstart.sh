@@ -17,6 +17,10 @@ packages=(
 	seabios ovmf acpica-tools dmidecode
 	xorriso mtools grub-common grub-pc-bin grub-efi-amd64-bin
 	libspice-client-glib-2.0-dev spice-client-gtk gvncviewer gir1.2-spiceclientglib-2.0 python3-gi
+	libgtk-3-dev libspice-client-gtk-3.0-dev libgtk-vnc-2.0-dev libosinfo-1.0-dev osinfo-db
+	gettext desktop-file-utils appstream xvfb xauth xdotool x11-apps libatk-adaptor dbus
+	libxml2-utils libgdk-pixbuf2.0-bin librsvg2-common
+	osinfo-db-tools
 )
 # Only the benchmarks use these, as a reference to compare with.
 bench_packages=(qemu-system-x86 qemu-utils)
@@ -62,12 +66,10 @@ kvm_kind() {
 	fi
 }
 
-run_demo() {
-	install_packages "${packages[@]}"
-	build_hangar
+# The terminal demo, for machines without a display: the engine alone, its
+# serial console on this terminal.
+run_terminal_demo() {
 	case "$(kvm_kind)" in
-	absent)
-		die "/dev/kvm is missing or not writable by $(id -un): Hangar runs VMs with KVM." ;;
 	kvm_pvm)
 		cat <<-MSG
 		quickstart: /dev/kvm here is kvm_pvm, a software KVM that emulates guest kernel code
@@ -88,6 +90,43 @@ run_demo() {
 		exec "$build/engine/hangar-engine" --kernel "$demo/vmlinuz" --initrd "$demo/initrd.img" \
 			--append "console=ttyS0 quiet" --memory 512 --serial stdio ;;
 	esac
+}
+
+# The Demo VM in the user's library (made once): the busybox Linux where KVM
+# is hardware-backed, the guest-kit demo (which stays until powered off)
+# on kvm_pvm.
+ensure_demo_vm() {
+	local ctl="$build/ui/hangarctl/hangarctl"
+	"$ctl" info demo >/dev/null 2>&1 && return 0
+	case "$(kvm_kind)" in
+	kvm_pvm)
+		"$ctl" create Demo --kernel "$build/tests/guests/guest-demo.elf" --append stay \
+			--memory 64 --cpus 2 ;;
+	hardware)
+		local demo="${XDG_CACHE_HOME:-$HOME/.cache}/hangar/linux-demo"
+		"$here/tools/build-linux-demo.sh" "$demo" >/dev/null
+		"$ctl" create Demo --kernel "$demo/vmlinuz" --initrd "$demo/initrd.img" \
+			--append "console=ttyS0 quiet" --memory 512 --cpus 2 ;;
+	esac
+}
+
+run_demo() {
+	install_packages "${packages[@]}"
+	build_hangar
+	[ "$(kvm_kind)" = absent ] &&
+		die "/dev/kvm is missing or not writable by $(id -un): Hangar runs VMs with KVM."
+	if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+		echo "quickstart: no display here (DISPLAY and WAYLAND_DISPLAY are unset): the demo runs on this terminal instead of in the app."
+		run_terminal_demo
+		return
+	fi
+	# The app, uninstalled, with the Demo VM running in its library.
+	ensure_demo_vm
+	local ctl="$build/ui/hangarctl/hangarctl"
+	[ "$("$ctl" --json info demo | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = running ] ||
+		"$ctl" start demo
+	echo "quickstart: opening Hangar; the Demo VM is running in it (double-click it to see its screen)."
+	GSETTINGS_SCHEMA_DIR="$build/data" exec "$build/ui/hangar"
 }
 
 run_tests() {

@@ -5,7 +5,12 @@
  * and powers the machine off through the PIIX4 power management block
  * wherever the firmware put it (PMBA, PCI 00:01.3 register 0x40): PM1a_CNT
  * at PMBA+4 gets SLP_TYP 0 (the DSDT's S5) with SLP_EN.  If that returns,
- * debug-exit (if present) ends the engine with status 0x21. */
+ * debug-exit (if present) ends the engine with status 0x21.
+ * Built with WAIT_FOR_POWER_BUTTON, it first waits, halted between timer
+ * interrupts, until the ACPI power button is pressed (PWRBTN_STS, bit 8 of
+ * PM1a_STS at PMBA+0, is set whatever PWRBTN_EN says) and prints
+ * "HANGAR-POWER-BUTTON": a guest that shuts down when asked, for the app's
+ * tests. */
 	.code16
 	.section .text
 	.globl _start
@@ -34,6 +39,19 @@ _start:
 	mov	$0xcfc, %dx
 	in	%dx, %eax
 	and	$0xffc0, %ax
+#ifdef WAIT_FOR_POWER_BUTTON
+	mov	%ax, %bx		/* PMBA */
+5:	sti
+	hlt				/* until the next timer tick */
+	cli
+	mov	%bx, %dx
+	in	%dx, %ax		/* PM1a_STS */
+	test	$0x100, %ax
+	jz	5b
+	mov	$power_button, %si
+	call	print
+	mov	%bx, %ax
+#endif
 	add	$4, %ax			/* PM1a_CNT */
 	mov	%ax, %dx
 	mov	$0x2000, %ax		/* SLP_EN, SLP_TYP 0 */
@@ -80,6 +98,10 @@ message:
 	.asciz	"HANGAR-BOOT-OK " BOOT_NAME " drive "
 newline:
 	.asciz	"\r\n"
+#ifdef WAIT_FOR_POWER_BUTTON
+power_button:
+	.asciz	"HANGAR-POWER-BUTTON\r\n"
+#endif
 
 	.org	510
 	.word	0xaa55

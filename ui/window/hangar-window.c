@@ -1,0 +1,274 @@
+/* HangarWindow (hangar-window.h). */
+#include "ui/window/hangar-window.h"
+
+#include <glib/gi18n.h>
+
+#include "ui/vm/hangar-vm-page.h"
+#include "ui/window/hangar-library-page.h"
+
+struct _HangarWindow {
+	GtkApplicationWindow parent_instance;
+
+	GtkHeaderBar *header_bar;
+	GtkWidget *back_button;
+	GtkWidget *new_button;
+	GtkToggleButton *search_button;
+	GtkToggleButton *list_view_button;
+	GtkInfoBar *error_bar;
+	GtkLabel *error_summary;
+	GtkLabel *error_detail;
+	GtkStack *main_stack;
+	HangarLibraryPage *library_page;
+	GtkWidget *empty_page;
+	HangarVmPage *vm_page;
+
+	GListModel *vms;    /* the application's */
+	HangarVm *shown_vm; /* the VM page's, for the title; weak */
+};
+
+G_DEFINE_TYPE(HangarWindow, hangar_window, GTK_TYPE_APPLICATION_WINDOW)
+
+void hangar_window_show_error(HangarWindow *window, const char *summary, const char *detail)
+{
+	gtk_label_set_text(window->error_summary, summary);
+	gtk_label_set_text(window->error_detail, detail ? detail : "");
+	gtk_widget_set_visible(GTK_WIDGET(window->error_detail), detail && *detail);
+	gtk_widget_show(GTK_WIDGET(window->error_bar));
+}
+
+static void window_error_response(HangarWindow *window, int response)
+{
+	gtk_widget_hide(GTK_WIDGET(window->error_bar));
+}
+
+/* The library page, or its empty state when there is nothing to show. */
+static void window_update_library_page(HangarWindow *window)
+{
+	const char *page = g_list_model_get_n_items(window->vms) ? "library" : "empty";
+	const char *current = gtk_stack_get_visible_child_name(window->main_stack);
+
+	if (g_strcmp0(current, "vm") != 0)
+		gtk_stack_set_visible_child_name(window->main_stack, page);
+}
+
+static void window_update_title(HangarWindow *window)
+{
+	if (window->shown_vm) {
+		gtk_header_bar_set_title(window->header_bar, hangar_vm_get_name(window->shown_vm));
+		gtk_header_bar_set_subtitle(window->header_bar, hangar_vm_get_os_name(window->shown_vm));
+	} else {
+		gtk_header_bar_set_title(window->header_bar, _("Hangar"));
+		gtk_header_bar_set_subtitle(window->header_bar, NULL);
+	}
+}
+
+static void window_set_shown_vm(HangarWindow *window, HangarVm *vm)
+{
+	if (window->shown_vm) {
+		g_signal_handlers_disconnect_by_data(window->shown_vm, window);
+		g_object_remove_weak_pointer(G_OBJECT(window->shown_vm), (gpointer *)&window->shown_vm);
+	}
+	window->shown_vm = vm;
+	if (vm) {
+		g_object_add_weak_pointer(G_OBJECT(vm), (gpointer *)&window->shown_vm);
+		g_signal_connect_swapped(vm, "notify::name", G_CALLBACK(window_update_title), window);
+	}
+	window_update_title(window);
+}
+
+void hangar_window_show_vm(HangarWindow *window, HangarVm *vm)
+{
+	hangar_vm_page_set_vm(window->vm_page, vm);
+	window_set_shown_vm(window, vm);
+	gtk_stack_set_visible_child_name(window->main_stack, "vm");
+	gtk_widget_show(window->back_button);
+	gtk_widget_hide(GTK_WIDGET(window->search_button));
+	gtk_widget_hide(GTK_WIDGET(window->list_view_button));
+	gtk_widget_hide(window->new_button);
+}
+
+void hangar_window_show_library(HangarWindow *window)
+{
+	hangar_vm_page_set_vm(window->vm_page, NULL);
+	window_set_shown_vm(window, NULL);
+	gtk_stack_set_visible_child_name(window->main_stack, "library");
+	window_update_library_page(window);
+	gtk_widget_hide(window->back_button);
+	gtk_widget_show(GTK_WIDGET(window->search_button));
+	gtk_widget_show(GTK_WIDGET(window->list_view_button));
+	gtk_widget_show(window->new_button);
+}
+
+static void window_back_clicked(HangarWindow *window)
+{
+	hangar_window_show_library(window);
+}
+
+static void window_vm_activated(HangarWindow *window, HangarVm *vm)
+{
+	hangar_window_show_vm(window, vm);
+}
+
+static void window_view_toggled(HangarWindow *window)
+{
+	gboolean list = gtk_toggle_button_get_active(window->list_view_button);
+	GSettings *settings = hangar_application_get_settings(
+		HANGAR_APPLICATION(gtk_window_get_application(GTK_WINDOW(window))));
+
+	hangar_library_page_set_view(window->library_page, list ? "list" : "grid");
+	if (settings)
+		g_settings_set_string(settings, "library-view", list ? "list" : "grid");
+}
+
+/* A VM in the list reported a failure: show it here, where the user acted,
+ * unless its own page is showing it. */
+static void window_vm_error(HangarVm *vm, const char *summary, const char *detail,
+			    HangarWindow *window)
+{
+	if (window->shown_vm == vm)
+		return; /* the VM page has its own error bar */
+	hangar_window_show_error(window, summary, detail);
+}
+
+static void window_watch_vms(HangarWindow *window, guint position, guint n_items)
+{
+	for (guint i = position; i < position + n_items; i++) {
+		g_autoptr(HangarVm) vm = g_list_model_get_item(window->vms, i);
+
+		g_signal_handlers_disconnect_by_func(vm, window_vm_error, window);
+		g_signal_connect_object(vm, "error", G_CALLBACK(window_vm_error), window, 0);
+	}
+}
+
+static void window_vms_changed(GListModel *vms, guint position, guint removed, guint added,
+			       HangarWindow *window)
+{
+	window_watch_vms(window, position, added);
+	/* The shown VM was deleted (here or by hangarctl): back to the list. */
+	if (g_strcmp0(gtk_stack_get_visible_child_name(window->main_stack), "vm") == 0 &&
+	    window->shown_vm == NULL)
+		hangar_window_show_library(window);
+	window_update_library_page(window);
+}
+
+static void window_save_size(HangarWindow *window)
+{
+	GtkApplication *app = gtk_window_get_application(GTK_WINDOW(window));
+	GSettings *settings = app ? hangar_application_get_settings(HANGAR_APPLICATION(app)) : NULL;
+	int width, height;
+
+	if (!settings)
+		return;
+	gtk_window_get_size(GTK_WINDOW(window), &width, &height);
+	g_settings_set_int(settings, "window-width", width);
+	g_settings_set_int(settings, "window-height", height);
+	g_settings_set_boolean(settings, "window-maximized",
+			       gtk_window_is_maximized(GTK_WINDOW(window)));
+}
+
+/* Closing the last window quits: the application asks about running VMs
+ * first, and quits (or not) when the user has answered. */
+static gboolean window_delete_event(GtkWidget *widget, GdkEventAny *event)
+{
+	HangarWindow *window = HANGAR_WINDOW(widget);
+	GtkApplication *app = gtk_window_get_application(GTK_WINDOW(window));
+	GList *windows = app ? gtk_application_get_windows(app) : NULL;
+
+	window_save_size(window);
+	if (windows && !windows->next &&
+	    hangar_application_quit_needs_question(HANGAR_APPLICATION(app))) {
+		hangar_application_quit(HANGAR_APPLICATION(app), GTK_WINDOW(window));
+		return GDK_EVENT_STOP;
+	}
+	return GDK_EVENT_PROPAGATE;
+}
+
+/* Focus coming back: the library may have changed on disk in ways the
+ * folder monitor does not see (a vm.json edited in place). */
+static gboolean window_focus_in(GtkWidget *widget, GdkEventFocus *event)
+{
+	GtkApplication *app = gtk_window_get_application(GTK_WINDOW(widget));
+
+	if (app)
+		hangar_application_reload(HANGAR_APPLICATION(app));
+	return GTK_WIDGET_CLASS(hangar_window_parent_class)->focus_in_event(widget, event);
+}
+
+static void window_restore_settings(HangarWindow *window, GSettings *settings)
+{
+	g_autofree char *view = NULL;
+
+	if (!settings)
+		return;
+	gtk_window_set_default_size(GTK_WINDOW(window), g_settings_get_int(settings, "window-width"),
+				    g_settings_get_int(settings, "window-height"));
+	if (g_settings_get_boolean(settings, "window-maximized"))
+		gtk_window_maximize(GTK_WINDOW(window));
+	view = g_settings_get_string(settings, "library-view");
+	gtk_toggle_button_set_active(window->list_view_button, g_str_equal(view, "list"));
+}
+
+HangarWindow *hangar_window_new(HangarApplication *app)
+{
+	HangarWindow *window = g_object_new(HANGAR_TYPE_WINDOW, "application", app, NULL);
+
+	window->vms = g_object_ref(hangar_application_get_vms(app));
+	hangar_library_page_set_model(window->library_page, window->vms);
+	g_signal_connect_object(window->vms, "items-changed", G_CALLBACK(window_vms_changed),
+				window, 0);
+	window_watch_vms(window, 0, g_list_model_get_n_items(window->vms));
+	window_restore_settings(window, hangar_application_get_settings(app));
+	hangar_window_show_library(window);
+	return window;
+}
+
+static void hangar_window_dispose(GObject *object)
+{
+	HangarWindow *window = HANGAR_WINDOW(object);
+
+	window_set_shown_vm(window, NULL);
+	g_clear_object(&window->vms);
+	G_OBJECT_CLASS(hangar_window_parent_class)->dispose(object);
+}
+
+static void hangar_window_class_init(HangarWindowClass *klass)
+{
+	GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
+
+	G_OBJECT_CLASS(klass)->dispose = hangar_window_dispose;
+	widget_class->delete_event = window_delete_event;
+	widget_class->focus_in_event = window_focus_in;
+
+	g_type_ensure(HANGAR_TYPE_LIBRARY_PAGE);
+	g_type_ensure(HANGAR_TYPE_VM_PAGE);
+	gtk_widget_class_set_template_from_resource(widget_class,
+						    "/org/hangar/Hangar/ui/window/hangar-window.ui");
+	gtk_widget_class_bind_template_child(widget_class, HangarWindow, header_bar);
+	gtk_widget_class_bind_template_child(widget_class, HangarWindow, back_button);
+	gtk_widget_class_bind_template_child(widget_class, HangarWindow, new_button);
+	gtk_widget_class_bind_template_child(widget_class, HangarWindow, search_button);
+	gtk_widget_class_bind_template_child(widget_class, HangarWindow, list_view_button);
+	gtk_widget_class_bind_template_child(widget_class, HangarWindow, error_bar);
+	gtk_widget_class_bind_template_child(widget_class, HangarWindow, error_summary);
+	gtk_widget_class_bind_template_child(widget_class, HangarWindow, error_detail);
+	gtk_widget_class_bind_template_child(widget_class, HangarWindow, main_stack);
+	gtk_widget_class_bind_template_child(widget_class, HangarWindow, library_page);
+	gtk_widget_class_bind_template_child(widget_class, HangarWindow, empty_page);
+	gtk_widget_class_bind_template_child(widget_class, HangarWindow, vm_page);
+	gtk_widget_class_bind_template_callback(widget_class, window_back_clicked);
+	gtk_widget_class_bind_template_callback(widget_class, window_vm_activated);
+	gtk_widget_class_bind_template_callback(widget_class, window_view_toggled);
+	gtk_widget_class_bind_template_callback(widget_class, window_error_response);
+}
+
+static void hangar_window_init(HangarWindow *window)
+{
+	g_autoptr(GtkCssProvider) css = gtk_css_provider_new();
+
+	gtk_widget_init_template(GTK_WIDGET(window));
+	gtk_css_provider_load_from_resource(css, "/org/hangar/Hangar/ui/window/style.css");
+	gtk_style_context_add_provider_for_screen(gdk_screen_get_default(), GTK_STYLE_PROVIDER(css),
+						  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+	g_object_bind_property(window->search_button, "active", window->library_page,
+			       "search-mode", G_BINDING_BIDIRECTIONAL);
+}
