@@ -17,11 +17,11 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "ui/hangar-recent-isos.h"
 #include "ui/wizard/hangar-image-format.h"
 #include "ui/wizard/hangar-memory-spin.h"
 
 #define SETTINGS_SCHEMA "org.hangar.Hangar"
-#define RECENT_ISOS_MAX 10
 
 /* One drive as the dialog shows it. */
 typedef struct {
@@ -231,26 +231,6 @@ static void on_field_changed(HangarVmSettings *self)
 
 /* ---- recent ISOs ---- */
 
-static void remember_recent_iso(HangarVmSettings *self, const char *path)
-{
-	g_auto(GStrv) old = NULL;
-	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
-	g_auto(GStrv) paths = NULL;
-	unsigned n = 1;
-
-	if (!self->settings)
-		return;
-	old = g_settings_get_strv(self->settings, "recent-isos");
-	g_strv_builder_add(builder, path);
-	for (char **p = old; *p && n < RECENT_ISOS_MAX; p++) {
-		if (strcmp(*p, path) == 0)
-			continue;
-		g_strv_builder_add(builder, *p);
-		n++;
-	}
-	paths = g_strv_builder_end(builder);
-	g_settings_set_strv(self->settings, "recent-isos", (const char *const *)paths);
-}
 
 /* ---- disc changes ---- */
 
@@ -315,7 +295,7 @@ static void disc_changed(GObject *source, GAsyncResult *result, gpointer user_da
 		change->item->path = g_strdup(change->path);
 		save_disc(self, change->item);
 		if (change->path)
-			remember_recent_iso(self, change->path);
+			hangar_recent_isos_add(self->settings, change->path);
 	}
 	rebuild_disk_list(self, change->item);
 	disc_change_free(change);
@@ -336,7 +316,7 @@ static void change_disc(HangarVmSettings *self, DriveItem *item, const char *pat
 		g_free(item->path);
 		item->path = g_strdup(path);
 		if (path)
-			remember_recent_iso(self, path);
+			hangar_recent_isos_add(self->settings, path);
 		rebuild_disk_list(self, item);
 		changed(self);
 		return;

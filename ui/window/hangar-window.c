@@ -208,6 +208,18 @@ static void window_restore_settings(HangarWindow *window, GSettings *settings)
 	gtk_toggle_button_set_active(window->list_view_button, g_str_equal(view, "list"));
 }
 
+/* HANGAR_STARTUP_REPORT=FILE (tests/bench/app): once the first frame is
+ * drawn, FILE gets "<g_get_monotonic_time() in us> <VMs in the library>". */
+static gboolean window_report_first_frame(GtkWidget *widget, cairo_t *cr, HangarWindow *window)
+{
+	g_autofree char *report = g_strdup_printf("%" G_GINT64_FORMAT " %u\n", g_get_monotonic_time(),
+						  g_list_model_get_n_items(window->vms));
+
+	g_file_set_contents(g_getenv("HANGAR_STARTUP_REPORT"), report, -1, NULL);
+	g_signal_handlers_disconnect_by_func(widget, window_report_first_frame, window);
+	return GDK_EVENT_PROPAGATE;
+}
+
 HangarWindow *hangar_window_new(HangarApplication *app)
 {
 	HangarWindow *window = g_object_new(HANGAR_TYPE_WINDOW, "application", app, NULL);
@@ -219,6 +231,8 @@ HangarWindow *hangar_window_new(HangarApplication *app)
 	window_watch_vms(window, 0, g_list_model_get_n_items(window->vms));
 	window_restore_settings(window, hangar_application_get_settings(app));
 	hangar_window_show_library(window);
+	if (g_getenv("HANGAR_STARTUP_REPORT"))
+		g_signal_connect_after(window, "draw", G_CALLBACK(window_report_first_frame), window);
 	return window;
 }
 

@@ -23,11 +23,11 @@
 #include <unistd.h>
 
 #include "library/os/os_detect.h"
+#include "ui/hangar-recent-isos.h"
 #include "ui/wizard/hangar-image-format.h"
 #include "ui/wizard/hangar-memory-spin.h"
 
 #define SETTINGS_SCHEMA "org.hangar.Hangar"
-#define RECENT_ISOS_MAX 10
 
 /* Defaults for blank VMs and existing images (media libosinfo does not
  * know gets hg_os_defaults(), the same numbers). */
@@ -298,27 +298,6 @@ static void populate_recent_isos(HangarWizard *self)
 	gtk_widget_set_visible(self->recent_scroll, shown > 0);
 }
 
-/* Newest first, no duplicates, at most RECENT_ISOS_MAX. */
-static void remember_recent_iso(HangarWizard *self, const char *path)
-{
-	g_auto(GStrv) old = NULL;
-	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
-	g_auto(GStrv) paths = NULL;
-	unsigned n = 1;
-
-	if (!self->settings)
-		return;
-	old = g_settings_get_strv(self->settings, "recent-isos");
-	g_strv_builder_add(builder, path);
-	for (char **p = old; *p && n < RECENT_ISOS_MAX; p++) {
-		if (strcmp(*p, path) == 0)
-			continue;
-		g_strv_builder_add(builder, *p);
-		n++;
-	}
-	paths = g_strv_builder_end(builder);
-	g_settings_set_strv(self->settings, "recent-isos", (const char *const *)paths);
-}
 
 /* ---- inspecting the chosen file (a thread) ---- */
 
@@ -838,7 +817,7 @@ static void finish_create(HangarWizard *self)
 		remove_staging_dir(self);
 	}
 	if (recent)
-		remember_recent_iso(self, recent);
+		hangar_recent_isos_add(self->settings, recent);
 
 	g_signal_emit(self, signals[SIGNAL_CREATED], 0, entry->id, kind == SOURCE_ISO);
 	gtk_widget_destroy(GTK_WIDGET(self));
