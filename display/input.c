@@ -6,6 +6,11 @@ typedef struct {
 	void *opaque;
 } InputHandler;
 
+typedef struct {
+	HgInputAbsoluteListener fn;
+	void *opaque;
+} AbsoluteListener;
+
 struct HgInput {
 	HgMachine *machine;
 	GArray *handlers; /* InputHandler, in registration order */
@@ -14,6 +19,10 @@ struct HgInput {
 	bool have_last_abs;
 	int last_x, last_y;
 	unsigned leds; /* atomic */
+	/* What hg_input_has_absolute was when last looked at, and who wants
+	 * to know when it changes (AbsoluteListener); device_lock. */
+	bool absolute;
+	GArray *absolute_listeners;
 };
 
 HgInput *hg_input_new(HgMachine *m)
@@ -21,6 +30,7 @@ HgInput *hg_input_new(HgMachine *m)
 	HgInput *in = g_new0(HgInput, 1);
 	in->machine = m;
 	in->handlers = g_array_new(FALSE, FALSE, sizeof(InputHandler));
+	in->absolute_listeners = g_array_new(FALSE, FALSE, sizeof(AbsoluteListener));
 	return in;
 }
 
@@ -29,13 +39,17 @@ void hg_input_free(HgInput *in)
 	if (!in)
 		return;
 	g_array_unref(in->handlers);
+	g_array_unref(in->absolute_listeners);
 	g_free(in);
 }
+
+static void input_check_absolute(HgInput *in);
 
 void hg_input_register(HgInput *in, const HgInputHandler *h, void *opaque)
 {
 	InputHandler ih = {h, opaque};
 	g_array_append_val(in->handlers, ih);
+	input_check_absolute(in);
 }
 
 void hg_input_unregister(HgInput *in, void *opaque)
@@ -43,6 +57,7 @@ void hg_input_unregister(HgInput *in, void *opaque)
 	for (guint i = 0; i < in->handlers->len; i++) {
 		if (g_array_index(in->handlers, InputHandler, i).opaque == opaque) {
 			g_array_remove_index(in->handlers, i);
+			input_check_absolute(in);
 			return;
 		}
 	}
@@ -82,6 +97,47 @@ static bool input_has_active_absolute(HgInput *in)
 	return false;
 }
 
+/* device_lock held. */
+static void input_check_absolute(HgInput *in)
+{
+	bool absolute = input_has_active_absolute(in);
+
+	if (absolute == in->absolute)
+		return;
+	in->absolute = absolute;
+	for (guint i = 0; i < in->absolute_listeners->len; i++) {
+		AbsoluteListener *l = &g_array_index(in->absolute_listeners, AbsoluteListener, i);
+		l->fn(l->opaque, absolute);
+	}
+}
+
+void hg_input_active_changed(HgInput *in)
+{
+	input_check_absolute(in);
+}
+
+void hg_input_add_absolute_listener(HgInput *in, HgInputAbsoluteListener fn, void *opaque)
+{
+	AbsoluteListener l = {fn, opaque};
+
+	g_mutex_lock(&in->machine->device_lock);
+	input_check_absolute(in); /* the others hear of a change from before */
+	g_array_append_val(in->absolute_listeners, l);
+	g_mutex_unlock(&in->machine->device_lock);
+}
+
+void hg_input_remove_absolute_listener(HgInput *in, void *opaque)
+{
+	g_mutex_lock(&in->machine->device_lock);
+	for (guint i = 0; i < in->absolute_listeners->len; i++) {
+		if (g_array_index(in->absolute_listeners, AbsoluteListener, i).opaque == opaque) {
+			g_array_remove_index(in->absolute_listeners, i);
+			break;
+		}
+	}
+	g_mutex_unlock(&in->machine->device_lock);
+}
+
 void hg_input_key(HgInput *in, uint16_t qnum, bool down)
 {
 	HgInputEvent ev = {.type = HG_INPUT_KEY, .key = {qnum, down}};
@@ -96,6 +152,7 @@ void hg_input_key(HgInput *in, uint16_t qnum, bool down)
 		h->ops->event(h->opaque, &ev);
 		h->ops->event(h->opaque, &sync);
 	}
+	input_check_absolute(in);
 	g_mutex_unlock(&in->machine->device_lock);
 }
 
@@ -117,6 +174,7 @@ void hg_input_pointer_rel(HgInput *in, int dx, int dy, int wheel, uint32_t butto
 	h = input_route(in, HG_INPUT_CAP_REL);
 	if (h)
 		send_pointer(h, &ev, buttons);
+	input_check_absolute(in);
 	g_mutex_unlock(&in->machine->device_lock);
 }
 
@@ -151,6 +209,7 @@ void hg_input_pointer_abs(HgInput *in, int x, int y, int width, int height, int 
 	in->have_last_abs = true;
 	in->last_x = x;
 	in->last_y = y;
+	input_check_absolute(in);
 	g_mutex_unlock(&in->machine->device_lock);
 }
 
@@ -158,7 +217,8 @@ bool hg_input_has_absolute(HgInput *in)
 {
 	bool abs;
 	g_mutex_lock(&in->machine->device_lock);
-	abs = input_has_active_absolute(in);
+	input_check_absolute(in);
+	abs = in->absolute;
 	g_mutex_unlock(&in->machine->device_lock);
 	return abs;
 }

@@ -93,9 +93,26 @@ void hg_input_pointer_rel(HgInput *in, int dx, int dy, int wheel, uint32_t butto
 /* x, y in pixels of a width x height screen (the console's). */
 void hg_input_pointer_abs(HgInput *in, int x, int y, int width, int height, int wheel,
 			  uint32_t buttons);
-/* Whether absolute events reach the guest as such (a tablet is active);
- * servers tell their clients which mouse mode to use. */
+/* Whether absolute events reach the guest as such: a handler with
+ * HG_INPUT_CAP_ABS is registered and active (for the virtio tablet: its
+ * driver set DRIVER_OK and no reset is pending).  Servers tell their
+ * clients which mouse mode to use. */
 bool hg_input_has_absolute(HgInput *in);
+
+/* Told when hg_input_has_absolute changes, with its new value: called with
+ * machine->device_lock held, on whichever thread noticed, so a listener
+ * only records it and wakes its own thread (it must not call back into
+ * the router).  Add and remove with no lock held; one listener per
+ * opaque. */
+typedef void (*HgInputAbsoluteListener)(void *opaque, bool absolute);
+void hg_input_add_absolute_listener(HgInput *in, HgInputAbsoluteListener fn, void *opaque);
+void hg_input_remove_absolute_listener(HgInput *in, void *opaque);
+/* A handler's active() may have changed (a driver loaded or reset its
+ * device): compare with what listeners were last told and tell them
+ * (device_lock held).  The router also checks on every event it routes
+ * and on (un)registration, so a device that never calls this is noticed
+ * at the next input event. */
+void hg_input_active_changed(HgInput *in);
 
 /* LED state the guest's keyboard driver set; devices report it, sources
  * read it.  Bits: 0 scroll lock, 1 num lock, 2 caps lock. */

@@ -9,7 +9,12 @@
  * scancode with the E0 prefix as bit 7 (a qnum); pseudo-encoding -257
  * (pointer type change) tells the client in a rectangle's x whether
  * pointer events are absolute (1) or relative (0, then x and y are
- * 0x7fff + delta).
+ * 0x7fff + delta).  Absolute means hg_input_has_absolute: the guest drives
+ * a tablet.  Clients hear it after their SetEncodings and whenever it
+ * changes (the router's absolute listener, and a check before each
+ * update and after each pointer event); clients without the encoding
+ * send positions, which the router turns into motion for a relative
+ * mouse.
  *
  * The guest's cursor: Cursor (RichCursor, -239) and XCursor shapes and
  * PointerPos (-232) positions, from libvncserver, which asks
@@ -69,6 +74,7 @@ struct HgVnc {
 	int cursor_x, cursor_y; /* the hot spot, as the console has it */
 	GMutex wake_lock; /* guards wake: the relay thread sets it ready */
 	GSource *wake;
+	int absolute_changed; /* atomic: the router's listener saw a change */
 	bool stopping; /* the server goes: clients' keys stay as they are */
 };
 
@@ -488,6 +494,9 @@ static gboolean vnc_wake_dispatch(GSource *source, GSourceFunc callback, gpointe
 		if (vnc_conn_take_wakeup(c->conn))
 			vnc_update_client(c);
 	}
+	if (g_atomic_int_compare_and_exchange(&v->absolute_changed, 1, 0))
+		for (GList *l = v->clients; l; l = l->next)
+			vnc_tell_pointer_type(l->data);
 	vnc_sweep(v);
 	return G_SOURCE_CONTINUE;
 }
@@ -505,6 +514,16 @@ static void vnc_notify(void *opaque)
 	if (v->wake)
 		g_source_set_ready_time(v->wake, 0);
 	g_mutex_unlock(&v->wake_lock);
+}
+
+/* The router, with device_lock held, on any thread: the guest's tablet
+ * came or went.  The display thread tells the clients. */
+static void vnc_absolute_changed(void *opaque, bool absolute)
+{
+	HgVnc *v = opaque;
+
+	g_atomic_int_set(&v->absolute_changed, 1);
+	vnc_notify(v);
 }
 
 /* ---- the guest's cursor ---- */
@@ -733,12 +752,14 @@ static void vnc_start(HgVnc *v)
 	g_source_set_ready_time(wake, 0); /* clients that came in meanwhile */
 	g_mutex_unlock(&v->wake_lock);
 	hg_console_add_listener(v->console, &vnc_console_listener, v);
+	hg_input_add_absolute_listener(v->input, vnc_absolute_changed, v);
 }
 
 static void vnc_stop(HgVnc *v)
 {
 	GSource *wake;
 
+	hg_input_remove_absolute_listener(v->input, v);
 	hg_console_remove_listener(v->console, v);
 	v->stopping = true;
 	g_mutex_lock(&v->wake_lock);

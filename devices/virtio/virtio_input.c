@@ -608,6 +608,10 @@ static void input_queue_notify(HgVirtioPci *vp, unsigned queue)
 		input_flush(vi);
 	else
 		input_process_status(vi);
+	/* DRIVER_OK kicks every queue: a tablet may just have become usable,
+	 * which display clients are told (VNC's pointer-mode message). */
+	if (vi->input)
+		hg_input_active_changed(vi->input);
 }
 
 static void input_virtio_reset(HgVirtioPci *vp)

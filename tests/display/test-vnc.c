@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "tests/harness/harness.h"
+#include "tests/harness/pci.h"
 
 #define WAIT_MS 10000
 #define ABS_MAX 0x7fff
@@ -36,6 +37,21 @@
 #define ENCODING_QEMU_EXTENDED_KEY_EVENT (-258)
 #define ENCODING_CURSOR (-239) /* RFC 6143 7.8.1: RichCursor */
 #define ENCODING_POINTER_POS (-232)
+
+/* QEMU's pointer type change: relative events are 0x7fff + delta. */
+#define POINTER_REL_ZERO 0x7fff
+
+/* The virtio tablet (00:11.0) and the bits of its common configuration
+ * (virtio 1.2, 4.1.4.3) that make its driver ready. */
+#define TABLET_DEVFN (0x11 << 3)
+#define TABLET_BAR0 0xe0020000u
+#define CC_GFSELECT 0x08
+#define CC_GF 0x0c
+#define CC_STATUS 0x14
+#define S_ACK 0x01
+#define S_DRIVER 0x02
+#define S_DRIVER_OK 0x04
+#define S_FEATURES_OK 0x08
 
 #define KEYSYM_SHIFT_L 0xffe1
 #define KEYSYM_F1 0xffbe
@@ -491,6 +507,101 @@ static void expect_no_inputs(HgTest *t)
 	g_assert_cmpuint(hg_test_inputs(t)->len, ==, 0);
 }
 
+/* ---- the guest's pointer devices, without --test-input-log ---- */
+
+/* An engine whose guest has only its own devices: the PS/2 mouse, and the
+ * virtio tablet, which takes absolute positions once its driver is ready. */
+static HgTest *start_engine_without_input_log(void)
+{
+	return hg_test_start("--vnc", "@DIR@/vnc.sock", NULL);
+}
+
+/* The tablet's BAR 0 placed and its common configuration found, as a
+ * guest's driver does (virtio 1.2, 4.1.4). */
+static uint64_t tablet_common(HgTest *t)
+{
+	hg_test_pci_writel(t, TABLET_DEVFN, 0x10, TABLET_BAR0);
+	hg_test_pci_writew(t, TABLET_DEVFN, 0x04, 0x0006);
+	for (uint8_t p = hg_test_pci_readb(t, TABLET_DEVFN, 0x34); p;
+	     p = hg_test_pci_readb(t, TABLET_DEVFN, p + 1)) {
+		if (hg_test_pci_readb(t, TABLET_DEVFN, p) == 0x09 && /* vendor-specific */
+		    hg_test_pci_readb(t, TABLET_DEVFN, p + 3) == 1) { /* common configuration */
+			g_assert_cmpuint(hg_test_pci_readb(t, TABLET_DEVFN, p + 4), ==, 0);
+			return TABLET_BAR0 + hg_test_pci_readl(t, TABLET_DEVFN, p + 8);
+		}
+	}
+	g_assert_not_reached();
+}
+
+/* The driver negotiates VERSION_1 and says DRIVER_OK (3.1.1; queues play
+ * no part in whether the router counts the tablet). */
+static void tablet_driver_ready(HgTest *t, uint64_t common)
+{
+	hg_test_writeb(t, common + CC_STATUS, 0);
+	hg_test_writeb(t, common + CC_STATUS, S_ACK | S_DRIVER);
+	hg_test_writel(t, common + CC_GFSELECT, 1);
+	hg_test_writel(t, common + CC_GF, 1); /* VIRTIO_F_VERSION_1, bit 32 */
+	hg_test_writeb(t, common + CC_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+	hg_test_writeb(t, common + CC_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	g_assert_cmphex(hg_test_readb(t, common + CC_STATUS), ==,
+			S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+}
+
+/* The driver resets its device (status 0): no tablet any more. */
+static void tablet_driver_reset(HgTest *t, uint64_t common)
+{
+	hg_test_writeb(t, common + CC_STATUS, 0);
+	g_assert_cmphex(hg_test_readb(t, common + CC_STATUS), ==, 0);
+}
+
+/* The PS/2 mouse reports (0xD4: to the mouse; 0xF4: enable). */
+static void ps2_mouse_enable(HgTest *t)
+{
+	hg_test_outb(t, 0x64, 0xd4);
+	hg_test_outb(t, 0x60, 0xf4);
+	g_assert_cmphex(hg_test_inb(t, 0x60), ==, 0xfa);
+}
+
+/* The next 3-byte PS/2 mouse packet, waited for (status: output full from
+ * the auxiliary device). */
+static void ps2_mouse_packet(HgTest *t, uint8_t packet[3])
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)WAIT_MS * 1000;
+
+	for (int i = 0; i < 3; i++) {
+		while ((hg_test_inb(t, 0x64) & 0x21) != 0x21) {
+			g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+			g_usleep(2000);
+		}
+		packet[i] = hg_test_inb(t, 0x60);
+	}
+}
+
+static void expect_ps2_packet(HgTest *t, uint8_t b0, uint8_t b1, uint8_t b2)
+{
+	uint8_t p[3];
+
+	ps2_mouse_packet(t, p);
+	g_assert_cmphex(p[0], ==, b0);
+	g_assert_cmphex(p[1], ==, b1);
+	g_assert_cmphex(p[2], ==, b2);
+}
+
+/* The next server message is a FramebufferUpdate with just the pointer
+ * type change; its x (1 absolute, 0 relative). */
+static int rfb_read_pointer_type(Rfb *c)
+{
+	Rect r = {0};
+
+	rfb_read_update(c);
+	g_assert_cmpuint(c->rects->len, ==, 1);
+	g_assert_true(rfb_has_rect(c, ENCODING_QEMU_POINTER_TYPE_CHANGE, &r));
+	g_assert_cmpint(r.y, ==, 0);
+	g_assert_cmpint(r.w, ==, c->width);
+	g_assert_cmpint(r.h, ==, c->height);
+	return r.x;
+}
+
 typedef struct {
 	HgTest *t;
 	char *dir; /* for the password file */
@@ -811,6 +922,118 @@ static void test_pointer_type_change_says_absolute_with_a_tablet(void)
 	/* The harness's input log takes absolute positions, as a tablet. */
 	g_assert_true(rfb_has_rect(c, ENCODING_QEMU_POINTER_TYPE_CHANGE, &r));
 	g_assert_cmpint(r.x, ==, 1);
+	rfb_free(c);
+	hg_test_quit(t);
+}
+
+static const int32_t pointer_type_change[] = {ENCODING_RAW, ENCODING_QEMU_POINTER_TYPE_CHANGE};
+
+/* No tablet driver yet: relative, and the client's 0x7fff + delta events
+ * move the PS/2 mouse by delta. */
+static void test_pointer_type_change_says_relative_without_a_tablet_driver(void)
+{
+	HgTest *t = start_engine_without_input_log();
+	g_autofree char *path = vnc_path(t);
+	Rfb *c = rfb_connect_unix(path);
+
+	ps2_mouse_enable(t);
+	rfb_set_pixel_format_xrgb(c);
+	rfb_set_encodings(c, pointer_type_change, G_N_ELEMENTS(pointer_type_change));
+	g_assert_cmpint(rfb_read_pointer_type(c), ==, 0);
+
+	rfb_pointer(c, 0, POINTER_REL_ZERO + 5, POINTER_REL_ZERO - 3); /* right 5, up 3 */
+	expect_ps2_packet(t, 0x08, 5, 3); /* PS/2 y grows upwards */
+	rfb_pointer(c, 1, POINTER_REL_ZERO, POINTER_REL_ZERO); /* left down, no motion */
+	expect_ps2_packet(t, 0x09, 0, 0);
+	rfb_pointer(c, 0, POINTER_REL_ZERO - 2, POINTER_REL_ZERO); /* up, left 2 */
+	expect_ps2_packet(t, 0x18, 0xfe, 0);
+	/* Nothing more came: the position never counted as absolute. */
+	g_usleep(100000);
+	g_assert_cmphex(hg_test_inb(t, 0x64) & 0x01, ==, 0);
+	rfb_free(c);
+	hg_test_quit(t);
+}
+
+/* The guest's tablet driver is ready before the client comes: absolute. */
+static void test_pointer_type_change_says_absolute_with_a_ready_tablet(void)
+{
+	HgTest *t = start_engine_without_input_log();
+	g_autofree char *path = vnc_path(t);
+	Rfb *c;
+
+	tablet_driver_ready(t, tablet_common(t));
+	c = rfb_connect_unix(path);
+	rfb_set_pixel_format_xrgb(c);
+	rfb_set_encodings(c, pointer_type_change, G_N_ELEMENTS(pointer_type_change));
+	g_assert_cmpint(rfb_read_pointer_type(c), ==, 1);
+	rfb_free(c);
+	hg_test_quit(t);
+}
+
+/* The tablet's driver comes and goes while the client is connected and
+ * silent: the client hears each change, once, from the input router (an
+ * event another source sends) or with the next screen update; a client
+ * that did not ask hears nothing. */
+static void test_pointer_type_change_follows_the_tablet_driver(void)
+{
+	HgTest *t = start_engine_without_input_log();
+	g_autofree char *path = vnc_path(t);
+	uint64_t common = tablet_common(t);
+	Rfb *c = rfb_connect_unix(path);
+	Rfb *plain = rfb_connect_unix(path);
+	g_autofree char *reply = NULL;
+
+	rfb_setup(plain, raw_only, 1); /* no request left outstanding */
+	rfb_set_pixel_format_xrgb(c);
+	rfb_set_encodings(c, pointer_type_change, G_N_ELEMENTS(pointer_type_change));
+	g_assert_cmpint(rfb_read_pointer_type(c), ==, 0);
+	/* The server is idle: what comes next is the router's doing. */
+	g_assert_false(rfb_read_update_within(c, 300));
+
+	tablet_driver_ready(t, common);
+	reply = hg_test_request(t, "input_abs 10 10 0");
+	g_assert_cmpstr(reply, ==, "OK");
+	g_assert_cmpint(rfb_read_pointer_type(c), ==, 1);
+
+	tablet_driver_reset(t, common);
+	fill(t, 0, 0, 4, 4, 0x123456);
+	g_assert_cmpint(rfb_read_pointer_type(c), ==, 0);
+
+	/* Each change once, and nothing to the client that did not ask. */
+	g_assert_false(rfb_read_update_within(c, 300));
+	g_assert_false(rfb_read_update_within(plain, 0));
+	/* Still relative for c: a position far off the screen is motion. */
+	ps2_mouse_enable(t);
+	rfb_pointer(c, 0, POINTER_REL_ZERO + 1, POINTER_REL_ZERO);
+	expect_ps2_packet(t, 0x08, 1, 0);
+	rfb_free(plain);
+	rfb_free(c);
+	hg_test_quit(t);
+}
+
+/* A client without the encoding gets no pseudo-rectangle and its
+ * positions stay positions: the router moves the PS/2 mouse by the
+ * difference. */
+static void test_without_pointer_type_change_positions_become_motion(void)
+{
+	HgTest *t = start_engine_without_input_log();
+	g_autofree char *path = vnc_path(t);
+	Rfb *c = rfb_connect_unix(path);
+	uint8_t p[3];
+
+	ps2_mouse_enable(t);
+	rfb_setup(c, raw_only, 1);
+	g_assert_false(rfb_has_rect(c, ENCODING_QEMU_POINTER_TYPE_CHANGE, NULL));
+	rfb_pointer(c, 0, 100, 100); /* the first position: no motion yet */
+	rfb_pointer(c, 0, 107, 100);
+	/* The first event may or may not make a packet of no motion. */
+	ps2_mouse_packet(t, p);
+	if (p[1] == 0)
+		ps2_mouse_packet(t, p);
+	g_assert_cmphex(p[0], ==, 0x08);
+	g_assert_cmphex(p[1], ==, 7);
+	g_assert_cmphex(p[2], ==, 0);
+	g_assert_false(rfb_read_update_within(c, 200));
 	rfb_free(c);
 	hg_test_quit(t);
 }
@@ -1334,6 +1557,14 @@ int main(int argc, char **argv)
 			test_buttons_4_and_5_turn_the_wheel);
 	g_test_add_func("/vnc/pointer/pointer-type-change-says-absolute-with-a-tablet",
 			test_pointer_type_change_says_absolute_with_a_tablet);
+	g_test_add_func("/vnc/pointer/pointer-type-change-says-relative-without-a-tablet-driver",
+			test_pointer_type_change_says_relative_without_a_tablet_driver);
+	g_test_add_func("/vnc/pointer/pointer-type-change-says-absolute-with-a-ready-tablet",
+			test_pointer_type_change_says_absolute_with_a_ready_tablet);
+	g_test_add_func("/vnc/pointer/pointer-type-change-follows-the-tablet-driver",
+			test_pointer_type_change_follows_the_tablet_driver);
+	g_test_add_func("/vnc/pointer/without-pointer-type-change-positions-become-motion",
+			test_without_pointer_type_change_positions_become_motion);
 	g_test_add_func("/vnc/cursor/without-a-guest-cursor-the-shape-is-empty",
 			test_cursor_without_a_guest_cursor_the_shape_is_empty);
 	g_test_add_func("/vnc/cursor/shape-arrives-with-its-size-hot-spot-pixels-and-mask",

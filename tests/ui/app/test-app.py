@@ -199,6 +199,9 @@ def main():
         "XDG_CACHE_HOME": os.path.join(work, "cache"),
         "XDG_RUNTIME_DIR": runtime,
         "GSETTINGS_BACKEND": "memory",
+        # Widgets are found by their English names.
+        "LC_ALL": "C.UTF-8",
+        "LANGUAGE": "",
         "NO_AT_BRIDGE": "0",
     })
     os.environ.pop("NO_AT_BRIDGE")
