@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,6 +15,9 @@
 #define PENDING_OUTPUT_LIMIT (1u << 20) /* kept for a socket client that is not there yet */
 #define INPUT_BUFFER 4096
 #define ESCAPE_CHAR 0x01 /* Ctrl-A, as in QEMU's -nographic */
+/* The output log is rotated at this size: FILE becomes FILE.old, so the
+ * last 128-256 KiB are kept whatever the guest prints. */
+#define LOG_ROTATE_SIZE (128 * 1024)
 
 typedef enum { CHARDEV_NONE, CHARDEV_STDIO, CHARDEV_FILE, CHARDEV_UNIX } ChardevKind;
 
@@ -27,9 +31,14 @@ struct HgChardev {
 	guint in_watch;
 	guint out_watch; /* while pending output waits for the socket; out_lock */
 
-	GMutex out_lock; /* guards out_fd writes and pending */
+	GMutex out_lock; /* guards out_fd writes, pending and the log */
 	GByteArray *pending;
 	uint64_t dropped;
+	/* unix:PATH,log=FILE: a copy of the output that outlives the engine
+	 * (the app shows its last lines when an engine dies). */
+	int log_fd;
+	char *log_path;
+	size_t log_size;
 
 	uint8_t input[INPUT_BUFFER];
 	size_t input_len;
@@ -200,6 +209,35 @@ static gboolean chardev_output_ready(int fd, GIOCondition cond, gpointer data)
 	return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
+static int chardev_open_log(const char *path)
+{
+	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+}
+
+/* Appends to the log, rotating it when it is full.  A failing log is
+ * dropped: it must never stop the guest's output. */
+static void chardev_log_locked(HgChardev *chr, const uint8_t *buf, size_t len)
+{
+	if (chr->log_fd < 0)
+		return;
+	if (chr->log_size + len > LOG_ROTATE_SIZE) {
+		g_autofree char *old = g_strconcat(chr->log_path, ".old", NULL);
+
+		close(chr->log_fd);
+		rename(chr->log_path, old);
+		chr->log_fd = chardev_open_log(chr->log_path);
+		chr->log_size = 0;
+		if (chr->log_fd < 0)
+			return;
+	}
+	if (write(chr->log_fd, buf, len) != (ssize_t)len) {
+		close(chr->log_fd);
+		chr->log_fd = -1;
+		return;
+	}
+	chr->log_size += len;
+}
+
 void hg_chardev_write(HgChardev *chr, const uint8_t *buf, size_t len)
 {
 	size_t done = 0;
@@ -207,6 +245,7 @@ void hg_chardev_write(HgChardev *chr, const uint8_t *buf, size_t len)
 	if (!chr || chr->kind == CHARDEV_NONE)
 		return;
 	g_mutex_lock(&chr->out_lock);
+	chardev_log_locked(chr, buf, len);
 	if (chr->out_fd >= 0 && chr->pending->len == 0)
 		done = chardev_write_some_locked(chr, buf, len);
 	if (done < len) {
@@ -315,7 +354,7 @@ HgChardev *hg_chardev_new(const char *spec, GError **error)
 {
 	g_autofree HgChardev *chr = g_new0(HgChardev, 1);
 
-	chr->out_fd = chr->in_fd = chr->listen_fd = -1;
+	chr->out_fd = chr->in_fd = chr->listen_fd = chr->log_fd = -1;
 	g_mutex_init(&chr->out_lock);
 	chr->pending = g_byte_array_new();
 	if (!spec || strcmp(spec, "none") == 0) {
@@ -336,14 +375,36 @@ HgChardev *hg_chardev_new(const char *spec, GError **error)
 			return NULL;
 		}
 	} else if (g_str_has_prefix(spec, "unix:")) {
-		g_autofree char *path = g_strdup(spec + 5);
+		g_auto(GStrv) parts = g_strsplit(spec + 5, ",", -1);
+		g_autofree char *path = g_strdup(parts[0]);
 		chr->kind = CHARDEV_UNIX;
-		if (g_str_has_suffix(path, ",wait")) {
-			path[strlen(path) - 5] = '\0';
-			chr->wait_for_client = true;
+		for (char **option = parts + 1; *option; option++) {
+			if (strcmp(*option, "wait") == 0) {
+				chr->wait_for_client = true;
+			} else if (g_str_has_prefix(*option, "log=") && (*option)[4]) {
+				g_free(chr->log_path);
+				chr->log_path = g_strdup(*option + 4);
+			} else {
+				g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+					    "unknown option \"%s\" in \"%s\" (unix:PATH takes wait and "
+					    "log=FILE)", *option, spec);
+				g_free(chr->log_path);
+				g_byte_array_unref(chr->pending);
+				return NULL;
+			}
+		}
+		if (chr->log_path && (chr->log_fd = chardev_open_log(chr->log_path)) < 0) {
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+				    "cannot open %s: %s", chr->log_path, g_strerror(errno));
+			g_free(chr->log_path);
+			g_byte_array_unref(chr->pending);
+			return NULL;
 		}
 		chr->listen_fd = chardev_listen_unix(path, error);
 		if (chr->listen_fd < 0) {
+			if (chr->log_fd >= 0)
+				close(chr->log_fd);
+			g_free(chr->log_path);
 			g_byte_array_unref(chr->pending);
 			return NULL;
 		}
@@ -378,6 +439,9 @@ void hg_chardev_free(HgChardev *chr)
 		close(chr->listen_fd);
 		unlink(chr->socket_path);
 	}
+	if (chr->log_fd >= 0)
+		close(chr->log_fd);
+	g_free(chr->log_path);
 	if (chr->tty_raw) {
 		tcsetattr(STDIN_FILENO, TCSANOW, &chr->saved_tty);
 		restore_tty_at_exit = NULL;

@@ -3,7 +3,8 @@
  * "file:PATH" (output only), "unix:PATH" (a listening socket; one client at
  * a time; output made while no client is connected is kept, up to a limit,
  * and sent when one connects; "unix:PATH,wait" also holds the guest until the
- * first client connects), "none". */
+ * first client connects; ",log=FILE" also copies all output to FILE, rotated
+ * to FILE.old at 128 KiB, so it outlives the engine), "none". */
 #pragma once
 
 #include <glib.h>

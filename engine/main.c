@@ -67,7 +67,7 @@ static GOptionEntry option_entries[] = {
 	 "the firmware image; with no image (--kernel, test harness) it ends at 0xFFC84000",
 	 "FILE"},
 	{"serial", 0, 0, G_OPTION_ARG_STRING, &opts.serial,
-	 "COM1 backend: stdio, file:PATH, unix:PATH[,wait] or none (default none)", "SPEC"},
+	 "COM1 backend: stdio, file:PATH, unix:PATH[,wait][,log=FILE] or none (default none)", "SPEC"},
 	{"debugcon", 0, 0, G_OPTION_ARG_STRING, &opts.debugcon,
 	 "Backend for the 0x402 debug console (same forms as --serial)", "SPEC"},
 	{"debug-exit", 0, 0, G_OPTION_ARG_NONE, &opts.debug_exit,

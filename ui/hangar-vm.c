@@ -96,15 +96,20 @@ static void vm_report_error(HangarVm *vm, const char *summary, const GError *err
 }
 
 /* The problem text for an engine that ended badly: the reason, then the
- * last lines it logged (what a developer needs to see what went wrong). */
+ * last lines it logged and the guest's last serial output (what a
+ * developer needs to see what went wrong). */
 static char *vm_describe_crash(HangarVm *vm, const char *reason)
 {
 	g_autofree char *log = hg_vm_log_tail(vm->entry->id, PROBLEM_LOG_LINES);
+	g_autofree char *serial = hg_vm_serial_tail(vm->entry->id, PROBLEM_LOG_LINES);
+	GString *text = g_string_new(NULL);
 
+	g_string_append_printf(text, _("The engine stopped: %s."), reason);
 	if (log && *log)
-		return g_strdup_printf(_("The engine stopped: %s.\n\nIts last messages:\n%s"), reason,
-				       log);
-	return g_strdup_printf(_("The engine stopped: %s."), reason);
+		g_string_append_printf(text, _("\n\nIts last messages:\n%s"), log);
+	if (serial && *serial)
+		g_string_append_printf(text, _("\n\nThe guest's last serial output:\n%s"), serial);
+	return g_string_free(text, FALSE);
 }
 
 /* ---- thumbnails ---- */

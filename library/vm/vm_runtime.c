@@ -234,7 +234,7 @@ GStrv hg_engine_argv(const HgVmEntry *entry, GError **error)
 {
 	const HgVmConfig *config = entry->config;
 	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-	g_autofree char *serial = NULL;
+	g_autofree char *serial = NULL, *serial_log = NULL;
 
 	if (!config) {
 		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_BROKEN, "%s cannot be started: %s",
@@ -250,7 +250,9 @@ GStrv hg_engine_argv(const HgVmEntry *entry, GError **error)
 	g_ptr_array_add(argv, g_strdup_printf("--cpus=%u", config->cpus));
 	g_ptr_array_add(argv, g_strdup_printf("--uuid=%s", config->uuid));
 	serial = hg_vm_runtime_file(entry->id, "serial.sock");
-	g_ptr_array_add(argv, g_strdup_printf("--serial=unix:%s", serial));
+	serial_log = hg_vm_runtime_file(entry->id, "serial.log");
+	/* serial.log keeps the guest's last output for a crash report. */
+	g_ptr_array_add(argv, g_strdup_printf("--serial=unix:%s,log=%s", serial, serial_log));
 	if (config->boot_menu)
 		g_ptr_array_add(argv, g_strdup("--boot-menu"));
 
@@ -347,9 +349,10 @@ char *hg_engine_describe_exit(int wait_status)
 	return g_strdup_printf("the engine exited with status %d", status);
 }
 
-char *hg_vm_log_tail(const char *vm_id, unsigned n_lines)
+/* The last n_lines of a file (reading at most LOG_TAIL_READ_MAX from its
+ * end), as valid UTF-8; NULL when it cannot be read or is empty. */
+static char *file_tail(const char *path, unsigned n_lines)
 {
-	g_autofree char *path = hg_vm_runtime_file(vm_id, "engine.log");
 	g_autofree char *text = NULL;
 	struct stat st;
 	ssize_t n;
@@ -382,6 +385,63 @@ char *hg_vm_log_tail(const char *vm_id, unsigned n_lines)
 	if (n_lines == 0)
 		return g_strdup("");
 	return g_utf8_make_valid(start, -1);
+}
+
+char *hg_vm_log_tail(const char *vm_id, unsigned n_lines)
+{
+	g_autofree char *path = hg_vm_runtime_file(vm_id, "engine.log");
+
+	return file_tail(path, n_lines);
+}
+
+/* Terminal output as plain lines: escape sequences (ESC [ ... final byte,
+ * and two-byte ones like ESC c) and control characters other than newline
+ * and tab are dropped, "\r\n" becomes "\n". */
+static char *strip_terminal_codes(const char *text)
+{
+	GString *plain = g_string_new(NULL);
+
+	for (const char *p = text; *p; p++) {
+		if (*p == '\x1b') {
+			if (p[1] == '[') {
+				p += 2;
+				while (*p && !(*p >= 0x40 && *p <= 0x7e))
+					p++;
+			} else if (p[1]) {
+				p++;
+			}
+			if (!*p)
+				break;
+			continue;
+		}
+		if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
+			continue;
+		g_string_append_c(plain, *p);
+	}
+	return g_string_free(plain, FALSE);
+}
+
+char *hg_vm_serial_tail(const char *vm_id, unsigned n_lines)
+{
+	g_autofree char *path = hg_vm_runtime_file(vm_id, "serial.log");
+	g_autofree char *old_path = g_strconcat(path, ".old", NULL);
+	g_autofree char *current = file_tail(path, n_lines);
+	g_autofree char *joined = NULL;
+	unsigned have = 0;
+
+	if (current)
+		for (const char *p = current; *p; p++)
+			have += *p == '\n';
+	/* Just rotated: the rest comes from the previous file. */
+	if (have + 1 < n_lines) {
+		g_autofree char *older = file_tail(old_path, n_lines - have - 1);
+
+		if (older)
+			joined = g_strjoin("\n", older, current ? current : "", NULL);
+	}
+	if (!joined && !current)
+		return NULL;
+	return strip_terminal_codes(joined ? joined : current);
 }
 
 /* The reason exit.json gives for a run that ended at the engine's own
@@ -479,8 +539,8 @@ static bool ensure_uefi_vars(const HgVmEntry *entry, GError **error)
 static bool prepare_runtime_dir(const char *vm_id, GError **error)
 {
 	g_autofree char *dir = hg_vm_runtime_dir(vm_id);
-	static const char *const stale[] = {"control.sock", "spice.sock", "vnc.sock", "serial.sock",
-					    "exit.json"};
+	static const char *const stale[] = {"control.sock", "spice.sock",	 "vnc.sock",
+					    "serial.sock",  "serial.log.old", "exit.json"};
 
 	if (g_mkdir_with_parents(dir, 0700) < 0 || g_chmod(dir, 0700) < 0) {
 		int saved = errno;

@@ -4,7 +4,8 @@
  * A running VM's files live in $XDG_RUNTIME_DIR/hangar/<vm-id>/ (0700):
  *   control.sock  the control protocol (docs/control-protocol.md)
  *   spice.sock    SPICE, vnc.sock VNC (the engine's defaults with --vm-id)
- *   serial.sock   COM1 (engine --serial unix:PATH)
+ *   serial.sock   COM1 (engine --serial unix:PATH,log=serial.log)
+ *   serial.log    a copy of COM1's output (rotated to serial.log.old)
  *   engine.log    the engine's stdout and stderr
  *   exit.json     how the last run ended: {"status": N} or {"signal": N},
  *                 and "reason".  The engine writes it when it ends on its own
@@ -69,6 +70,9 @@ void hg_engine_watch(GSubprocess *engine, const char *vm_id, HgEngineExitFunc on
 char *hg_engine_describe_exit(int wait_status);
 /* The last n lines of engine.log (NULL when there is none). */
 char *hg_vm_log_tail(const char *vm_id, unsigned n_lines);
+/* The last n lines the guest wrote to its serial port (serial.log, kept
+ * by the engine; terminal escape codes removed), NULL when none. */
+char *hg_vm_serial_tail(const char *vm_id, unsigned n_lines);
 /* What exit.json says about the last run: TRUE and its reason when the
  * engine ended badly (not status 0). */
 bool hg_vm_last_exit(const char *vm_id, int *wait_status, char **reason);

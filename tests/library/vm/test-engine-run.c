@@ -296,6 +296,16 @@ static void test_killed_engine(void)
 	while (!s.status_seen)
 		g_main_context_iteration(NULL, TRUE);
 
+	/* The guest's serial output is kept in serial.log, for the crash
+	 * report, whether or not anyone is connected to serial.sock. */
+	gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+	g_autofree char *serial = NULL;
+	while (!(serial = hg_vm_serial_tail(entry->id, 50)) || !strstr(serial, "CPU vendor")) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_clear_pointer(&serial, g_free);
+		g_usleep(50000);
+	}
+
 	g_subprocess_send_signal(engine, SIGKILL);
 	guint timer = g_timeout_add_seconds(20, on_kill_timeout, &s);
 	g_main_loop_run(s.loop);
@@ -322,6 +332,12 @@ static void test_killed_engine(void)
 	g_assert_true(hg_vm_last_exit(entry->id, &status, &reason));
 	g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	g_assert_nonnull(strstr(reason, "killed by signal 9"));
+	g_clear_pointer(&serial, g_free);
+	serial = hg_vm_serial_tail(entry->id, 50);
+	g_assert_nonnull(serial);
+	g_assert_nonnull(strstr(serial, "CPU vendor"));
+	g_assert_null(strchr(serial, '\x1b'));
+	g_assert_null(strchr(serial, '\r'));
 	g_free(s.reason);
 	g_main_loop_unref(s.loop);
 	g_assert_true(hg_vm_library_delete(lib, entry, HG_VM_DELETE_FILES, &error));
