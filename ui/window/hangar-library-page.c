@@ -40,6 +40,19 @@ static gboolean vm_matches(HangarVm *vm, const char *search_text)
 	return os && strstr(os, search_text);
 }
 
+static gboolean library_page_shows(HangarLibraryPage *page, GPtrArray *vms)
+{
+	if (g_list_model_get_n_items(G_LIST_MODEL(page->shown)) != vms->len)
+		return FALSE;
+	for (guint i = 0; i < vms->len; i++) {
+		g_autoptr(GObject) shown = g_list_model_get_object(G_LIST_MODEL(page->shown), i);
+
+		if (shown != vms->pdata[i])
+			return FALSE;
+	}
+	return TRUE;
+}
+
 /* GTK 3's boxes ignore filter functions once bound to a model, so the
  * views show a second list: the VMs the search matches, rebuilt when the
  * search or the library changes.  Then the chosen view, or "no-match"
@@ -57,8 +70,11 @@ static void library_page_refilter(HangarLibraryPage *page)
 		else
 			g_object_unref(vm);
 	}
-	g_list_store_splice(page->shown, 0, g_list_model_get_n_items(G_LIST_MODEL(page->shown)),
-			    matching->pdata, matching->len);
+	/* Unchanged (a reload, the view switched): the views keep their widgets. */
+	if (!library_page_shows(page, matching))
+		g_list_store_splice(page->shown, 0,
+				    g_list_model_get_n_items(G_LIST_MODEL(page->shown)),
+				    matching->pdata, matching->len);
 	gtk_stack_set_visible_child_name(page->view_stack,
 					 matching->len || n == 0 ? page->view : "no-match");
 }
@@ -108,10 +124,27 @@ void hangar_library_page_set_model(HangarLibraryPage *page, GListModel *vms)
 	library_page_refilter(page);
 }
 
+/* Only the view shown has a widget per VM: the hidden view's were a sixth
+ * of the time to show a library of 100 VMs (issue 5, tests/bench/app). */
+static void library_page_bind_view(HangarLibraryPage *page)
+{
+	gboolean list = g_str_equal(page->view, "list");
+
+	gtk_flow_box_bind_model(page->grid, list ? NULL : G_LIST_MODEL(page->shown), create_tile,
+				page, NULL);
+	gtk_list_box_bind_model(page->list, list ? G_LIST_MODEL(page->shown) : NULL, create_row,
+				page, NULL);
+}
+
 void hangar_library_page_set_view(HangarLibraryPage *page, const char *view)
 {
-	g_free(page->view);
-	page->view = g_strdup(g_str_equal(view, "list") ? "list" : "grid");
+	const char *chosen = g_str_equal(view, "list") ? "list" : "grid";
+
+	if (!g_str_equal(page->view, chosen)) {
+		g_free(page->view);
+		page->view = g_strdup(chosen);
+		library_page_bind_view(page);
+	}
 	library_page_refilter(page);
 }
 
@@ -193,8 +226,7 @@ static void hangar_library_page_init(HangarLibraryPage *page)
 	gtk_widget_init_template(GTK_WIDGET(page));
 	page->view = g_strdup("grid");
 	page->shown = g_list_store_new(HANGAR_TYPE_VM);
-	gtk_flow_box_bind_model(page->grid, G_LIST_MODEL(page->shown), create_tile, page, NULL);
-	gtk_list_box_bind_model(page->list, G_LIST_MODEL(page->shown), create_row, page, NULL);
+	library_page_bind_view(page);
 	gtk_search_bar_connect_entry(page->search_bar, GTK_ENTRY(page->search_entry));
 	g_signal_connect_swapped(page->search_bar, "notify::search-mode-enabled",
 				 G_CALLBACK(search_mode_changed), page);

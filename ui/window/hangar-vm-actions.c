@@ -398,6 +398,28 @@ GMenuModel *hangar_vm_actions_menu(void)
 	return G_MENU_MODEL(menu);
 }
 
+/* A popover menu is some twenty widgets: built at start-up for every tile
+ * and row, they were a quarter of the time to show a library of 100 VMs and
+ * much of its memory (issue 5, tests/bench/app). */
+static void vm_actions_menu_toggled(GtkMenuButton *button)
+{
+	GtkPopover *popover = gtk_menu_button_get_popover(button);
+	g_autoptr(GMenuModel) menu = NULL;
+
+	if (!gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(button)) ||
+	    g_object_get_data(G_OBJECT(popover), "hangar-menu-built"))
+		return;
+	menu = hangar_vm_actions_menu();
+	gtk_popover_bind_model(popover, menu, NULL);
+	g_object_set_data(G_OBJECT(popover), "hangar-menu-built", GINT_TO_POINTER(TRUE));
+}
+
+void hangar_vm_actions_attach_menu(GtkMenuButton *button)
+{
+	gtk_menu_button_set_popover(button, gtk_popover_new(GTK_WIDGET(button)));
+	g_signal_connect(button, "toggled", G_CALLBACK(vm_actions_menu_toggled), NULL);
+}
+
 void hangar_vm_actions_show_state(GtkLabel *label, HangarVm *vm, gboolean with_os)
 {
 	GtkStyleContext *style = gtk_widget_get_style_context(GTK_WIDGET(label));

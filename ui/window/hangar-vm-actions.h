@@ -14,6 +14,8 @@ G_BEGIN_DECLS
 /* Inserts the group into owner as "vm"; it lives as long as owner. */
 void hangar_vm_actions_install(GtkWidget *owner, HangarVm *vm);
 GMenuModel *hangar_vm_actions_menu(void);
+/* Gives button the menu, built when it is first opened. */
+void hangar_vm_actions_attach_menu(GtkMenuButton *button);
 /* The VM's state in label, coloured by its CSS class; for a running VM the
  * system name too ("Debian 12 · Running"). */
 void hangar_vm_actions_show_state(GtkLabel *label, HangarVm *vm, gboolean with_os);

@@ -31,11 +31,10 @@ static void vm_row_update(HangarVmRow *self)
 HangarVmRow *hangar_vm_row_new(HangarVm *vm)
 {
 	HangarVmRow *self = g_object_new(HANGAR_TYPE_VM_ROW, NULL);
-	g_autoptr(GMenuModel) menu = hangar_vm_actions_menu();
 
 	self->vm = g_object_ref(vm);
 	hangar_vm_actions_install(GTK_WIDGET(self), vm);
-	gtk_menu_button_set_menu_model(self->menu_button, menu);
+	hangar_vm_actions_attach_menu(self->menu_button);
 	g_signal_connect_object(vm, "notify", G_CALLBACK(vm_row_update), self,
 				G_CONNECT_SWAPPED);
 	vm_row_update(self);

@@ -225,11 +225,12 @@ HangarWindow *hangar_window_new(HangarApplication *app)
 	HangarWindow *window = g_object_new(HANGAR_TYPE_WINDOW, "application", app, NULL);
 
 	window->vms = g_object_ref(hangar_application_get_vms(app));
+	/* The view first, so that only its widgets are made for the VMs. */
+	window_restore_settings(window, hangar_application_get_settings(app));
 	hangar_library_page_set_model(window->library_page, window->vms);
 	g_signal_connect_object(window->vms, "items-changed", G_CALLBACK(window_vms_changed),
 				window, 0);
 	window_watch_vms(window, 0, g_list_model_get_n_items(window->vms));
-	window_restore_settings(window, hangar_application_get_settings(app));
 	hangar_window_show_library(window);
 	if (g_getenv("HANGAR_STARTUP_REPORT"))
 		g_signal_connect_after(window, "draw", G_CALLBACK(window_report_first_frame), window);
