@@ -58,6 +58,41 @@ static void test_user_mode_bulk_work(void)
 	run_guest_expecting_pass("user-mode", "1");
 }
 
+/* tests/guests/pit-lost-ticks.c: its debug-exit codes 0x10 and 0x11. */
+#define PIT_LOST_TICKS_DROPPED 33 /* (0x10 << 1) | 1 */
+#define PIT_LOST_TICKS_REPLAYED 35 /* (0x11 << 1) | 1 */
+
+/*
+ * PIT ticks lost while the guest has interrupts off: the engine turns KVM's reinjection off
+ * on kvm_pvm (engine/kvm.c, KVM_REINJECT_CONTROL), where firmware and boot loaders spend
+ * seconds with IF=0 and the replayed backlog held the keyboard's IRQ 1 back, so there the 200
+ * lost ticks must be dropped. On hardware KVM the engine keeps KVM's default, which replays
+ * them; that is expected too, so that dropping ticks everywhere (or nowhere) is a decision
+ * this test makes visible. The guest judges by counts, not timing: the IRQ 0s beyond the PIT
+ * periods (which it counts itself) in the second after STI, about 0 dropped and 200 replayed,
+ * against thresholds of 20 and 100.
+ */
+static void test_pit_lost_ticks(void)
+{
+	if (!guest_require_kvm())
+		return;
+	bool software_kvm = strcmp(hg_test_kvm_kind(), "kvm_pvm") == 0;
+	int want = software_kvm ? PIT_LOST_TICKS_DROPPED : PIT_LOST_TICKS_REPLAYED;
+	const char *verdict = software_kvm ? "dropped" : "replayed";
+	g_autofree char *kernel = guest_path("pit-lost-ticks");
+	GuestRun *r = guest_run_start("--kernel", kernel, "--debug-exit", "--memory", "64", NULL);
+	int status = guest_run_wait_exit(r, GUEST_TIMEOUT_MS);
+
+	g_test_message("%s KVM; guest: %s", software_kvm ? "kvm_pvm" : "hardware", r->serial->str);
+	if (status != want)
+		g_printerr("pit-lost-ticks: exit %d, expected %d (%s), serial:\n%s\n", status, want,
+			   verdict, r->serial->str);
+	g_assert_cmpint(status, ==, want);
+	g_autofree char *line = g_strdup_printf("RESULT: pit-lost-ticks: %s\n", verdict);
+	g_assert_nonnull(strstr(r->serial->str, line));
+	guest_run_free(r);
+}
+
 /* The numbers of every complete "count N" line in text, in order. */
 static GArray *parse_counts(const char *text)
 {
@@ -476,6 +511,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/guests/smp/second-vcpu-starts-through-init-sipi",
 			test_second_vcpu_starts_through_init_sipi);
 	g_test_add_func("/guests/user-mode/bulk-work-at-cpl3", test_user_mode_bulk_work);
+	g_test_add_func("/guests/pit/lost-ticks-dropped-on-kvm-pvm-replayed-on-hardware",
+			test_pit_lost_ticks);
 	g_test_add_func("/guests/counter/save-restore-continues-without-gap-or-repeat",
 			test_save_restore_continues_the_count);
 	g_test_add_func("/guests/counter/stop-cont-and-status", test_stop_cont_and_status);

@@ -10,8 +10,7 @@
 
 #define ICW1_INIT_WITH_ICW4 0x11
 #define ICW4_8086 0x01
-#define PIC_MASTER_VECTOR 0x20
-#define PIC_SLAVE_VECTOR 0x28
+#define OCW2_NON_SPECIFIC_EOI 0x20
 
 void pic_disable(void)
 {
@@ -25,4 +24,20 @@ void pic_disable(void)
 	outb(PIC_SLAVE_DATA, ICW4_8086);
 	outb(PIC_MASTER_DATA, 0xFF);
 	outb(PIC_SLAVE_DATA, 0xFF);
+}
+
+void pic_unmask(unsigned int irq)
+{
+	uint16_t port = irq < 8 ? PIC_MASTER_DATA : PIC_SLAVE_DATA;
+
+	outb(port, inb(port) & ~(1u << (irq & 7)));
+	if (irq >= 8) /* the slave reaches the CPU through the master's IRQ2 */
+		outb(PIC_MASTER_DATA, inb(PIC_MASTER_DATA) & ~(1u << 2));
+}
+
+void pic_eoi(unsigned int irq)
+{
+	if (irq >= 8)
+		outb(PIC_SLAVE_COMMAND, OCW2_NON_SPECIFIC_EOI);
+	outb(PIC_MASTER_COMMAND, OCW2_NON_SPECIFIC_EOI);
 }
