@@ -13,7 +13,9 @@ The engine's own view is checked with hangarctl.
   3. Pause, Resume and Shut Down (the guest powers off on the ACPI power
      button) from the VM page, each seen by the engine and in the UI;
   4. an engine killed from outside shows as crashed, with the reason;
-  5. the VM is deleted from the library's menu.
+  5. quitting with the VM running offers to keep it running; the engine
+     outlives the app, and the next start reattaches to it;
+  6. the VM is deleted from the library's menu.
 
 Output is TAP.  Environment: HANGAR_APP, HANGARCTL, HANGAR_ENGINE,
 GSETTINGS_SCHEMA_DIR, HANGAR_TEST_ISO (boot-power-button.iso); optional
@@ -111,11 +113,16 @@ def find(root, role=None, name=None, contains=None):
     return nodes[0] if nodes else None
 
 
-def app_node():
+def app_node(pid):
+    """The app's accessible root: by process, since a closed app may still
+    be listed for a moment."""
     desktop = Atspi.get_desktop(0)
-    for app in children(desktop):
-        if app is not None and app.get_name() in ("hangar", "Hangar"):
-            return app
+    for node in children(desktop):
+        try:
+            if node is not None and node.get_process_id() == pid:
+                return node
+        except Exception:
+            continue
     return None
 
 
@@ -214,7 +221,7 @@ def main():
     root = None
     try:
         Atspi.init()
-        root = wait_for(app_node, "the app on the accessibility bus")
+        root = wait_for(lambda: app_node(app.pid), "the app on the accessibility bus")
         tap_ok("the app starts and shows its window")
 
         # 1. The wizard, opened on the ISO; its defaults are fine.
@@ -273,8 +280,32 @@ def main():
                  "the crash reason on the VM page")
         tap_ok("an engine killed from outside shows as crashed with its reason")
 
-        # 5. Delete from the library.
-        press(root, "Back")
+        # 5. Quit, keeping the VM running; the next start reattaches.
+        press(root, "Start")
+        wait_for(lambda: vm_state(vm_id) == "running", "the VM to run again")
+        menu = wait_for(lambda: find(root, "toggle button", "Main menu") or
+                        find(root, "push button", "Main menu"), "the main menu button")
+        menu.do_action(0)
+        wait_for(lambda: find(root, "menu item", "Quit") or find(root, "push button", "Quit"),
+                 "the Quit item").do_action(0)
+        press(root, "Keep Running")
+        try:
+            app.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            bail("the app did not quit after Keep Running")
+        if vm_state(vm_id) != "running":
+            bail("the VM stopped with the app")
+        tap_ok("quitting asks, and Keep Running leaves the VM running without the app")
+        app = subprocess.Popen([os.environ["HANGAR_APP"]],
+                               stdout=open(os.path.join(work, "app.log"), "a"),
+                               stderr=subprocess.STDOUT)
+        root = wait_for(lambda: app_node(app.pid), "the app, started again, on the accessibility bus")
+        wait_for(lambda: find(root, "label", "Running"), "the VM shown as running")
+        hangarctl("stop", "--force", vm_id)
+        wait_for(lambda: find(root, "label", "Stopped"), "the VM shown as stopped")
+        tap_ok("the app started again reattaches to the running VM and follows it")
+
+        # 6. Delete from the library.
         menu = wait_for(lambda: find(root, "toggle button", "Actions") or
                         find(root, "push button", "Actions"), "the VM's menu button")
         menu.do_action(0)
