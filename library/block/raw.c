@@ -1,7 +1,13 @@
 /* Raw image files (and block devices).  Discard punches holes; writing
  * zeroes uses FALLOC_FL_ZERO_RANGE or punches a hole when unmapping is
- * allowed, and falls back to writing zeroes where the file system can't. */
-#include "library/block/block.h"
+ * allowed, and falls back to writing zeroes where the file system can't.
+ *
+ * Formats are found from the content, so a guest that wrote qcow2's magic
+ * to the start of its raw disk would turn the disk into a qcow2 image on the
+ * next open, and the header it wrote could name any host file as a backing
+ * file.  Like QEMU with probed raw images, writes that would put the magic
+ * into the first bytes are refused. */
+#include "library/block/block_driver.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,33 +17,21 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <limits.h>
 #include <unistd.h>
 
-struct HgBlockBackend {
+typedef struct {
 	int fd;
-	char *path;
-	uint64_t size;
-	bool read_only;
-};
+} RawImage;
 
-HgBlockBackend *hg_block_open(const char *path, bool read_only, GError **error)
+static bool raw_open(HgBlockBackend *blk, int fd, HgBlockChain *chain, GError **error)
 {
-	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	struct stat st;
-	HgBlockBackend *blk;
 	uint64_t size;
 
-	if (fd < 0) {
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot open %s: %s",
-			    path, g_strerror(errno));
-		return NULL;
-	}
 	if (fstat(fd, &st) < 0) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot stat %s: %s",
-			    path, g_strerror(errno));
-		close(fd);
-		return NULL;
+			    blk->path, g_strerror(errno));
+		return false;
 	}
 	if (S_ISBLK(st.st_mode)) {
 		if (ioctl(fd, BLKGETSIZE64, &size) < 0)
@@ -46,126 +40,67 @@ HgBlockBackend *hg_block_open(const char *path, bool read_only, GError **error)
 		size = st.st_size;
 	} else {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "%s is neither a file nor a block device", path);
-		close(fd);
-		return NULL;
+			    "%s is neither a file nor a block device", blk->path);
+		return false;
 	}
-	blk = g_new0(HgBlockBackend, 1);
-	blk->fd = fd;
-	blk->path = g_strdup(path);
+	RawImage *raw = g_new0(RawImage, 1);
+	raw->fd = fd;
+	blk->state = raw;
 	blk->size = size;
-	blk->read_only = read_only;
-	return blk;
+	return true;
 }
 
-void hg_block_close(HgBlockBackend *blk)
+static void raw_close(HgBlockBackend *blk)
 {
-	if (!blk)
-		return;
-	close(blk->fd);
-	g_free(blk->path);
-	g_free(blk);
+	RawImage *raw = blk->state;
+
+	close(raw->fd);
+	g_free(raw);
 }
 
-uint64_t hg_block_size(HgBlockBackend *blk)
+static int raw_readv(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov, int iovcnt)
 {
-	return blk->size;
+	RawImage *raw = blk->state;
+	return hg_block_fd_transfer(raw->fd, offset, iov, iovcnt, false);
 }
 
-bool hg_block_is_read_only(HgBlockBackend *blk)
+/* Would this write leave qcow2's magic in bytes 0-3? */
+static bool raw_write_makes_magic(RawImage *raw, uint64_t offset, const struct iovec *iov,
+				  int iovcnt)
 {
-	return blk->read_only;
+	uint8_t head[4] = {0};
+	uint64_t len = hg_block_iov_length(iov, iovcnt);
+
+	if (offset >= sizeof(head) || len == 0)
+		return false;
+	if (offset > 0 || len < sizeof(head))
+		(void)hg_block_fd_pread(raw->fd, 0, head, sizeof(head));
+	hg_block_iov_to_buffer(iov, iovcnt, 0, head + offset, MIN(len, sizeof(head) - offset));
+	return memcmp(head, "QFI\xfb", 4) == 0;
 }
 
-const char *hg_block_path(HgBlockBackend *blk)
+static int raw_writev(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov, int iovcnt)
 {
-	return blk->path;
+	RawImage *raw = blk->state;
+
+	if (raw_write_makes_magic(raw, offset, iov, iovcnt))
+		return -EPERM;
+	return hg_block_fd_transfer(raw->fd, offset, iov, iovcnt, true);
 }
 
-static uint64_t iov_length(const struct iovec *iov, int iovcnt)
+static int raw_flush(HgBlockBackend *blk)
 {
-	uint64_t len = 0;
-	for (int i = 0; i < iovcnt; i++)
-		len += iov[i].iov_len;
-	return len;
+	RawImage *raw = blk->state;
+	return fdatasync(raw->fd) < 0 ? -errno : 0;
 }
 
-static bool range_ok(HgBlockBackend *blk, uint64_t offset, uint64_t len)
-{
-	return offset <= blk->size && len <= blk->size - offset;
-}
-
-/* preadv/pwritev may move less than asked; go on until done.  The iovec
- * array is copied so it can be advanced; up to 256 entries (what storage
- * devices send: virtio-blk's seg_max + 2) stay on the worker's stack, so
- * the I/O path allocates nothing. */
-static int block_transfer(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov,
-			  int iovcnt, bool write)
-{
-	struct iovec stack[256];
-	struct iovec *v = iovcnt <= (int)G_N_ELEMENTS(stack) ? stack : g_new(struct iovec, iovcnt);
-	int i = 0, r = 0;
-
-	memcpy(v, iov, iovcnt * sizeof(*v));
-	while (i < iovcnt) {
-		if (v[i].iov_len == 0) {
-			i++;
-			continue;
-		}
-		int batch = MIN(iovcnt - i, IOV_MAX);
-		ssize_t n = write ? pwritev(blk->fd, v + i, batch, offset)
-				  : preadv(blk->fd, v + i, batch, offset);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO; /* 0: the file shrank under us */
-			break;
-		}
-		offset += n;
-		while (n > 0) {
-			size_t step = MIN((size_t)n, v[i].iov_len);
-			v[i].iov_base = (uint8_t *)v[i].iov_base + step;
-			v[i].iov_len -= step;
-			n -= step;
-			if (v[i].iov_len == 0)
-				i++;
-		}
-	}
-	if (v != stack)
-		g_free(v);
-	return r;
-}
-
-int hg_block_readv(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov, int iovcnt)
-{
-	if (!range_ok(blk, offset, iov_length(iov, iovcnt)))
-		return -EIO;
-	return block_transfer(blk, offset, iov, iovcnt, false);
-}
-
-int hg_block_writev(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov, int iovcnt)
-{
-	if (blk->read_only)
-		return -EROFS;
-	if (!range_ok(blk, offset, iov_length(iov, iovcnt)))
-		return -EIO;
-	return block_transfer(blk, offset, iov, iovcnt, true);
-}
-
-int hg_block_flush(HgBlockBackend *blk)
-{
-	if (blk->read_only)
-		return 0;
-	return fdatasync(blk->fd) < 0 ? -errno : 0;
-}
-
-static int write_zero_bytes(HgBlockBackend *blk, uint64_t offset, uint64_t len)
+static int write_zero_bytes(RawImage *raw, uint64_t offset, uint64_t len)
 {
 	static const uint8_t zeroes[65536];
 
 	while (len) {
 		struct iovec iov = {(void *)zeroes, MIN(len, sizeof(zeroes))};
-		int r = block_transfer(blk, offset, &iov, 1, true);
+		int r = hg_block_fd_transfer(raw->fd, offset, &iov, 1, true);
 		if (r < 0)
 			return r;
 		offset += iov.iov_len;
@@ -174,29 +109,36 @@ static int write_zero_bytes(HgBlockBackend *blk, uint64_t offset, uint64_t len)
 	return 0;
 }
 
-int hg_block_discard(HgBlockBackend *blk, uint64_t offset, uint64_t len)
+static int raw_discard(HgBlockBackend *blk, uint64_t offset, uint64_t len)
 {
-	if (blk->read_only)
-		return -EROFS;
-	if (!range_ok(blk, offset, len))
-		return -EIO;
+	RawImage *raw = blk->state;
+
 	/* Discard is advisory: where holes cannot be punched, do nothing. */
-	if (fallocate(blk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, len) < 0 &&
+	if (fallocate(raw->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, len) < 0 &&
 	    errno != EOPNOTSUPP && errno != ENOSYS)
 		return -errno;
 	return 0;
 }
 
-int hg_block_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len, bool may_unmap)
+static int raw_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len, bool may_unmap)
 {
-	if (blk->read_only)
-		return -EROFS;
-	if (!range_ok(blk, offset, len))
-		return -EIO;
+	RawImage *raw = blk->state;
+
 	if (may_unmap &&
-	    fallocate(blk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, len) == 0)
+	    fallocate(raw->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, len) == 0)
 		return 0;
-	if (fallocate(blk->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, offset, len) == 0)
+	if (fallocate(raw->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, offset, len) == 0)
 		return 0;
-	return write_zero_bytes(blk, offset, len);
+	return write_zero_bytes(raw, offset, len);
 }
+
+const HgBlockDriver hg_block_raw_driver = {
+	.format_name = "raw",
+	.open = raw_open,
+	.close = raw_close,
+	.readv = raw_readv,
+	.writev = raw_writev,
+	.flush = raw_flush,
+	.discard = raw_discard,
+	.write_zeroes = raw_write_zeroes,
+};

@@ -1,0 +1,310 @@
+/* The image layer's front: format detection, the checks every format
+ * shares (range, read-only), dispatch to the format drivers, and the
+ * iovec and file helpers the drivers use. */
+#include "library/block/block_driver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const HgBlockDriver *const block_drivers[] = {
+	&hg_block_raw_driver,
+	&hg_block_qcow2_driver,
+};
+
+static const HgBlockDriver *block_driver_by_name(const char *name)
+{
+	for (unsigned i = 0; i < G_N_ELEMENTS(block_drivers); i++)
+		if (strcmp(block_drivers[i]->format_name, name) == 0)
+			return block_drivers[i];
+	return NULL;
+}
+
+/* The content decides; everything that is not qcow2 is raw. */
+static const HgBlockDriver *block_driver_probe(int fd)
+{
+	uint8_t magic[4];
+
+	if (hg_block_fd_pread(fd, 0, magic, sizeof(magic)) == 0 && memcmp(magic, "QFI\xfb", 4) == 0)
+		return &hg_block_qcow2_driver;
+	return &hg_block_raw_driver;
+}
+
+HgBlockBackend *hg_block_open_in_chain(const char *path, const char *format, bool read_only,
+				       HgBlockChain *chain, GError **error)
+{
+	const HgBlockDriver *driver;
+	HgBlockFileId id;
+	struct stat st;
+	HgBlockBackend *blk;
+	int fd;
+
+	if (chain->depth > HG_BLOCK_MAX_CHAIN_DEPTH) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "%s: the backing chain is deeper than %u images", path,
+			    HG_BLOCK_MAX_CHAIN_DEPTH);
+		return NULL;
+	}
+	fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot open %s: %s",
+			    path, g_strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot stat %s: %s",
+			    path, g_strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	id.dev = st.st_dev;
+	id.ino = st.st_ino;
+	for (unsigned i = 0; i < chain->visited->len; i++) {
+		HgBlockFileId *seen = &g_array_index(chain->visited, HgBlockFileId, i);
+		if (seen->dev == id.dev && seen->ino == id.ino) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "%s: the backing chain loops back to an image already in it",
+				    path);
+			close(fd);
+			return NULL;
+		}
+	}
+	g_array_append_val(chain->visited, id);
+
+	if (format) {
+		driver = block_driver_by_name(format);
+		if (!driver) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+				    "%s: unsupported image format \"%s\"", path, format);
+			close(fd);
+			return NULL;
+		}
+	} else {
+		driver = block_driver_probe(fd);
+	}
+	blk = g_new0(HgBlockBackend, 1);
+	blk->driver = driver;
+	blk->path = g_strdup(path);
+	blk->read_only = read_only;
+	if (!driver->open(blk, fd, chain, error)) {
+		close(fd);
+		g_free(blk->path);
+		g_free(blk);
+		return NULL;
+	}
+	return blk;
+}
+
+HgBlockBackend *hg_block_open(const char *path, bool read_only, GError **error)
+{
+	HgBlockChain chain = {0, g_array_new(FALSE, FALSE, sizeof(HgBlockFileId))};
+	HgBlockBackend *blk = hg_block_open_in_chain(path, NULL, read_only, &chain, error);
+
+	g_array_unref(chain.visited);
+	return blk;
+}
+
+void hg_block_close(HgBlockBackend *blk)
+{
+	if (!blk)
+		return;
+	blk->driver->close(blk);
+	g_free(blk->path);
+	g_free(blk);
+}
+
+uint64_t hg_block_size(HgBlockBackend *blk)
+{
+	return blk->size;
+}
+
+bool hg_block_is_read_only(HgBlockBackend *blk)
+{
+	return blk->read_only;
+}
+
+const char *hg_block_path(HgBlockBackend *blk)
+{
+	return blk->path;
+}
+
+const char *hg_block_format(HgBlockBackend *blk)
+{
+	return blk->driver->format_name;
+}
+
+static bool range_ok(HgBlockBackend *blk, uint64_t offset, uint64_t len)
+{
+	return offset <= blk->size && len <= blk->size - offset;
+}
+
+int hg_block_readv(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov, int iovcnt)
+{
+	if (!range_ok(blk, offset, hg_block_iov_length(iov, iovcnt)))
+		return -EIO;
+	return blk->driver->readv(blk, offset, iov, iovcnt);
+}
+
+int hg_block_writev(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov, int iovcnt)
+{
+	if (blk->read_only)
+		return -EROFS;
+	if (!range_ok(blk, offset, hg_block_iov_length(iov, iovcnt)))
+		return -EIO;
+	return blk->driver->writev(blk, offset, iov, iovcnt);
+}
+
+int hg_block_flush(HgBlockBackend *blk)
+{
+	if (blk->read_only)
+		return 0;
+	return blk->driver->flush(blk);
+}
+
+int hg_block_discard(HgBlockBackend *blk, uint64_t offset, uint64_t len)
+{
+	if (blk->read_only)
+		return -EROFS;
+	if (!range_ok(blk, offset, len))
+		return -EIO;
+	if (len == 0)
+		return 0;
+	return blk->driver->discard(blk, offset, len);
+}
+
+int hg_block_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len, bool may_unmap)
+{
+	if (blk->read_only)
+		return -EROFS;
+	if (!range_ok(blk, offset, len))
+		return -EIO;
+	if (len == 0)
+		return 0;
+	return blk->driver->write_zeroes(blk, offset, len, may_unmap);
+}
+
+uint64_t hg_block_iov_length(const struct iovec *iov, int iovcnt)
+{
+	uint64_t len = 0;
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	return len;
+}
+
+int hg_block_iov_slice(const struct iovec *iov, int iovcnt, uint64_t skip, uint64_t len,
+		       struct iovec *out, int out_max)
+{
+	int n = 0;
+
+	for (int i = 0; i < iovcnt && len; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		if (n == out_max)
+			return -1;
+		size_t take = MIN(iov[i].iov_len - skip, len);
+		out[n].iov_base = (uint8_t *)iov[i].iov_base + skip;
+		out[n].iov_len = take;
+		n++;
+		len -= take;
+		skip = 0;
+	}
+	return n;
+}
+
+/* Walks [skip, skip + len) of iov, calling step for each piece. */
+#define IOV_FOR_EACH(iov, iovcnt, skip, len, base, piece, done, body)                              \
+	do {                                                                                       \
+		uint64_t skip_ = (skip), left_ = (len), done = 0;                                  \
+		for (int i_ = 0; i_ < (iovcnt) && left_; i_++) {                                   \
+			if (skip_ >= (iov)[i_].iov_len) {                                          \
+				skip_ -= (iov)[i_].iov_len;                                        \
+				continue;                                                          \
+			}                                                                          \
+			uint8_t *base = (uint8_t *)(iov)[i_].iov_base + skip_;                     \
+			size_t piece = MIN((iov)[i_].iov_len - skip_, left_);                      \
+			body;                                                                      \
+			done += piece;                                                             \
+			left_ -= piece;                                                            \
+			skip_ = 0;                                                                 \
+		}                                                                                  \
+	} while (0)
+
+void hg_block_iov_to_buffer(const struct iovec *iov, int iovcnt, uint64_t skip, void *buf,
+			    uint64_t len)
+{
+	IOV_FOR_EACH(iov, iovcnt, skip, len, base, piece, done,
+		     memcpy((uint8_t *)buf + done, base, piece));
+}
+
+void hg_block_iov_from_buffer(const struct iovec *iov, int iovcnt, uint64_t skip, const void *buf,
+			      uint64_t len)
+{
+	IOV_FOR_EACH(iov, iovcnt, skip, len, base, piece, done,
+		     memcpy(base, (const uint8_t *)buf + done, piece));
+}
+
+void hg_block_iov_memset(const struct iovec *iov, int iovcnt, uint64_t skip, int c, uint64_t len)
+{
+	IOV_FOR_EACH(iov, iovcnt, skip, len, base, piece, done, {
+		(void)done;
+		memset(base, c, piece);
+	});
+}
+
+/* preadv/pwritev may move less than asked; go on until done.  The iovec
+ * array is copied so it can be advanced; up to 256 entries (what storage
+ * devices send: virtio-blk's seg_max + 2) stay on the worker's stack, so
+ * the I/O path allocates nothing. */
+int hg_block_fd_transfer(int fd, uint64_t offset, const struct iovec *iov, int iovcnt, bool write)
+{
+	struct iovec stack[256];
+	struct iovec *v = iovcnt <= (int)G_N_ELEMENTS(stack) ? stack : g_new(struct iovec, iovcnt);
+	int i = 0, r = 0;
+
+	memcpy(v, iov, iovcnt * sizeof(*v));
+	while (i < iovcnt) {
+		if (v[i].iov_len == 0) {
+			i++;
+			continue;
+		}
+		int batch = MIN(iovcnt - i, IOV_MAX);
+		ssize_t n = write ? pwritev(fd, v + i, batch, offset)
+				  : preadv(fd, v + i, batch, offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO; /* 0: the file ends here */
+			break;
+		}
+		offset += n;
+		while (n > 0) {
+			size_t step = MIN((size_t)n, v[i].iov_len);
+			v[i].iov_base = (uint8_t *)v[i].iov_base + step;
+			v[i].iov_len -= step;
+			n -= step;
+			if (v[i].iov_len == 0)
+				i++;
+		}
+	}
+	if (v != stack)
+		g_free(v);
+	return r;
+}
+
+int hg_block_fd_pread(int fd, uint64_t offset, void *buf, size_t len)
+{
+	struct iovec iov = {buf, len};
+	return hg_block_fd_transfer(fd, offset, &iov, 1, false);
+}
+
+int hg_block_fd_pwrite(int fd, uint64_t offset, const void *buf, size_t len)
+{
+	struct iovec iov = {(void *)buf, len};
+	return hg_block_fd_transfer(fd, offset, &iov, 1, true);
+}

@@ -1,0 +1,72 @@
+/* Inside the image layer: what a format driver provides, and the helpers
+ * the drivers share.  block.c checks ranges and read-only refusal before it
+ * calls a driver, so drivers see only in-range requests. */
+#pragma once
+
+#include "library/block/block.h"
+
+#include <sys/types.h>
+
+typedef struct HgBlockDriver HgBlockDriver;
+
+/* The images met while opening one chain (an image and its backing files):
+ * loops are found by device and inode, and the depth is bounded. */
+#define HG_BLOCK_MAX_CHAIN_DEPTH 64
+
+typedef struct {
+	unsigned depth; /* 0 for the image asked for, 1 for its backing file, ... */
+	GArray *visited; /* of HgBlockFileId */
+} HgBlockChain;
+
+typedef struct {
+	dev_t dev;
+	ino_t ino;
+} HgBlockFileId;
+
+struct HgBlockBackend {
+	const HgBlockDriver *driver;
+	void *state; /* the driver's */
+	char *path;
+	uint64_t size; /* what the guest sees */
+	bool read_only;
+};
+
+struct HgBlockDriver {
+	const char *format_name;
+	/* Takes fd (open, O_RDONLY or O_RDWR as blk->read_only says); on
+	 * success sets blk->size and blk->state.  On failure the caller
+	 * closes fd. */
+	bool (*open)(HgBlockBackend *blk, int fd, HgBlockChain *chain, GError **error);
+	void (*close)(HgBlockBackend *blk);
+	int (*readv)(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov, int iovcnt);
+	int (*writev)(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov, int iovcnt);
+	int (*flush)(HgBlockBackend *blk);
+	int (*discard)(HgBlockBackend *blk, uint64_t offset, uint64_t len);
+	int (*write_zeroes)(HgBlockBackend *blk, uint64_t offset, uint64_t len, bool may_unmap);
+};
+
+extern const HgBlockDriver hg_block_raw_driver;
+extern const HgBlockDriver hg_block_qcow2_driver;
+
+/* Opens one image of a chain; format NULL probes the content. */
+HgBlockBackend *hg_block_open_in_chain(const char *path, const char *format, bool read_only,
+				       HgBlockChain *chain, GError **error);
+
+/* The iovec helpers.  hg_block_iov_slice fills out[] (at most out_max
+ * entries) with the part [skip, skip + len) of iov and returns the count,
+ * or -1 when out_max is too small. */
+uint64_t hg_block_iov_length(const struct iovec *iov, int iovcnt);
+int hg_block_iov_slice(const struct iovec *iov, int iovcnt, uint64_t skip, uint64_t len,
+		       struct iovec *out, int out_max);
+void hg_block_iov_to_buffer(const struct iovec *iov, int iovcnt, uint64_t skip, void *buf,
+			    uint64_t len);
+void hg_block_iov_from_buffer(const struct iovec *iov, int iovcnt, uint64_t skip, const void *buf,
+			      uint64_t len);
+void hg_block_iov_memset(const struct iovec *iov, int iovcnt, uint64_t skip, int c, uint64_t len);
+
+/* preadv/pwritev until done (short transfers, EINTR); 0 or -errno, -EIO
+ * when the file ends first. */
+int hg_block_fd_transfer(int fd, uint64_t offset, const struct iovec *iov, int iovcnt, bool write);
+/* pread/pwrite of one buffer, the same way. */
+int hg_block_fd_pread(int fd, uint64_t offset, void *buf, size_t len);
+int hg_block_fd_pwrite(int fd, uint64_t offset, const void *buf, size_t len);

@@ -1,0 +1,316 @@
+/* Broken qcow2 images: each is refused on open with a clear error (or, for
+ * a bad L2 entry, fails the access with -EIO), nothing crashes, and the
+ * file is never written.  The corpus is made here from a good image by
+ * changing a field or two; random byte changes follow. */
+#include "qcow2-test-util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CLUSTER 65536ull
+
+typedef struct {
+	char *dir;
+	char *path;
+} Fixture;
+
+/* A good image: 8 MiB, 64 KiB clusters, data at guest offset 0 (so an L2
+ * table and a data cluster exist). */
+static void fixture_set_up(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	f->dir = qt_make_dir();
+	f->path = g_build_filename(f->dir, "img.qcow2", NULL);
+	g_assert_true(hg_block_create_qcow2(f->path, 8 << 20, NULL, 16, &error));
+	HgBlockBackend *blk = qt_open(f->path, false);
+	uint8_t buf[4096];
+	memset(buf, 0xab, sizeof(buf));
+	struct iovec iov = {buf, sizeof(buf)};
+	g_assert_cmpint(hg_block_writev(blk, 0, &iov, 1), ==, 0);
+	hg_block_close(blk);
+}
+
+static void fixture_tear_down(Fixture *f, gconstpointer data)
+{
+	qt_remove_dir(f->dir);
+	g_free(f->path);
+	g_free(f->dir);
+}
+
+static void put32(const char *path, uint64_t offset, uint32_t value)
+{
+	int fd = open(path, O_WRONLY);
+	value = GUINT32_TO_BE(value);
+	g_assert_cmpint(pwrite(fd, &value, 4, offset), ==, 4);
+	close(fd);
+}
+
+static void put64(const char *path, uint64_t offset, uint64_t value)
+{
+	int fd = open(path, O_WRONLY);
+	value = GUINT64_TO_BE(value);
+	g_assert_cmpint(pwrite(fd, &value, 8, offset), ==, 8);
+	close(fd);
+}
+
+static uint64_t get64(const char *path, uint64_t offset)
+{
+	int fd = open(path, O_RDONLY);
+	uint64_t value;
+	g_assert_cmpint(pread(fd, &value, 8, offset), ==, 8);
+	close(fd);
+	return GUINT64_FROM_BE(value);
+}
+
+static void put_bytes(const char *path, uint64_t offset, const void *bytes, size_t len)
+{
+	int fd = open(path, O_WRONLY);
+	g_assert_cmpint(pwrite(fd, bytes, len, offset), ==, (ssize_t)len);
+	close(fd);
+}
+
+/* Neither read-write nor read-only opens; the message names the file;
+ * the file is as it was. */
+static void assert_refused(const char *path, const char *expect)
+{
+	g_autofree char *before = qt_file_hash(path);
+	for (int ro = 0; ro < 2; ro++) {
+		g_autoptr(GError) error = NULL;
+		HgBlockBackend *blk = hg_block_open(path, ro, &error);
+		g_assert_null(blk);
+		g_assert_nonnull(error);
+		g_assert_nonnull(strstr(error->message, path));
+		if (expect && !strstr(error->message, expect))
+			g_error("\"%s\" does not say \"%s\"", error->message, expect);
+		g_test_message("%s", error->message);
+	}
+	g_autofree char *after = qt_file_hash(path);
+	g_assert_cmpstr(before, ==, after);
+}
+
+typedef struct {
+	const char *name;
+	uint64_t offset;
+	unsigned width; /* 4 or 8 */
+	uint64_t value;
+	const char *expect;
+} FieldCase;
+
+static const FieldCase field_cases[] = {
+	{"version-1", 4, 4, 1, "version 1"},
+	{"version-4", 4, 4, 4, "version 4"},
+	{"cluster-bits-8", 20, 4, 8, "cluster_bits"},
+	{"cluster-bits-22", 20, 4, 22, "cluster_bits"},
+	{"cluster-bits-huge", 20, 4, 0xffffffff, "cluster_bits"},
+	{"size-overflow", 24, 8, 1ull << 63, "virtual size"},
+	{"size-beyond-l1", 24, 8, 1ull << 40, "L1 table is too small"},
+	{"encrypted", 32, 4, 2, "encrypted"},
+	{"l1-size-huge", 36, 4, 0x7fffffff, "L1 table"},
+	{"l1-beyond-end-of-file", 40, 8, 1ull << 40, "L1 table"},
+	{"l1-unaligned", 40, 8, 3 * CLUSTER + 512, "L1 table"},
+	{"refcount-table-over-header", 48, 8, 0, "refcount table"},
+	{"refcount-table-beyond-end-of-file", 48, 8, 1ull << 40, "refcount table"},
+	{"refcount-table-unaligned", 48, 8, CLUSTER + 8, "refcount table"},
+	{"refcount-table-huge", 56, 4, 0xffffffff, "refcount table"},
+	{"refcount-table-empty", 56, 4, 0, "refcount table"},
+	{"snapshot-count-huge", 60, 4, 0x7fffffff, "snapshots"},
+	{"unknown-incompatible-feature", 72, 8, 1ull << 10, "feature"},
+	{"extended-l2-entries", 72, 8, 1ull << 4, "feature"},
+	{"external-data-file", 72, 8, 1ull << 2, "feature"},
+	{"compression-bit-without-type", 72, 8, 1ull << 3, "compression"},
+	{"refcount-order-7", 96, 4, 7, "refcount_order"},
+	{"header-length-short", 100, 4, 96, "header_length"},
+	{"header-length-unaligned", 100, 4, 113, "header_length"},
+	{"header-length-past-cluster", 100, 4, 1 << 20, "header_length"},
+	{"backing-name-too-long", 16, 4, 5000, "backing file name"},
+};
+
+static void test_bad_field(Fixture *f, gconstpointer data)
+{
+	const FieldCase *c = data;
+	if (c->offset == 16)
+		put64(f->path, 8, 512); /* the backing name's offset, then its length */
+	if (c->width == 4)
+		put32(f->path, c->offset, c->value);
+	else
+		put64(f->path, c->offset, c->value);
+	assert_refused(f->path, c->expect);
+}
+
+/* Formats come from the content: without qcow2's magic, a file is raw. */
+static void test_bad_magic_is_raw(Fixture *f, gconstpointer data)
+{
+	put32(f->path, 0, 0x514649fa);
+	g_autofree char *before = qt_file_hash(f->path);
+	HgBlockBackend *blk = qt_open(f->path, true);
+	g_assert_cmpstr(hg_block_format(blk), ==, "raw");
+	hg_block_close(blk);
+	g_autofree char *after = qt_file_hash(f->path);
+	g_assert_cmpstr(before, ==, after);
+}
+
+static void test_backing_name_outside_header_cluster(Fixture *f, gconstpointer data)
+{
+	put64(f->path, 8, CLUSTER - 10);
+	put32(f->path, 16, 100);
+	assert_refused(f->path, "backing file name");
+}
+
+static void test_header_extension_length_lies(Fixture *f, gconstpointer data)
+{
+	put32(f->path, 112, 0x11111111);
+	put32(f->path, 116, 0xffff0000);
+	assert_refused(f->path, "header extension");
+}
+
+static void test_snapshot_table_lies_about_sizes(Fixture *f, gconstpointer data)
+{
+	/* One entry past the data, claiming a gigabyte of extra data. */
+	uint8_t entry[48] = {0};
+	uint64_t table = 8 * CLUSTER;
+	*(uint64_t *)entry = GUINT64_TO_BE(3 * CLUSTER);
+	*(uint32_t *)(entry + 8) = GUINT32_TO_BE(1);
+	*(uint16_t *)(entry + 12) = GUINT16_TO_BE(1);
+	*(uint16_t *)(entry + 14) = GUINT16_TO_BE(1);
+	*(uint32_t *)(entry + 36) = GUINT32_TO_BE(1u << 30);
+	put_bytes(f->path, table, entry, sizeof(entry));
+	put32(f->path, 60, 1);
+	put64(f->path, 64, table);
+	assert_refused(f->path, "snapshot 0");
+	/* The count says more entries than the file holds. */
+	*(uint32_t *)(entry + 36) = 0;
+	put_bytes(f->path, table, entry, sizeof(entry));
+	put32(f->path, 60, 5000);
+	assert_refused(f->path, "snapshot");
+}
+
+static void test_backing_chain_loops(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *a = g_build_filename(f->dir, "a.qcow2", NULL);
+	g_autofree char *b = g_build_filename(f->dir, "b.qcow2", NULL);
+
+	/* b -> img.qcow2 -> b, then a -> b. */
+	g_assert_true(hg_block_create_qcow2(b, 0, "img.qcow2", 16, &error));
+	g_assert_true(hg_block_create_qcow2(a, 0, "b.qcow2", 16, &error));
+	put_bytes(f->path, 1024, "b.qcow2", 7);
+	put64(f->path, 8, 1024);
+	put32(f->path, 16, 7);
+	g_autofree char *hash_img = qt_file_hash(f->path), *hash_b = qt_file_hash(b);
+	assert_refused(a, "loops");
+	assert_refused(f->path, "loops");
+	g_autofree char *after_img = qt_file_hash(f->path), *after_b = qt_file_hash(b);
+	g_assert_cmpstr(hash_img, ==, after_img);
+	g_assert_cmpstr(hash_b, ==, after_b);
+	/* An image that is its own backing file. */
+	put_bytes(f->path, 1024, "img.qcow2", 9);
+	put32(f->path, 16, 9);
+	assert_refused(f->path, "loops");
+}
+
+static void test_truncated_file(Fixture *f, gconstpointer data)
+{
+	g_assert_cmpint(truncate(f->path, 50), ==, 0);
+	assert_refused(f->path, "too short");
+}
+
+/* An L2 entry past the end of the file: the image opens, that cluster
+ * fails with -EIO, the rest reads, and a read-only open writes nothing. */
+static void test_l2_entry_past_end_of_file(Fixture *f, gconstpointer data)
+{
+	uint64_t l1_offset = get64(f->path, 40);
+	uint64_t l2_offset = get64(f->path, l1_offset) & 0x00fffffffffffe00ull;
+	g_assert_cmpuint(l2_offset, !=, 0);
+	put64(f->path, l2_offset, (1ull << 40) | (1ull << 63));
+	g_autofree char *before = qt_file_hash(f->path);
+
+	HgBlockBackend *blk = qt_open(f->path, true);
+	uint8_t buf[4096];
+	struct iovec iov = {buf, sizeof(buf)};
+	g_assert_cmpint(hg_block_readv(blk, 0, &iov, 1), ==, -EIO);
+	g_assert_cmpint(hg_block_readv(blk, 1 << 20, &iov, 1), ==, 0);
+	hg_block_close(blk);
+	g_autofree char *after = qt_file_hash(f->path);
+	g_assert_cmpstr(before, ==, after);
+
+	blk = qt_open(f->path, false);
+	g_assert_cmpint(hg_block_writev(blk, 100, &iov, 1), ==, -EIO);
+	g_assert_cmpint(hg_block_readv(blk, 0, &iov, 1), ==, -EIO);
+	g_assert_cmpint(hg_block_writev(blk, 1 << 20, &iov, 1), ==, 0);
+	hg_block_close(blk);
+}
+
+/* Random byte changes in the metadata: an error or a working image, never
+ * a crash; read-only opens never write. */
+static void test_random_damage(Fixture *f, gconstpointer data)
+{
+	g_autofree char *pristine = NULL;
+	gsize len;
+	uint64_t rng = 31337;
+	g_autofree char *copy = g_build_filename(f->dir, "damaged.qcow2", NULL);
+	unsigned opened = 0;
+
+	g_assert_true(g_file_get_contents(f->path, &pristine, &len, NULL));
+	for (unsigned i = 0; i < 400; i++) {
+		g_autofree char *damaged = g_memdup2(pristine, len);
+		unsigned changes = 1 + qt_random_below(&rng, 4);
+		for (unsigned j = 0; j < changes; j++) {
+			/* The header mostly, sometimes the tables (clusters 1-4). */
+			uint64_t where = qt_random_below(&rng, 3)
+						 ? qt_random_below(&rng, 128)
+						 : qt_random_below(&rng, 5 * CLUSTER);
+			damaged[where] ^= 1u << qt_random_below(&rng, 8);
+		}
+		g_assert_true(g_file_set_contents(copy, damaged, len, NULL));
+		g_autofree char *before = qt_file_hash(copy);
+		g_autoptr(GError) error = NULL;
+		HgBlockBackend *blk = hg_block_open(copy, true, &error);
+		if (blk) {
+			opened++;
+			uint8_t buf[65536];
+			for (uint64_t off = 0; off < MIN(hg_block_size(blk), 1 << 20);
+			     off += sizeof(buf)) {
+				struct iovec iov = {buf,
+						    MIN(sizeof(buf), hg_block_size(blk) - off)};
+				(void)hg_block_readv(blk, off, &iov, 1);
+			}
+			hg_block_close(blk);
+		} else {
+			g_assert_nonnull(error);
+		}
+		g_autofree char *after = qt_file_hash(copy);
+		g_assert_cmpstr(before, ==, after);
+	}
+	g_test_message("%u of 400 damaged images still opened", opened);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	for (unsigned i = 0; i < G_N_ELEMENTS(field_cases); i++) {
+		g_autofree char *name =
+			g_strdup_printf("/qcow2/broken/refused/%s", field_cases[i].name);
+		g_test_add(name, Fixture, &field_cases[i], fixture_set_up, test_bad_field,
+			   fixture_tear_down);
+	}
+	g_test_add("/qcow2/broken/bad-magic-is-a-raw-image", Fixture, NULL, fixture_set_up,
+		   test_bad_magic_is_raw, fixture_tear_down);
+	g_test_add("/qcow2/broken/refused/backing-name-outside-header-cluster", Fixture, NULL,
+		   fixture_set_up, test_backing_name_outside_header_cluster, fixture_tear_down);
+	g_test_add("/qcow2/broken/refused/header-extension-length-lies", Fixture, NULL,
+		   fixture_set_up, test_header_extension_length_lies, fixture_tear_down);
+	g_test_add("/qcow2/broken/refused/snapshot-table-lies-about-sizes", Fixture, NULL,
+		   fixture_set_up, test_snapshot_table_lies_about_sizes, fixture_tear_down);
+	g_test_add("/qcow2/broken/refused/backing-chain-loops", Fixture, NULL, fixture_set_up,
+		   test_backing_chain_loops, fixture_tear_down);
+	g_test_add("/qcow2/broken/refused/truncated-file", Fixture, NULL, fixture_set_up,
+		   test_truncated_file, fixture_tear_down);
+	g_test_add("/qcow2/broken/l2-entry-past-end-of-file-fails-that-cluster", Fixture, NULL,
+		   fixture_set_up, test_l2_entry_past_end_of_file, fixture_tear_down);
+	g_test_add("/qcow2/broken/random-damage-never-crashes-or-writes", Fixture, NULL,
+		   fixture_set_up, test_random_damage, fixture_tear_down);
+	return g_test_run();
+}
