@@ -39,6 +39,11 @@ struct HgChardev {
 	int log_fd;
 	char *log_path;
 	size_t log_size;
+	/* The UART hands over a byte per vCPU exit: the log is written a
+	 * line at a time, not a syscall per byte (a crash loses at most the
+	 * line being printed). */
+	uint8_t log_line[256];
+	size_t log_line_len;
 
 	uint8_t input[INPUT_BUFFER];
 	size_t input_len;
@@ -214,11 +219,14 @@ static int chardev_open_log(const char *path)
 	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
 }
 
-/* Appends to the log, rotating it when it is full.  A failing log is
- * dropped: it must never stop the guest's output. */
-static void chardev_log_locked(HgChardev *chr, const uint8_t *buf, size_t len)
+/* Writes the collected line to the log, rotating it when it is full.  A
+ * failing log is dropped: it must never stop the guest's output. */
+static void chardev_log_flush_locked(HgChardev *chr)
 {
-	if (chr->log_fd < 0)
+	size_t len = chr->log_line_len;
+
+	chr->log_line_len = 0;
+	if (chr->log_fd < 0 || len == 0)
 		return;
 	if (chr->log_size + len > LOG_ROTATE_SIZE) {
 		g_autofree char *old = g_strconcat(chr->log_path, ".old", NULL);
@@ -230,12 +238,23 @@ static void chardev_log_locked(HgChardev *chr, const uint8_t *buf, size_t len)
 		if (chr->log_fd < 0)
 			return;
 	}
-	if (write(chr->log_fd, buf, len) != (ssize_t)len) {
+	if (write(chr->log_fd, chr->log_line, len) != (ssize_t)len) {
 		close(chr->log_fd);
 		chr->log_fd = -1;
 		return;
 	}
 	chr->log_size += len;
+}
+
+static void chardev_log_locked(HgChardev *chr, const uint8_t *buf, size_t len)
+{
+	if (chr->log_fd < 0)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		chr->log_line[chr->log_line_len++] = buf[i];
+		if (buf[i] == '\n' || chr->log_line_len == sizeof(chr->log_line))
+			chardev_log_flush_locked(chr);
+	}
 }
 
 void hg_chardev_write(HgChardev *chr, const uint8_t *buf, size_t len)
@@ -439,6 +458,7 @@ void hg_chardev_free(HgChardev *chr)
 		close(chr->listen_fd);
 		unlink(chr->socket_path);
 	}
+	chardev_log_flush_locked(chr);
 	if (chr->log_fd >= 0)
 		close(chr->log_fd);
 	g_free(chr->log_path);

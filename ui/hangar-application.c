@@ -74,6 +74,9 @@ void hangar_application_reload(HangarApplication *app)
 		} else {
 			g_autoptr(HangarVm) added = hangar_vm_new(app->library, entry);
 
+			if (app->settings)
+				hangar_vm_set_thumbnail_interval(
+					added, g_settings_get_uint(app->settings, "thumbnail-interval"));
 			g_list_store_insert_sorted(app->vms, added, compare_vms, NULL);
 			hangar_vm_reattach(added);
 		}
@@ -361,6 +364,19 @@ GSettings *hangar_application_get_settings(HangarApplication *app)
 	return app->settings;
 }
 
+static void thumbnail_interval_changed(GSettings *settings, const char *key, gpointer user_data)
+{
+	HangarApplication *app = user_data;
+	guint seconds = g_settings_get_uint(settings, key);
+	guint n = g_list_model_get_n_items(G_LIST_MODEL(app->vms));
+
+	for (guint i = 0; i < n; i++) {
+		g_autoptr(HangarVm) vm = g_list_model_get_item(G_LIST_MODEL(app->vms), i);
+
+		hangar_vm_set_thumbnail_interval(vm, seconds);
+	}
+}
+
 static void hangar_application_startup(GApplication *application)
 {
 	HangarApplication *app = HANGAR_APPLICATION(application);
@@ -374,6 +390,9 @@ static void hangar_application_startup(GApplication *application)
 	gtk_application_set_accels_for_action(GTK_APPLICATION(app), "app.new-vm", new_accels);
 	gtk_window_set_default_icon_name("org.hangar.Hangar");
 	app->settings = application_settings_new();
+	if (app->settings)
+		g_signal_connect(app->settings, "changed::thumbnail-interval",
+				 G_CALLBACK(thumbnail_interval_changed), app);
 	application_open_library(app);
 }
 

@@ -9,9 +9,9 @@
 #include <glib/gi18n.h>
 #include <sys/wait.h>
 
-/* How often a running VM's thumbnail is refreshed (the issue: "every few
- * seconds"). */
-#define THUMBNAIL_INTERVAL_SECONDS 3
+/* How often a running VM's thumbnail is refreshed until the application
+ * passes on the "thumbnail-interval" setting. */
+#define DEFAULT_THUMBNAIL_INTERVAL_SECONDS 3
 #define THUMBNAIL_WIDTH 256
 #define THUMBNAIL_HEIGHT 192
 /* Lines of engine.log shown with a crash. */
@@ -31,6 +31,7 @@ struct _HangarVm {
 	gboolean connecting;
 	gboolean engine_watched; /* we started it: its exit reason comes from the watch */
 	guint thumbnail_timeout;
+	guint thumbnail_interval; /* seconds */
 	gboolean thumbnail_in_flight;
 	GCancellable *cancellable; /* cancelled on dispose */
 };
@@ -192,8 +193,20 @@ static void vm_start_thumbnails(HangarVm *vm)
 	if (vm->thumbnail_timeout)
 		return;
 	vm->thumbnail_timeout =
-		g_timeout_add_seconds(THUMBNAIL_INTERVAL_SECONDS, vm_thumbnail_tick, vm);
+		g_timeout_add_seconds(vm->thumbnail_interval, vm_thumbnail_tick, vm);
 	vm_refresh_thumbnail(vm);
+}
+
+void hangar_vm_set_thumbnail_interval(HangarVm *vm, guint seconds)
+{
+	g_return_if_fail(HANGAR_IS_VM(vm) && seconds > 0);
+	if (vm->thumbnail_interval == seconds)
+		return;
+	vm->thumbnail_interval = seconds;
+	if (vm->thumbnail_timeout) {
+		vm_stop_thumbnails(vm);
+		vm_start_thumbnails(vm);
+	}
 }
 
 /* ---- the engine's control connection ---- */
@@ -209,16 +222,13 @@ static void vm_detach(HangarVm *vm)
 	vm_set_thumbnail(vm, NULL);
 }
 
-/* The engine is gone.  Its reason: from the watch when we started it (that
- * callback sets the state), else from the exit.json it left. */
-static void vm_engine_gone(HangarVm *vm)
+/* A VM with no engine: crashed, with the reason, when the exit.json of
+ * its last run says it ended badly; else stopped. */
+static void vm_show_last_exit(HangarVm *vm)
 {
 	int wait_status = 0;
 	g_autofree char *reason = NULL;
 
-	vm_detach(vm);
-	if (vm->engine_watched)
-		return;
 	if (hg_vm_last_exit(vm->entry->id, &wait_status, &reason)) {
 		g_autofree char *problem = vm_describe_crash(vm, reason);
 
@@ -227,6 +237,16 @@ static void vm_engine_gone(HangarVm *vm)
 	} else {
 		vm_set_state(vm, HG_VM_STATE_STOPPED);
 	}
+}
+
+/* The engine is gone.  Its reason: from the watch when we started it (that
+ * callback sets the state), else from the exit.json it left. */
+static void vm_engine_gone(HangarVm *vm)
+{
+	vm_detach(vm);
+	if (vm->engine_watched)
+		return;
+	vm_show_last_exit(vm);
 	vm_set_busy(vm, FALSE);
 }
 
@@ -302,24 +322,15 @@ static void vm_attach(HangarVm *vm)
 void hangar_vm_reattach(HangarVm *vm)
 {
 	g_autofree char *path = NULL;
-	int wait_status = 0;
-	g_autofree char *reason = NULL;
 
 	g_return_if_fail(HANGAR_IS_VM(vm));
 	if (hangar_vm_is_broken(vm))
 		return;
 	path = hg_vm_runtime_file(vm->entry->id, "control.sock");
-	if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+	if (g_file_test(path, G_FILE_TEST_EXISTS))
 		vm_attach(vm);
-		return;
-	}
-	/* Not running: say so if its last run ended badly. */
-	if (hg_vm_last_exit(vm->entry->id, &wait_status, &reason)) {
-		g_autofree char *problem = vm_describe_crash(vm, reason);
-
-		vm_set_problem(vm, problem);
-		vm_set_state(vm, HG_VM_STATE_CRASHED);
-	}
+	else
+		vm_show_last_exit(vm); /* not running: say so if its last run ended badly */
 }
 
 /* ---- starting ---- */
@@ -758,5 +769,6 @@ static void hangar_vm_class_init(HangarVmClass *klass)
 static void hangar_vm_init(HangarVm *vm)
 {
 	vm->state = HG_VM_STATE_STOPPED;
+	vm->thumbnail_interval = DEFAULT_THUMBNAIL_INTERVAL_SECONDS;
 	vm->cancellable = g_cancellable_new();
 }

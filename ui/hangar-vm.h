@@ -56,6 +56,9 @@ HangarControlClient *hangar_vm_get_control(HangarVm *vm);
  * "serial.sock"). */
 char *hangar_vm_get_runtime_file(HangarVm *vm, const char *name);
 
+/* How often the thumbnail of a running VM is refreshed (the
+ * "thumbnail-interval" setting). */
+void hangar_vm_set_thumbnail_interval(HangarVm *vm, guint seconds);
 /* The library re-read the folder: take the new entry (name, config). */
 void hangar_vm_update_entry(HangarVm *vm, const HgVmEntry *entry);
 /* Look for an engine left running by an earlier app (control.sock) and

@@ -19,6 +19,7 @@
 
 #include "ui/hangar-recent-isos.h"
 #include "ui/wizard/hangar-image-format.h"
+#include "ui/wizard/hangar-machine-fields.h"
 #include "ui/wizard/hangar-memory-spin.h"
 
 #define SETTINGS_SCHEMA "org.hangar.Hangar"
@@ -182,21 +183,18 @@ static gboolean drives_changed(HangarVmSettings *self)
 static void update_notes(HangarVmSettings *self)
 {
 	gboolean active = vm_active(self);
-	HgFirmware firmware = self->original->firmware;
-	HgDisplayProtocol display = self->original->display;
+	g_autoptr(HgVmConfig) shown = hg_vm_config_copy(self->original);
 
-	hg_firmware_from_string(gtk_combo_box_get_active_id(GTK_COMBO_BOX(self->firmware_combo)),
-				&firmware);
-	hg_display_protocol_from_string(
-		gtk_combo_box_get_active_id(GTK_COMBO_BOX(self->display_combo)), &display);
+	hangar_machine_fields_read(shown, self->memory_spin, self->cpus_spin,
+				   GTK_COMBO_BOX(self->firmware_combo),
+				   GTK_COMBO_BOX(self->display_combo));
 	gtk_widget_set_visible(self->memory_note,
-			       active && (unsigned)gtk_spin_button_get_value(self->memory_spin) !=
-						 self->original->memory_mib);
-	gtk_widget_set_visible(self->cpus_note,
-			       active && (unsigned)gtk_spin_button_get_value_as_int(
-						 self->cpus_spin) != self->original->cpus);
-	gtk_widget_set_visible(self->firmware_note, active && firmware != self->original->firmware);
-	gtk_widget_set_visible(self->display_note, active && display != self->original->display);
+			       active && shown->memory_mib != self->original->memory_mib);
+	gtk_widget_set_visible(self->cpus_note, active && shown->cpus != self->original->cpus);
+	gtk_widget_set_visible(self->firmware_note,
+			       active && shown->firmware != self->original->firmware);
+	gtk_widget_set_visible(self->display_note,
+			       active && shown->display != self->original->display);
 	gtk_widget_set_visible(self->boot_menu_note,
 			       active && gtk_switch_get_active(self->boot_menu_switch) !=
 						 self->original->boot_menu);
@@ -730,8 +728,6 @@ static gboolean save(HangarVmSettings *self)
 	g_autoptr(HgVmConfig) config = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *name = g_strstrip(g_strdup(gtk_entry_get_text(self->name_entry)));
-	HgFirmware firmware = self->original->firmware;
-	HgDisplayProtocol display = self->original->display;
 	gboolean needs_restart = FALSE;
 
 	gtk_widget_hide(GTK_WIDGET(self->error_bar));
@@ -744,14 +740,9 @@ static gboolean save(HangarVmSettings *self)
 	config = hg_vm_config_copy(entry->config);
 	g_free(config->name);
 	config->name = g_strdup(name);
-	config->memory_mib = (unsigned)gtk_spin_button_get_value(self->memory_spin);
-	config->cpus = (unsigned)gtk_spin_button_get_value_as_int(self->cpus_spin);
-	hg_firmware_from_string(gtk_combo_box_get_active_id(GTK_COMBO_BOX(self->firmware_combo)),
-				&firmware);
-	hg_display_protocol_from_string(
-		gtk_combo_box_get_active_id(GTK_COMBO_BOX(self->display_combo)), &display);
-	config->firmware = firmware;
-	config->display = display;
+	hangar_machine_fields_read(config, self->memory_spin, self->cpus_spin,
+				   GTK_COMBO_BOX(self->firmware_combo),
+				   GTK_COMBO_BOX(self->display_combo));
 	config->boot_menu = gtk_switch_get_active(self->boot_menu_switch);
 	drives_to_config(self, config);
 

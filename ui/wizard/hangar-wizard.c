@@ -25,6 +25,7 @@
 #include "library/os/os_detect.h"
 #include "ui/hangar-recent-isos.h"
 #include "ui/wizard/hangar-image-format.h"
+#include "ui/wizard/hangar-machine-fields.h"
 #include "ui/wizard/hangar-memory-spin.h"
 
 #define SETTINGS_SCHEMA "org.hangar.Hangar"
@@ -707,17 +708,10 @@ static HgVmConfig *build_config(HangarWizard *self, const char *name)
 	 * OS drives without extra drivers. */
 	HgDiskBus bus = in && kind == SOURCE_ISO ? in->guess->disk_bus : HG_DISK_BUS_SATA;
 	HgVmDisk *disk;
-	HgFirmware firmware = HG_FIRMWARE_BIOS;
-	HgDisplayProtocol display = HG_DISPLAY_SPICE;
 
-	config->memory_mib = (unsigned)gtk_spin_button_get_value(self->memory_spin);
-	config->cpus = (unsigned)gtk_spin_button_get_value_as_int(self->cpus_spin);
-	hg_firmware_from_string(gtk_combo_box_get_active_id(GTK_COMBO_BOX(self->firmware_combo)),
-				&firmware);
-	hg_display_protocol_from_string(
-		gtk_combo_box_get_active_id(GTK_COMBO_BOX(self->display_combo)), &display);
-	config->firmware = firmware;
-	config->display = display;
+	hangar_machine_fields_read(config, self->memory_spin, self->cpus_spin,
+				   GTK_COMBO_BOX(self->firmware_combo),
+				   GTK_COMBO_BOX(self->display_combo));
 	if (kind == SOURCE_ISO && in && in->guess->known) {
 		config->os_id = g_strdup(in->guess->short_id);
 		config->os_name = g_strdup(in->guess->name);

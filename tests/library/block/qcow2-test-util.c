@@ -159,3 +159,19 @@ void qt_assert_content(HgBlockBackend *blk, const uint8_t *expected, uint64_t le
 			g_error("byte %" G_GUINT64_FORMAT ": got 0x%02x, expected 0x%02x", i,
 				got[i], expected[i]);
 }
+
+void qt_fixture_set_up(QtFixture *f, gconstpointer data)
+{
+	f->dir = qt_make_dir();
+}
+
+void qt_fixture_tear_down(QtFixture *f, gconstpointer data)
+{
+	qt_remove_dir(f->dir);
+	g_free(f->dir);
+}
+
+char *qt_in_dir(QtFixture *f, const char *name)
+{
+	return g_build_filename(f->dir, name, NULL);
+}

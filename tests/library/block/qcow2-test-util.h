@@ -20,6 +20,15 @@
 bool qt_have_qemu(void);
 char *qt_make_dir(void);
 void qt_remove_dir(const char *dir);
+
+/* A test fixture that is a scratch folder, removed after the test. */
+typedef struct {
+	char *dir;
+} QtFixture;
+void qt_fixture_set_up(QtFixture *f, gconstpointer data);
+void qt_fixture_tear_down(QtFixture *f, gconstpointer data);
+/* A file name in the fixture's folder. */
+char *qt_in_dir(QtFixture *f, const char *name);
 /* Runs a command line (split as the shell would, no shell features); the
  * exit status, -1 if it did not exit normally.  *output gets stdout and
  * stderr when output is not NULL. */

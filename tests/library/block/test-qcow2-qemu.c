@@ -12,30 +12,12 @@
 
 #define MIB (1ull << 20)
 
-typedef struct {
-	char *dir;
-} Fixture;
-
-static void fixture_set_up(Fixture *f, gconstpointer data)
-{
-	f->dir = qt_make_dir();
-}
-
-static void fixture_tear_down(Fixture *f, gconstpointer data)
-{
-	qt_remove_dir(f->dir);
-	g_free(f->dir);
-}
-
-static char *in_dir(Fixture *f, const char *name)
-{
-	return g_build_filename(f->dir, name, NULL);
-}
+typedef QtFixture Fixture;
 
 /* Hangar's view of image equals qemu's (converted to raw). */
 static void assert_reads_like_qemu(Fixture *f, const char *image)
 {
-	g_autofree char *raw = in_dir(f, "qemu-view.raw");
+	g_autofree char *raw = qt_in_dir(f, "qemu-view.raw");
 	g_autofree char *content = NULL;
 	gsize len;
 
@@ -65,7 +47,7 @@ typedef struct {
 static void test_reads_qemu_images(Fixture *f, gconstpointer data)
 {
 	const QemuCase *c = data;
-	g_autofree char *image = in_dir(f, "img.qcow2");
+	g_autofree char *image = qt_in_dir(f, "img.qcow2");
 	uint64_t size = 32 * MIB;
 
 	QT_SKIP_WITHOUT_QEMU();
@@ -109,7 +91,7 @@ static void test_reads_compressed(Fixture *f, gconstpointer data)
 {
 	const CompressedCase *c = data;
 	const uint64_t size = 8 * MIB;
-	g_autofree char *src = in_dir(f, "src.raw"), *image = in_dir(f, "img.qcow2");
+	g_autofree char *src = qt_in_dir(f, "src.raw"), *image = qt_in_dir(f, "img.qcow2");
 	g_autofree uint8_t *content = g_malloc(size);
 
 	QT_SKIP_WITHOUT_QEMU();
@@ -138,8 +120,8 @@ static void test_reads_compressed(Fixture *f, gconstpointer data)
 
 static void test_reads_backing_chains(Fixture *f, gconstpointer data)
 {
-	g_autofree char *raw = in_dir(f, "base.raw"), *mid = in_dir(f, "mid.qcow2"),
-			*top = in_dir(f, "top.qcow2");
+	g_autofree char *raw = qt_in_dir(f, "base.raw"), *mid = qt_in_dir(f, "mid.qcow2"),
+			*top = qt_in_dir(f, "top.qcow2");
 	const uint64_t size = 16 * MIB;
 
 	QT_SKIP_WITHOUT_QEMU();
@@ -158,8 +140,8 @@ static void test_reads_backing_chains(Fixture *f, gconstpointer data)
 
 static void test_writes_keep_internal_snapshot(Fixture *f, gconstpointer data)
 {
-	g_autofree char *image = in_dir(f, "img.qcow2"), *old = in_dir(f, "old.raw"),
-			*ref = in_dir(f, "ref.raw"), *copy = in_dir(f, "copy.qcow2");
+	g_autofree char *image = qt_in_dir(f, "img.qcow2"), *old = qt_in_dir(f, "old.raw"),
+			*ref = qt_in_dir(f, "ref.raw"), *copy = qt_in_dir(f, "copy.qcow2");
 	const uint64_t size = 16 * MIB;
 
 	QT_SKIP_WITHOUT_QEMU();
@@ -212,7 +194,7 @@ static void test_writes_keep_internal_snapshot(Fixture *f, gconstpointer data)
  * and the refcounts are stale.  Hangar's open repairs them. */
 static void test_dirty_lazy_refcounts_repaired(Fixture *f, gconstpointer data)
 {
-	g_autofree char *image = in_dir(f, "img.qcow2"), *output = NULL;
+	g_autofree char *image = qt_in_dir(f, "img.qcow2"), *output = NULL;
 
 	QT_SKIP_WITHOUT_QEMU();
 	qt_run_ok("qemu-img create -q -f qcow2 -o lazy_refcounts=on,cluster_size=4096 '%s' 16M",
@@ -239,7 +221,7 @@ static void test_dirty_lazy_refcounts_repaired(Fixture *f, gconstpointer data)
  * still there, byte for byte, after Hangar wrote to the image. */
 static void test_unknown_header_extension_kept(Fixture *f, gconstpointer data)
 {
-	g_autofree char *image = in_dir(f, "img.qcow2");
+	g_autofree char *image = qt_in_dir(f, "img.qcow2");
 	const uint8_t ext[16] = {0x12, 0x34, 0x56, 0x78, 0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o'};
 	uint8_t header[4096];
 
@@ -293,24 +275,24 @@ int main(int argc, char **argv)
 		g_autofree char *name =
 			g_strdup_printf("/qcow2/qemu/reads-and-writes-qemu-images/compat-%s/%u",
 					qemu_cases[i].compat, qemu_cases[i].cluster_size);
-		g_test_add(name, Fixture, &qemu_cases[i], fixture_set_up, test_reads_qemu_images,
-			   fixture_tear_down);
+		g_test_add(name, Fixture, &qemu_cases[i], qt_fixture_set_up, test_reads_qemu_images,
+			   qt_fixture_tear_down);
 	}
 	for (unsigned i = 0; i < G_N_ELEMENTS(compressed_cases); i++) {
 		const CompressedCase *c = &compressed_cases[i];
 		g_autofree char *name = g_strdup_printf(
 			"/qcow2/qemu/reads-compressed-clusters/%s/%u",
 			strstr(c->options, "zstd") ? "zstd" : "zlib", c->cluster_size);
-		g_test_add(name, Fixture, c, fixture_set_up, test_reads_compressed,
-			   fixture_tear_down);
+		g_test_add(name, Fixture, c, qt_fixture_set_up, test_reads_compressed,
+			   qt_fixture_tear_down);
 	}
-	g_test_add("/qcow2/qemu/reads-backing-chains", Fixture, NULL, fixture_set_up,
-		   test_reads_backing_chains, fixture_tear_down);
-	g_test_add("/qcow2/qemu/writes-keep-an-internal-snapshot", Fixture, NULL, fixture_set_up,
-		   test_writes_keep_internal_snapshot, fixture_tear_down);
+	g_test_add("/qcow2/qemu/reads-backing-chains", Fixture, NULL, qt_fixture_set_up,
+		   test_reads_backing_chains, qt_fixture_tear_down);
+	g_test_add("/qcow2/qemu/writes-keep-an-internal-snapshot", Fixture, NULL, qt_fixture_set_up,
+		   test_writes_keep_internal_snapshot, qt_fixture_tear_down);
 	g_test_add("/qcow2/qemu/dirty-lazy-refcounts-are-repaired-on-open", Fixture, NULL,
-		   fixture_set_up, test_dirty_lazy_refcounts_repaired, fixture_tear_down);
-	g_test_add("/qcow2/qemu/unknown-header-extensions-are-kept", Fixture, NULL, fixture_set_up,
-		   test_unknown_header_extension_kept, fixture_tear_down);
+		   qt_fixture_set_up, test_dirty_lazy_refcounts_repaired, qt_fixture_tear_down);
+	g_test_add("/qcow2/qemu/unknown-header-extensions-are-kept", Fixture, NULL, qt_fixture_set_up,
+		   test_unknown_header_extension_kept, qt_fixture_tear_down);
 	return g_test_run();
 }

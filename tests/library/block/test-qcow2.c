@@ -15,20 +15,7 @@
 
 #define MIB (1ull << 20)
 
-typedef struct {
-	char *dir;
-} Fixture;
-
-static void fixture_set_up(Fixture *f, gconstpointer data)
-{
-	f->dir = qt_make_dir();
-}
-
-static void fixture_tear_down(Fixture *f, gconstpointer data)
-{
-	qt_remove_dir(f->dir);
-	g_free(f->dir);
-}
+typedef QtFixture Fixture;
 
 static char *make_qcow2(Fixture *f, const char *name, uint64_t size, const char *backing,
 			unsigned cluster_bits)
@@ -413,26 +400,26 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add("/qcow2/create/opens-empty-and-refuses-to-overwrite", Fixture, NULL,
-		   fixture_set_up, test_create_opens_empty, fixture_tear_down);
+		   qt_fixture_set_up, test_create_opens_empty, qt_fixture_tear_down);
 	for (unsigned i = 0; i < G_N_ELEMENTS(random_cases); i++) {
 		const RandomCase *c = &random_cases[i];
 		g_autofree char *name = g_strdup_printf(
 			"/qcow2/random-io/matches-raw-reference/%u-byte-clusters%s",
 			1u << c->cluster_bits, c->backing ? "-with-backing-file" : "");
-		g_test_add(name, Fixture, c, fixture_set_up, test_random_io_matches_raw,
-			   fixture_tear_down);
+		g_test_add(name, Fixture, c, qt_fixture_set_up, test_random_io_matches_raw,
+			   qt_fixture_tear_down);
 	}
-	g_test_add("/qcow2/refcount/table-grows-when-the-image-does", Fixture, NULL, fixture_set_up,
-		   test_refcount_table_grows, fixture_tear_down);
+	g_test_add("/qcow2/refcount/table-grows-when-the-image-does", Fixture, NULL, qt_fixture_set_up,
+		   test_refcount_table_grows, qt_fixture_tear_down);
 	g_test_add("/qcow2/threads/concurrent-writers-keep-their-data", Fixture, NULL,
-		   fixture_set_up, test_concurrent_writers, fixture_tear_down);
+		   qt_fixture_set_up, test_concurrent_writers, qt_fixture_tear_down);
 	g_test_add("/qcow2/read-only/refuses-writes-and-leaves-the-file", Fixture, NULL,
-		   fixture_set_up, test_read_only_refuses_writes, fixture_tear_down);
-	g_test_add("/qcow2/backing/chain-reads-every-layer", Fixture, NULL, fixture_set_up,
-		   test_backing_chain_reads_every_layer, fixture_tear_down);
-	g_test_add("/qcow2/backing/chain-deeper-than-64-is-refused", Fixture, NULL, fixture_set_up,
-		   test_backing_chain_too_deep_is_refused, fixture_tear_down);
+		   qt_fixture_set_up, test_read_only_refuses_writes, qt_fixture_tear_down);
+	g_test_add("/qcow2/backing/chain-reads-every-layer", Fixture, NULL, qt_fixture_set_up,
+		   test_backing_chain_reads_every_layer, qt_fixture_tear_down);
+	g_test_add("/qcow2/backing/chain-deeper-than-64-is-refused", Fixture, NULL, qt_fixture_set_up,
+		   test_backing_chain_too_deep_is_refused, qt_fixture_tear_down);
 	g_test_add("/qcow2/crash/killed-writer-leaves-a-repairable-image", Fixture, NULL,
-		   fixture_set_up, test_killed_writer_leaves_repairable_image, fixture_tear_down);
+		   qt_fixture_set_up, test_killed_writer_leaves_repairable_image, qt_fixture_tear_down);
 	return g_test_run();
 }
