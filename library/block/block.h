@@ -6,6 +6,7 @@
  * file offset); engine/block_queue.c runs them off the vCPU threads. */
 #pragma once
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,3 +38,46 @@ int hg_block_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len, bo
  * (2 MiB); 16 (64 KiB) is QEMU's default. */
 bool hg_block_create_qcow2(const char *path, uint64_t size, const char *backing_path,
 			   unsigned cluster_bits, GError **error);
+
+/* Internal snapshots, stored in the image itself (qcow2's snapshot table),
+ * so qemu-img lists and applies them too.  Other formats fail with
+ * G_IO_ERROR_NOT_SUPPORTED.  A snapshot is named by its id ("1", "2", ...:
+ * the table's unique id) or by its name, the id tried first, as qemu-img
+ * does.  None of these may run while another thread does I/O on blk; the
+ * engine calls them with its I/O drained and its vCPUs parked. */
+typedef struct {
+	char *id;
+	char *name;
+	gint64 date_sec; /* when it was taken, unix seconds ... */
+	guint32 date_nsec; /* ... and nanoseconds */
+	guint64 vm_clock_ns; /* the guest's clock then; 0 when not recorded */
+	guint64 vm_state_size; /* bytes of VM state QEMU saved inside the image; Hangar's is 0 */
+	guint64 disk_size; /* the disk's size then */
+} HgBlockSnapshot;
+
+void hg_block_snapshot_free(HgBlockSnapshot *snap);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgBlockSnapshot, hg_block_snapshot_free)
+/* In table order; a GPtrArray of HgBlockSnapshot * that frees them. */
+GPtrArray *hg_block_snapshot_list(HgBlockBackend *blk, GError **error);
+/* Takes the disk's present content as a new snapshot; name must not be
+ * taken (G_IO_ERROR_EXISTS).  Durable when it returns. */
+HgBlockSnapshot *hg_block_snapshot_create(HgBlockBackend *blk, const char *name,
+					  guint64 vm_clock_ns, GError **error);
+/* The disk's content becomes the snapshot's again (the snapshot stays). */
+bool hg_block_snapshot_apply(HgBlockBackend *blk, const char *id_or_name, GError **error);
+/* Removes a snapshot; clusters only it used are freed. */
+bool hg_block_snapshot_delete(HgBlockBackend *blk, const char *id_or_name, GError **error);
+/* A read-only backend showing a snapshot's content (to copy it out, e.g.
+ * as the base of a linked clone); the image itself is opened read-only. */
+HgBlockBackend *hg_block_open_snapshot(const char *path, const char *id_or_name, GError **error);
+
+/* Copies src's content into a new image at dst_path (which must not
+ * exist), block by block: all-zero blocks stay unallocated, so a sparse
+ * source stays sparse.  The result is written under a temporary name and
+ * renamed when complete; a failure or cancel removes it.  progress (may be
+ * NULL) is called from the calling thread with bytes done and total. */
+typedef enum { HG_BLOCK_FORMAT_RAW, HG_BLOCK_FORMAT_QCOW2 } HgBlockFormat;
+typedef void (*HgBlockProgressFunc)(guint64 done, guint64 total, gpointer user_data);
+bool hg_block_convert(HgBlockBackend *src, const char *dst_path, HgBlockFormat format,
+		      GCancellable *cancellable, HgBlockProgressFunc progress, gpointer user_data,
+		      GError **error);
