@@ -187,6 +187,82 @@ int hg_block_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len, bo
 	return blk->driver->write_zeroes(blk, offset, len, may_unmap);
 }
 
+/* Internal snapshots: the checks all formats share, then the driver. */
+static bool snapshot_supported(HgBlockBackend *blk, const void *hook, GError **error)
+{
+	if (!hook) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "%s: %s images have no internal snapshots", blk->path,
+			    blk->driver->format_name);
+		return false;
+	}
+	return true;
+}
+
+static bool snapshot_changeable(HgBlockBackend *blk, const void *hook, GError **error)
+{
+	if (!snapshot_supported(blk, hook, error))
+		return false;
+	if (blk->read_only) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_READ_ONLY,
+			    "%s: the image is open read-only", blk->path);
+		return false;
+	}
+	return true;
+}
+
+void hg_block_snapshot_free(HgBlockSnapshot *snap)
+{
+	if (!snap)
+		return;
+	g_free(snap->id);
+	g_free(snap->name);
+	g_free(snap);
+}
+
+GPtrArray *hg_block_snapshot_list(HgBlockBackend *blk, GError **error)
+{
+	if (!snapshot_supported(blk, blk->driver->snapshot_list, error))
+		return NULL;
+	return blk->driver->snapshot_list(blk, error);
+}
+
+HgBlockSnapshot *hg_block_snapshot_create(HgBlockBackend *blk, const char *name,
+					  guint64 vm_clock_ns, GError **error)
+{
+	if (!snapshot_changeable(blk, blk->driver->snapshot_create, error))
+		return NULL;
+	return blk->driver->snapshot_create(blk, name, vm_clock_ns, error);
+}
+
+bool hg_block_snapshot_apply(HgBlockBackend *blk, const char *id_or_name, GError **error)
+{
+	if (!snapshot_changeable(blk, blk->driver->snapshot_apply, error))
+		return false;
+	return blk->driver->snapshot_apply(blk, id_or_name, error);
+}
+
+bool hg_block_snapshot_delete(HgBlockBackend *blk, const char *id_or_name, GError **error)
+{
+	if (!snapshot_changeable(blk, blk->driver->snapshot_delete, error))
+		return false;
+	return blk->driver->snapshot_delete(blk, id_or_name, error);
+}
+
+HgBlockBackend *hg_block_open_snapshot(const char *path, const char *id_or_name, GError **error)
+{
+	HgBlockBackend *blk = hg_block_open(path, true, error);
+
+	if (!blk)
+		return NULL;
+	if (!snapshot_supported(blk, blk->driver->snapshot_show, error) ||
+	    !blk->driver->snapshot_show(blk, id_or_name, error)) {
+		hg_block_close(blk);
+		return NULL;
+	}
+	return blk;
+}
+
 uint64_t hg_block_iov_length(const struct iovec *iov, int iovcnt)
 {
 	uint64_t len = 0;

@@ -43,6 +43,16 @@ struct HgBlockDriver {
 	int (*flush)(HgBlockBackend *blk);
 	int (*discard)(HgBlockBackend *blk, uint64_t offset, uint64_t len);
 	int (*write_zeroes)(HgBlockBackend *blk, uint64_t offset, uint64_t len, bool may_unmap);
+	/* Internal snapshots (block.h); NULL for formats without them.
+	 * block.c refuses changes on read-only backends first.
+	 * snapshot_show: a read-only backend shows the snapshot instead of
+	 * the disk's present content. */
+	GPtrArray *(*snapshot_list)(HgBlockBackend *blk, GError **error);
+	HgBlockSnapshot *(*snapshot_create)(HgBlockBackend *blk, const char *name,
+					    guint64 vm_clock_ns, GError **error);
+	bool (*snapshot_apply)(HgBlockBackend *blk, const char *id_or_name, GError **error);
+	bool (*snapshot_delete)(HgBlockBackend *blk, const char *id_or_name, GError **error);
+	bool (*snapshot_show)(HgBlockBackend *blk, const char *id_or_name, GError **error);
 };
 
 extern const HgBlockDriver hg_block_raw_driver;

@@ -1,7 +1,8 @@
 /* The qcow2 driver: open (header checks, backing file, repair of a dirty
  * image), close, and the calls block.c makes.  The work is in the
  * qcow2_*.c files: qcow2_header.c, qcow2_refcount.c, qcow2_cache.c,
- * qcow2_cluster.c, qcow2_compress.c.
+ * qcow2_cluster.c, qcow2_compress.c, and for internal snapshots
+ * qcow2_snapshot.c, qcow2_snapshot_table.c, qcow2_commit.c.
  *
  * A version 3 image opened for writing carries the dirty bit until it is
  * closed cleanly, though refcounts are kept exact: after a crash, the next
@@ -26,7 +27,7 @@ static void qcow2_free(HgQcow2 *q)
 	g_free(q->bounce);
 	g_free(q->compressed);
 	g_free(q->decompressed);
-	g_free(q->snapshots);
+	hg_qcow2_snapshots_free(q->snapshots, q->nb_snapshots);
 	g_free(q->backing_name);
 	g_free(q->backing_format);
 	g_mutex_clear(&q->metadata_lock);
@@ -208,4 +209,9 @@ const HgBlockDriver hg_block_qcow2_driver = {
 	.flush = qcow2_flush,
 	.discard = qcow2_discard,
 	.write_zeroes = qcow2_write_zeroes,
+	.snapshot_list = hg_qcow2_snapshot_list,
+	.snapshot_create = hg_qcow2_snapshot_create,
+	.snapshot_apply = hg_qcow2_snapshot_apply,
+	.snapshot_delete = hg_qcow2_snapshot_delete,
+	.snapshot_show = hg_qcow2_snapshot_show,
 };

@@ -52,9 +52,21 @@ enum {
 
 typedef struct HgQcow2Cache HgQcow2Cache;
 
+/* One entry of the snapshot table (the spec's "Snapshots"). */
 typedef struct {
 	uint64_t l1_offset;
 	uint32_t l1_size;
+	char *id;
+	char *name;
+	uint32_t date_sec;
+	uint32_t date_nsec;
+	uint64_t vm_clock_ns;
+	uint64_t vm_state_size; /* the 64-bit extra field when present */
+	uint64_t disk_size; /* the image's size when the extra field is absent */
+	/* The entry as on disk without its padding, written back as it is:
+	 * extra data this code does not know stays. */
+	uint8_t *entry;
+	uint32_t entry_len;
 } HgQcow2Snapshot;
 
 typedef struct {
@@ -134,6 +146,46 @@ int hg_qcow2_write_incompatible(HgQcow2 *q, uint64_t features);
 int hg_qcow2_write_autoclear(HgQcow2 *q, uint64_t features);
 int hg_qcow2_write_refcount_table_location(HgQcow2 *q, uint64_t offset, uint32_t clusters);
 
+/* qcow2_snapshot_table.c: the snapshot table, parsed and checked on open
+ * (q->snapshots), written out, searched. */
+#define QCOW2_SNAPSHOT_NAME_MAX 255 /* QEMU keeps names in 256-byte buffers */
+bool hg_qcow2_snapshot_table_read(HgQcow2 *q, GError **error);
+void hg_qcow2_snapshots_free(HgQcow2Snapshot *snapshots, uint32_t count);
+HgQcow2Snapshot *hg_qcow2_snapshots_copy(const HgQcow2Snapshot *snapshots, uint32_t count,
+					 uint32_t room);
+bool hg_qcow2_snapshot_fill(HgQcow2Snapshot *snap, uint64_t l1_offset, uint32_t l1_size,
+			    const char *id, const char *name, uint64_t vm_clock_ns,
+			    uint64_t disk_size, GError **error);
+uint8_t *hg_qcow2_snapshot_table_bytes(const HgQcow2Snapshot *snapshots, uint32_t count,
+				       uint64_t *bytes);
+bool hg_qcow2_snapshot_table_usable(HgQcow2 *q, GError **error);
+int hg_qcow2_snapshot_find(HgQcow2 *q, const char *id_or_name);
+char *hg_qcow2_snapshot_next_id(HgQcow2 *q);
+uint64_t *hg_qcow2_snapshot_read_l1(HgQcow2 *q, const HgQcow2Snapshot *snap, uint32_t *l1_size,
+				    GError **error);
+
+/* qcow2_commit.c: switching to new metadata in one header write (see
+ * there).  The new active L1 table is given by its entries (host order;
+ * its L2 tables are copied); new_table: snapshots become the snapshot
+ * table (taken on success), else the present one stays. */
+typedef struct {
+	const uint64_t *l1;
+	uint32_t l1_size;
+	uint64_t size;
+	HgQcow2Snapshot *snapshots;
+	uint32_t nb_snapshots;
+	bool new_table;
+} HgQcow2View;
+bool hg_qcow2_commit(HgQcow2 *q, HgQcow2View *v, GError **error);
+
+/* qcow2_snapshot.c: the driver's snapshot calls. */
+GPtrArray *hg_qcow2_snapshot_list(HgBlockBackend *blk, GError **error);
+HgBlockSnapshot *hg_qcow2_snapshot_create(HgBlockBackend *blk, const char *name,
+					  guint64 vm_clock_ns, GError **error);
+bool hg_qcow2_snapshot_apply(HgBlockBackend *blk, const char *id_or_name, GError **error);
+bool hg_qcow2_snapshot_delete(HgBlockBackend *blk, const char *id_or_name, GError **error);
+bool hg_qcow2_snapshot_show(HgBlockBackend *blk, const char *id_or_name, GError **error);
+
 /* qcow2_cache.c: tables one cluster big (L2 tables, refcount blocks) kept
  * in their on-disk byte order.  A table from get stays put until put;
  * dirty tables are written back before eviction, after the cache they
@@ -150,6 +202,8 @@ void hg_qcow2_cache_forget(HgQcow2Cache *c, uint64_t offset);
 void hg_qcow2_cache_forget_all(HgQcow2Cache *c);
 
 /* qcow2_refcount.c */
+uint64_t hg_qcow2_refblock_read(HgQcow2 *q, const uint8_t *block, uint64_t i);
+void hg_qcow2_refblock_write(HgQcow2 *q, uint8_t *block, uint64_t i, uint64_t value);
 bool hg_qcow2_refcount_open(HgQcow2 *q, GError **error);
 int hg_qcow2_refcount_get(HgQcow2 *q, uint64_t cluster, uint64_t *refcount);
 int hg_qcow2_refcount_change(HgQcow2 *q, uint64_t cluster, int delta);
@@ -159,6 +213,21 @@ int hg_qcow2_barrier(HgQcow2 *q);
 int hg_qcow2_flush_metadata(HgQcow2 *q);
 bool hg_qcow2_check_metadata_refcounts(HgQcow2 *q, GError **error);
 bool hg_qcow2_rebuild_refcounts(HgQcow2 *q, GError **error);
+/* Counting references from scratch (the repair, the snapshot changes):
+ * counts[] covers clusters [0, clusters); an error message starts with
+ * doing. */
+typedef struct {
+	HgQcow2 *q;
+	uint64_t clusters;
+	uint32_t *counts;
+	const char *doing;
+	GError **error;
+} HgQcow2Counter;
+bool hg_qcow2_counter_add(HgQcow2Counter *c, uint64_t offset, uint64_t bytes, const char *what);
+/* Counts what an L1 table (host order) reaches: its L2 tables when
+ * count_tables, and their clusters.  l2: a cluster of scratch space. */
+bool hg_qcow2_counter_walk_l1(HgQcow2Counter *c, const uint64_t *l1, uint32_t l1_size,
+			      bool count_tables, uint8_t *l2);
 
 /* qcow2_cluster.c */
 int hg_qcow2_readv(HgQcow2 *q, uint64_t offset, const struct iovec *iov, int iovcnt);

@@ -1,7 +1,8 @@
-/* qcow2 headers: reading and checking the header, its extensions, the
- * backing file name and the snapshot table on open; the few fields written
- * afterwards (feature bits, the refcount table's location); and creating a
- * new image.  The spec's "Header", "Header extensions" and "Snapshots".
+/* qcow2 headers: reading and checking the header, its extensions and the
+ * backing file name on open (then the snapshot table, in
+ * qcow2_snapshot_table.c); the few fields written afterwards (feature bits,
+ * the refcount table's location); and creating a new image.  The spec's
+ * "Header" and "Header extensions".
  *
  * Nothing here trusts the file: every offset and length is checked against
  * the file's size and the first cluster before it is used, and a check that
@@ -124,55 +125,6 @@ static bool read_extensions(HgQcow2 *q, const uint8_t *cluster, uint64_t end, GE
 			    "%s: unsupported qcow2 feature: %s", q->path, name);
 		return false;
 	}
-	return true;
-}
-
-/* The snapshot table: checked entry by entry; only each snapshot's L1 table
- * is kept (refcount repair walks it). */
-static bool read_snapshot_table(HgQcow2 *q, GError **error)
-{
-	uint64_t pos = q->snapshots_offset;
-	uint8_t entry[40];
-
-	if (q->nb_snapshots == 0)
-		return true;
-	if (q->nb_snapshots > QCOW2_MAX_SNAPSHOTS)
-		return header_error(q, error, "%u snapshots, more than %u", q->nb_snapshots,
-				    QCOW2_MAX_SNAPSHOTS);
-	if (!aligned(q, q->snapshots_offset) || q->snapshots_offset == 0 ||
-	    !in_file(q, q->snapshots_offset, 40))
-		return header_error(q, error, "the snapshot table is outside the file");
-	q->snapshots = g_new0(HgQcow2Snapshot, q->nb_snapshots);
-	for (uint32_t i = 0; i < q->nb_snapshots; i++) {
-		if (pos - q->snapshots_offset + 40 > QCOW2_MAX_SNAPSHOT_TABLE_BYTES ||
-		    !in_file(q, pos, 40) || hg_block_fd_pread(q->fd, pos, entry, 40) < 0)
-			return header_error(q, error, "snapshot %u lies outside the file", i);
-		uint64_t l1_offset = qcow2_be64(entry);
-		uint32_t l1_size = qcow2_be32(entry + 8);
-		uint32_t id_len = qcow2_be16(entry + 12);
-		uint32_t name_len = qcow2_be16(entry + 14);
-		uint32_t extra_len = qcow2_be32(entry + 36);
-		if (extra_len > 1024)
-			return header_error(q, error, "snapshot %u has %u bytes of extra data", i,
-					    extra_len);
-		/* QEMU leaves out the padding of the last entry at the end of
-		 * the file. */
-		uint64_t used = 40ull + extra_len + id_len + name_len;
-		uint64_t entry_len = (used + 7) & ~7ull;
-		pos += entry_len;
-		if (pos - q->snapshots_offset > QCOW2_MAX_SNAPSHOT_TABLE_BYTES ||
-		    !in_file(q, pos - entry_len, used))
-			return header_error(q, error, "snapshot %u lies outside the file", i);
-		if (!aligned(q, l1_offset) || l1_offset == 0 ||
-		    (uint64_t)l1_size * 8 > QCOW2_MAX_L1_BYTES ||
-		    !in_file(q, l1_offset, (uint64_t)l1_size * 8))
-			return header_error(q, error, "snapshot %u's L1 table is invalid", i);
-		q->snapshots[i].l1_offset = l1_offset;
-		q->snapshots[i].l1_size = l1_size;
-	}
-	q->snapshots_bytes = pos - q->snapshots_offset;
-	if (ranges_overlap(q->snapshots_offset, q->snapshots_bytes, 0, q->cluster_size))
-		return header_error(q, error, "the snapshot table overlaps the header");
 	return true;
 }
 
@@ -300,7 +252,7 @@ bool hg_qcow2_read_header(HgQcow2 *q, GError **error)
 		return false;
 	if (q->backing_format && !q->backing_name)
 		g_clear_pointer(&q->backing_format, g_free);
-	return read_snapshot_table(q, error);
+	return hg_qcow2_snapshot_table_read(q, error);
 }
 
 /* Header fields written after open: one pwrite each, never the whole header,

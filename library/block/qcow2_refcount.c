@@ -30,7 +30,7 @@ static uint64_t refblock_entries(HgQcow2 *q)
 	return 1ull << q->refblock_bits;
 }
 
-static uint64_t refblock_read(HgQcow2 *q, const uint8_t *block, uint64_t i)
+uint64_t hg_qcow2_refblock_read(HgQcow2 *q, const uint8_t *block, uint64_t i)
 {
 	switch (q->refcount_order) {
 	case 0:
@@ -51,7 +51,7 @@ static uint64_t refblock_read(HgQcow2 *q, const uint8_t *block, uint64_t i)
 	}
 }
 
-static void refblock_write(HgQcow2 *q, uint8_t *block, uint64_t i, uint64_t value)
+void hg_qcow2_refblock_write(HgQcow2 *q, uint8_t *block, uint64_t i, uint64_t value)
 {
 	switch (q->refcount_order) {
 	case 0:
@@ -129,7 +129,7 @@ int hg_qcow2_refcount_get(HgQcow2 *q, uint64_t cluster, uint64_t *refcount)
 	*refcount = 0;
 	if (r < 0 || !block)
 		return r;
-	*refcount = refblock_read(q, block, cluster & (refblock_entries(q) - 1));
+	*refcount = hg_qcow2_refblock_read(q, block, cluster & (refblock_entries(q) - 1));
 	hg_qcow2_cache_put(q->refblock_cache, block);
 	return 0;
 }
@@ -171,7 +171,7 @@ static int refcount_table_grow(HgQcow2 *q, uint64_t min_entries)
 		uint64_t first = (first_block + b) * per_block;
 		memset(block, 0, cs);
 		for (uint64_t c = first; c < first + per_block && c < start + used; c++)
-			refblock_write(q, block, c - first, 1);
+			hg_qcow2_refblock_write(q, block, c - first, 1);
 		r = hg_block_fd_pwrite(q->fd, (start + b) * cs, block, cs);
 		if (r < 0)
 			return r;
@@ -228,7 +228,7 @@ static int refblock_create(HgQcow2 *q, uint64_t block_index)
 	r = hg_qcow2_cache_get_empty(q->refblock_cache, cluster * cs, &block);
 	if (r < 0)
 		return r;
-	refblock_write(q, block, 0, 1);
+	hg_qcow2_refblock_write(q, block, 0, 1);
 	r = hg_block_fd_pwrite(q->fd, cluster * cs, block, cs);
 	hg_qcow2_cache_put(q->refblock_cache, block);
 	if (r == 0 && fdatasync(q->fd) < 0)
@@ -267,13 +267,13 @@ int hg_qcow2_refcount_change(HgQcow2 *q, uint64_t cluster, int delta)
 			return -EIO;
 	}
 	uint64_t i = cluster & (refblock_entries(q) - 1);
-	uint64_t old = refblock_read(q, block, i);
+	uint64_t old = hg_qcow2_refblock_read(q, block, i);
 	if ((delta < 0 && old < (uint64_t)-delta) ||
 	    (delta > 0 && q->refcount_max - old < (uint64_t)delta)) {
 		hg_qcow2_cache_put(q->refblock_cache, block);
 		return -EIO; /* a count would go below 0 or overflow: corrupt */
 	}
-	refblock_write(q, block, i, old + delta);
+	hg_qcow2_refblock_write(q, block, i, old + delta);
 	hg_qcow2_cache_mark_dirty(q->refblock_cache, block);
 	hg_qcow2_cache_put(q->refblock_cache, block);
 	if (old + delta == 0 && cluster < q->free_cluster_hint)
@@ -427,74 +427,67 @@ bool hg_qcow2_check_metadata_refcounts(HgQcow2 *q, GError **error)
 	return true;
 }
 
-/* Refcount repair: count every reference from the tables, then rewrite the
- * refcount blocks and the COPIED flags to match.  Runs on open, before any
- * other write, when the dirty bit says the counts may be wrong. */
-typedef struct {
-	HgQcow2 *q;
-	uint64_t clusters; /* the counted range: the file, and new blocks past it */
-	uint32_t *counts;
-	GError **error;
-} Rebuild;
-
+/* Counting every reference from the tables, as the repair below and the
+ * snapshot changes (qcow2_commit.c) do. */
 G_GNUC_PRINTF(2, 3)
-static bool rebuild_error(Rebuild *rb, const char *format, ...)
+static bool counter_error(HgQcow2Counter *c, const char *format, ...)
 {
 	va_list args;
 	va_start(args, format);
 	g_autofree char *message = g_strdup_vprintf(format, args);
 	va_end(args);
-	g_set_error(rb->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-		    "%s: cannot repair the refcounts: %s", rb->q->path, message);
+	g_set_error(c->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %s: %s", c->q->path,
+		    c->doing, message);
 	return false;
 }
 
-static bool rebuild_add(Rebuild *rb, uint64_t offset, uint64_t bytes, const char *what)
+bool hg_qcow2_counter_add(HgQcow2Counter *c, uint64_t offset, uint64_t bytes, const char *what)
 {
-	HgQcow2 *q = rb->q;
+	HgQcow2 *q = c->q;
 
 	if (bytes == 0)
 		return true;
 	uint64_t first = offset >> q->cluster_bits;
 	uint64_t last = (offset + bytes - 1) >> q->cluster_bits;
-	if (offset + bytes < offset || last >= rb->clusters)
-		return rebuild_error(rb, "a %s lies outside the file", what);
-	for (uint64_t c = first; c <= last; c++) {
-		if (rb->counts[c] == UINT32_MAX || rb->counts[c] >= q->refcount_max)
-			return rebuild_error(rb,
+	if (offset + bytes < offset || last >= c->clusters)
+		return counter_error(c, "a %s lies outside the file", what);
+	for (uint64_t i = first; i <= last; i++) {
+		if (c->counts[i] == UINT32_MAX || c->counts[i] >= q->refcount_max)
+			return counter_error(c,
 					     "cluster %" G_GUINT64_FORMAT
 					     " is used more often than a refcount can say",
-					     c);
-		rb->counts[c]++;
+					     i);
+		c->counts[i]++;
 	}
 	return true;
 }
 
-/* Counts an L1 table's L2 tables and their clusters.  l1 in host order. */
-static bool rebuild_walk_l1(Rebuild *rb, const uint64_t *l1, uint32_t l1_size, uint8_t *l2)
+bool hg_qcow2_counter_walk_l1(HgQcow2Counter *c, const uint64_t *l1, uint32_t l1_size,
+			      bool count_tables, uint8_t *l2)
 {
-	HgQcow2 *q = rb->q;
+	HgQcow2 *q = c->q;
 
 	for (uint32_t i = 0; i < l1_size; i++) {
 		uint64_t l2_offset = l1[i] & QCOW2_OFFSET_MASK;
 		if (!l2_offset)
 			continue;
 		if ((l1[i] & QCOW2_L1E_RESERVED) || (l2_offset & (q->cluster_size - 1)))
-			return rebuild_error(rb, "L1 entry %u is invalid", i);
-		if (!rebuild_add(rb, l2_offset, q->cluster_size, "L2 table"))
+			return counter_error(c, "L1 entry %u is invalid", i);
+		if (count_tables && !hg_qcow2_counter_add(c, l2_offset, q->cluster_size, "L2 table"))
 			return false;
-		if (hg_block_fd_pread(q->fd, l2_offset, l2, q->cluster_size) < 0)
-			return rebuild_error(rb, "cannot read an L2 table");
+		if (l2_offset + q->cluster_size > q->file_end ||
+		    hg_block_fd_pread(q->fd, l2_offset, l2, q->cluster_size) < 0)
+			return counter_error(c, "cannot read an L2 table");
 		for (uint64_t j = 0; j < qcow2_l2_entries(q); j++) {
 			uint64_t e = qcow2_be64(l2 + j * 8);
 			if (e & QCOW2_OFLAG_COMPRESSED) {
 				uint64_t host, bytes;
 				hg_qcow2_compressed_range(q, e, &host, &bytes);
 				if (host >= q->file_end)
-					return rebuild_error(rb, "a compressed cluster lies "
-								 "outside the file");
+					return counter_error(c, "a compressed cluster lies "
+								"outside the file");
 				bytes = MIN(bytes, q->file_end - host);
-				if (!rebuild_add(rb, host, bytes, "compressed cluster"))
+				if (!hg_qcow2_counter_add(c, host, bytes, "compressed cluster"))
 					return false;
 				continue;
 			}
@@ -502,42 +495,45 @@ static bool rebuild_walk_l1(Rebuild *rb, const uint64_t *l1, uint32_t l1_size, u
 			if (!host)
 				continue;
 			if ((e & QCOW2_L2E_RESERVED) || (host & (q->cluster_size - 1)))
-				return rebuild_error(rb, "an L2 entry is invalid");
-			if (!rebuild_add(rb, host, q->cluster_size, "data cluster"))
+				return counter_error(c, "an L2 entry is invalid");
+			if (!hg_qcow2_counter_add(c, host, q->cluster_size, "data cluster"))
 				return false;
 		}
 	}
 	return true;
 }
 
-static bool rebuild_count(Rebuild *rb, uint8_t *l2)
+/* Refcount repair: count every reference from the tables, then rewrite the
+ * refcount blocks and the COPIED flags to match.  Runs on open, before any
+ * other write, when the dirty bit says the counts may be wrong. */
+static bool rebuild_count(HgQcow2Counter *rb, uint8_t *l2)
 {
 	HgQcow2 *q = rb->q;
 
-	if (!rebuild_add(rb, 0, q->cluster_size, "header") ||
-	    !rebuild_add(rb, q->l1_offset, (uint64_t)q->l1_size * 8, "L1 table") ||
-	    !rebuild_add(rb, q->refcount_table_offset,
+	if (!hg_qcow2_counter_add(rb, 0, q->cluster_size, "header") ||
+	    !hg_qcow2_counter_add(rb, q->l1_offset, (uint64_t)q->l1_size * 8, "L1 table") ||
+	    !hg_qcow2_counter_add(rb, q->refcount_table_offset,
 			 (uint64_t)q->refcount_table_clusters << q->cluster_bits,
 			 "refcount table") ||
-	    !rebuild_add(rb, q->snapshots_offset, q->snapshots_bytes, "snapshot table"))
+	    !hg_qcow2_counter_add(rb, q->snapshots_offset, q->snapshots_bytes, "snapshot table"))
 		return false;
 	for (uint64_t i = 0; i < q->refcount_table_entries; i++)
 		if (q->refcount_table[i] &&
-		    !rebuild_add(rb, q->refcount_table[i], q->cluster_size, "refcount block"))
+		    !hg_qcow2_counter_add(rb, q->refcount_table[i], q->cluster_size, "refcount block"))
 			return false;
-	if (!rebuild_walk_l1(rb, q->l1, q->l1_size, l2))
+	if (!hg_qcow2_counter_walk_l1(rb, q->l1, q->l1_size, true, l2))
 		return false;
 	for (uint32_t s = 0; s < q->nb_snapshots; s++) {
 		HgQcow2Snapshot *snap = &q->snapshots[s];
 		g_autofree uint64_t *l1 = g_new(uint64_t, MAX(1, snap->l1_size));
-		if (!rebuild_add(rb, snap->l1_offset, (uint64_t)snap->l1_size * 8,
+		if (!hg_qcow2_counter_add(rb, snap->l1_offset, (uint64_t)snap->l1_size * 8,
 				 "snapshot L1 table"))
 			return false;
 		if (hg_block_fd_pread(q->fd, snap->l1_offset, l1, (uint64_t)snap->l1_size * 8) < 0)
-			return rebuild_error(rb, "cannot read a snapshot's L1 table");
+			return counter_error(rb, "cannot read a snapshot's L1 table");
 		for (uint32_t i = 0; i < snap->l1_size; i++)
 			l1[i] = GUINT64_FROM_BE(l1[i]);
-		if (!rebuild_walk_l1(rb, l1, snap->l1_size, l2))
+		if (!hg_qcow2_counter_walk_l1(rb, l1, snap->l1_size, true, l2))
 			return false;
 	}
 	return true;
@@ -545,7 +541,7 @@ static bool rebuild_count(Rebuild *rb, uint8_t *l2)
 
 /* Counted clusters with no refcount block get new blocks past the end of
  * the file (which count themselves). */
-static bool rebuild_add_missing_blocks(Rebuild *rb, uint64_t *new_blocks)
+static bool rebuild_add_missing_blocks(HgQcow2Counter *rb, uint64_t *new_blocks)
 {
 	HgQcow2 *q = rb->q;
 	uint64_t file_clusters = rb->clusters;
@@ -556,7 +552,7 @@ static bool rebuild_add_missing_blocks(Rebuild *rb, uint64_t *new_blocks)
 		if (!rb->counts[c] || (b < q->refcount_table_entries && q->refcount_table[b]))
 			continue;
 		if (b >= q->refcount_table_entries)
-			return rebuild_error(rb, "the refcount table is too small");
+			return counter_error(rb, "the refcount table is too small");
 		uint64_t block = file_clusters + (*new_blocks)++;
 		rb->clusters = block + 1;
 		rb->counts = g_realloc_n(rb->counts, rb->clusters, sizeof(uint32_t));
@@ -566,7 +562,7 @@ static bool rebuild_add_missing_blocks(Rebuild *rb, uint64_t *new_blocks)
 	return true;
 }
 
-static bool rebuild_fix_copied_flags(Rebuild *rb, uint8_t *l2)
+static bool rebuild_fix_copied_flags(HgQcow2Counter *rb, uint8_t *l2)
 {
 	HgQcow2 *q = rb->q;
 
@@ -581,11 +577,11 @@ static bool rebuild_fix_copied_flags(Rebuild *rb, uint8_t *l2)
 			uint8_t be[8];
 			qcow2_put_be64(be, want);
 			if (hg_block_fd_pwrite(q->fd, q->l1_offset + i * 8ull, be, 8) < 0)
-				return rebuild_error(rb, "cannot write the L1 table");
+				return counter_error(rb, "cannot write the L1 table");
 			q->l1[i] = want;
 		}
 		if (hg_block_fd_pread(q->fd, l2_offset, l2, q->cluster_size) < 0)
-			return rebuild_error(rb, "cannot read an L2 table");
+			return counter_error(rb, "cannot read an L2 table");
 		bool changed = false;
 		for (uint64_t j = 0; j < qcow2_l2_entries(q); j++) {
 			uint64_t e = qcow2_be64(l2 + j * 8), fixed = e;
@@ -604,7 +600,7 @@ static bool rebuild_fix_copied_flags(Rebuild *rb, uint8_t *l2)
 			}
 		}
 		if (changed && hg_block_fd_pwrite(q->fd, l2_offset, l2, q->cluster_size) < 0)
-			return rebuild_error(rb, "cannot write an L2 table");
+			return counter_error(rb, "cannot write an L2 table");
 	}
 	return true;
 }
@@ -612,14 +608,15 @@ static bool rebuild_fix_copied_flags(Rebuild *rb, uint8_t *l2)
 bool hg_qcow2_rebuild_refcounts(HgQcow2 *q, GError **error)
 {
 	uint64_t cs = q->cluster_size, per_block = refblock_entries(q), new_blocks;
-	Rebuild rb = {q, (q->file_end + cs - 1) >> q->cluster_bits, NULL, error};
+	HgQcow2Counter rb = {q, (q->file_end + cs - 1) >> q->cluster_bits, NULL,
+			     "cannot repair the refcounts", error};
 	g_autofree uint8_t *l2 = g_malloc(cs);
 	g_autofree uint8_t *block = g_malloc(cs);
 	bool ok = false;
 
 	rb.counts = g_try_new0(uint32_t, MAX(1, rb.clusters));
 	if (!rb.counts)
-		return rebuild_error(&rb, "out of memory");
+		return counter_error(&rb, "out of memory");
 	if (!rebuild_count(&rb, l2) || !rebuild_add_missing_blocks(&rb, &new_blocks))
 		goto out;
 	for (uint64_t b = 0; b < q->refcount_table_entries; b++) {
@@ -629,10 +626,10 @@ bool hg_qcow2_rebuild_refcounts(HgQcow2 *q, GError **error)
 		for (uint64_t i = 0; i < per_block; i++) {
 			uint64_t c = b * per_block + i;
 			if (c < rb.clusters)
-				refblock_write(q, block, i, rb.counts[c]);
+				hg_qcow2_refblock_write(q, block, i, rb.counts[c]);
 		}
 		if (hg_block_fd_pwrite(q->fd, q->refcount_table[b], block, cs) < 0) {
-			rebuild_error(&rb, "cannot write a refcount block");
+			counter_error(&rb, "cannot write a refcount block");
 			goto out;
 		}
 	}
@@ -644,7 +641,7 @@ bool hg_qcow2_rebuild_refcounts(HgQcow2 *q, GError **error)
 		if (fdatasync(q->fd) < 0 ||
 		    hg_block_fd_pwrite(q->fd, q->refcount_table_offset, table,
 				       q->refcount_table_entries * 8) < 0) {
-			rebuild_error(&rb, "cannot write the refcount table");
+			counter_error(&rb, "cannot write the refcount table");
 			goto out;
 		}
 		q->file_end = MAX(q->file_end, rb.clusters * cs);
@@ -652,7 +649,7 @@ bool hg_qcow2_rebuild_refcounts(HgQcow2 *q, GError **error)
 	if (!rebuild_fix_copied_flags(&rb, l2))
 		goto out;
 	if (fdatasync(q->fd) < 0) {
-		rebuild_error(&rb, "cannot sync the image");
+		counter_error(&rb, "cannot sync the image");
 		goto out;
 	}
 	hg_qcow2_cache_forget_all(q->refblock_cache);
