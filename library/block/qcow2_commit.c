@@ -100,8 +100,8 @@ static bool commit_place(Commit *c, uint64_t count, bool single, uint64_t *offse
 	if (start + count > c->counter.clusters) {
 		uint64_t old = c->counter.clusters;
 		c->counter.clusters = start + count;
-		c->counter.counts = g_realloc_n(c->counter.counts, c->counter.clusters,
-						sizeof(uint32_t));
+		c->counter.counts =
+			g_realloc_n(c->counter.counts, c->counter.clusters, sizeof(uint32_t));
 		memset(c->counter.counts + old, 0, (c->counter.clusters - old) * sizeof(uint32_t));
 	}
 	for (uint64_t i = start; i < start + count; i++)
@@ -119,15 +119,14 @@ static bool commit_count(Commit *c, const HgQcow2View *v, uint8_t *l2)
 
 	if (!hg_qcow2_counter_add(&c->counter, 0, q->cluster_size, "header"))
 		return false;
-	if (!v->new_table &&
-	    !hg_qcow2_counter_add(&c->counter, q->snapshots_offset, q->snapshots_bytes,
-				  "snapshot table"))
+	if (!v->new_table && !hg_qcow2_counter_add(&c->counter, q->snapshots_offset,
+						   q->snapshots_bytes, "snapshot table"))
 		return false;
 	for (uint32_t s = 0; s < v->nb_snapshots; s++) {
 		const HgQcow2Snapshot *snap = &v->snapshots[s];
 		g_autofree uint64_t *l1 = g_new(uint64_t, MAX(1, snap->l1_size));
-		if (!hg_qcow2_counter_add(&c->counter, snap->l1_offset,
-					  (uint64_t)snap->l1_size * 8, "snapshot L1 table"))
+		if (!hg_qcow2_counter_add(&c->counter, snap->l1_offset, (uint64_t)snap->l1_size * 8,
+					  "snapshot L1 table"))
 			return false;
 		if (hg_block_fd_pread(q->fd, snap->l1_offset, l1, (uint64_t)snap->l1_size * 8) < 0)
 			return commit_io_error(c, -EIO, "snapshot count");
@@ -331,7 +330,8 @@ bool hg_qcow2_commit(HgQcow2 *q, HgQcow2View *v, GError **error)
 		l1[i] |= QCOW2_OFLAG_COPIED; /* a copy has count 1 */
 	}
 	if (r == 0)
-		r = commit_write_table(q, l1_offset, l1, v->l1_size, (l1_bytes + cs - 1) & ~(cs - 1));
+		r = commit_write_table(q, l1_offset, l1, v->l1_size,
+				       (l1_bytes + cs - 1) & ~(cs - 1));
 	if (r == 0 && v->new_table && snapshots_len) {
 		g_autofree uint8_t *padded = g_malloc0((snapshots_len + cs - 1) & ~(cs - 1));
 		memcpy(padded, snapshot_bytes, snapshots_len);

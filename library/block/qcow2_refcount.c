@@ -473,7 +473,8 @@ bool hg_qcow2_counter_walk_l1(HgQcow2Counter *c, const uint64_t *l1, uint32_t l1
 			continue;
 		if ((l1[i] & QCOW2_L1E_RESERVED) || (l2_offset & (q->cluster_size - 1)))
 			return counter_error(c, "L1 entry %u is invalid", i);
-		if (count_tables && !hg_qcow2_counter_add(c, l2_offset, q->cluster_size, "L2 table"))
+		if (count_tables &&
+		    !hg_qcow2_counter_add(c, l2_offset, q->cluster_size, "L2 table"))
 			return false;
 		if (l2_offset + q->cluster_size > q->file_end ||
 		    hg_block_fd_pread(q->fd, l2_offset, l2, q->cluster_size) < 0)
@@ -513,13 +514,14 @@ static bool rebuild_count(HgQcow2Counter *rb, uint8_t *l2)
 	if (!hg_qcow2_counter_add(rb, 0, q->cluster_size, "header") ||
 	    !hg_qcow2_counter_add(rb, q->l1_offset, (uint64_t)q->l1_size * 8, "L1 table") ||
 	    !hg_qcow2_counter_add(rb, q->refcount_table_offset,
-			 (uint64_t)q->refcount_table_clusters << q->cluster_bits,
-			 "refcount table") ||
+				  (uint64_t)q->refcount_table_clusters << q->cluster_bits,
+				  "refcount table") ||
 	    !hg_qcow2_counter_add(rb, q->snapshots_offset, q->snapshots_bytes, "snapshot table"))
 		return false;
 	for (uint64_t i = 0; i < q->refcount_table_entries; i++)
 		if (q->refcount_table[i] &&
-		    !hg_qcow2_counter_add(rb, q->refcount_table[i], q->cluster_size, "refcount block"))
+		    !hg_qcow2_counter_add(rb, q->refcount_table[i], q->cluster_size,
+					  "refcount block"))
 			return false;
 	if (!hg_qcow2_counter_walk_l1(rb, q->l1, q->l1_size, true, l2))
 		return false;
@@ -527,7 +529,7 @@ static bool rebuild_count(HgQcow2Counter *rb, uint8_t *l2)
 		HgQcow2Snapshot *snap = &q->snapshots[s];
 		g_autofree uint64_t *l1 = g_new(uint64_t, MAX(1, snap->l1_size));
 		if (!hg_qcow2_counter_add(rb, snap->l1_offset, (uint64_t)snap->l1_size * 8,
-				 "snapshot L1 table"))
+					  "snapshot L1 table"))
 			return false;
 		if (hg_block_fd_pread(q->fd, snap->l1_offset, l1, (uint64_t)snap->l1_size * 8) < 0)
 			return counter_error(rb, "cannot read a snapshot's L1 table");

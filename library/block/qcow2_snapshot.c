@@ -58,8 +58,8 @@ GPtrArray *hg_qcow2_snapshot_list(HgBlockBackend *blk, GError **error)
 	return list;
 }
 
-static HgBlockSnapshot *snapshot_create_locked(HgQcow2 *q, const char *name,
-					       guint64 vm_clock_ns, GError **error)
+static HgBlockSnapshot *snapshot_create_locked(HgQcow2 *q, const char *name, guint64 vm_clock_ns,
+					       GError **error)
 {
 	if (!hg_qcow2_snapshot_table_usable(q, error))
 		return NULL;
@@ -165,7 +165,8 @@ bool hg_qcow2_snapshot_show(HgBlockBackend *blk, const char *id_or_name, GError 
 	g_assert(q->read_only);
 	g_mutex_lock(&q->metadata_lock);
 	int i = snapshot_lookup(q, id_or_name, error);
-	uint64_t *l1 = i < 0 ? NULL : hg_qcow2_snapshot_read_l1(q, &q->snapshots[i], &l1_size, error);
+	uint64_t *l1 =
+		i < 0 ? NULL : hg_qcow2_snapshot_read_l1(q, &q->snapshots[i], &l1_size, error);
 	if (l1) {
 		g_free(q->l1);
 		q->l1 = l1;

@@ -99,8 +99,9 @@ static bool snapshot_read(HgQcow2 *q, uint32_t i, uint64_t pos, HgQcow2Snapshot 
 		return table_error(q, error, "snapshot %u's L1 table is invalid", i);
 	if (snap->disk_size > (1ull << 62) ||
 	    l1_entries_for(q, snap->disk_size) * 8 > QCOW2_MAX_L1_BYTES)
-		return table_error(q, error, "snapshot %u's disk size %" G_GUINT64_FORMAT
-				   " is too big", i, snap->disk_size);
+		return table_error(q, error,
+				   "snapshot %u's disk size %" G_GUINT64_FORMAT " is too big", i,
+				   snap->disk_size);
 	return true;
 }
 
@@ -115,7 +116,9 @@ bool hg_qcow2_snapshot_table_read(HgQcow2 *q, GError **error)
 				   QCOW2_MAX_SNAPSHOTS);
 	if (!aligned(q, q->snapshots_offset) || q->snapshots_offset < q->cluster_size ||
 	    !in_file(q, q->snapshots_offset, ENTRY_FIXED))
-		return table_error(q, error, "the snapshot table is outside the file");
+		return table_error(q, error,
+				   "the snapshot table is unaligned, overlaps the header "
+				   "or lies outside the file");
 	/* Entries are added as they are read: a failure frees those. */
 	uint32_t count = q->nb_snapshots;
 	q->nb_snapshots = 0;
@@ -166,7 +169,8 @@ bool hg_qcow2_snapshot_fill(HgQcow2Snapshot *snap, uint64_t l1_offset, uint32_t 
 	size_t id_len = strlen(id), name_len = strlen(name);
 	gint64 now = g_get_real_time();
 
-	if (name_len == 0 || name_len > QCOW2_SNAPSHOT_NAME_MAX || !g_utf8_validate(name, -1, NULL)) {
+	if (name_len == 0 || name_len > QCOW2_SNAPSHOT_NAME_MAX ||
+	    !g_utf8_validate(name, -1, NULL)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "a snapshot name is 1 to %u bytes of UTF-8", QCOW2_SNAPSHOT_NAME_MAX);
 		return false;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -187,6 +188,108 @@ static void test_snapshot_table_lies_about_sizes(Fixture *f, gconstpointer data)
 	assert_refused(f->path, "snapshot");
 }
 
+/* One crafted snapshot table entry at a new cluster at the end of the
+ * file, the file ending right after the bytes given. */
+typedef struct {
+	const char *name;
+	uint64_t l1_offset; /* 0: the active L1 table's; 1: offset 0 */
+	uint32_t l1_size;
+	uint16_t id_len, name_len;
+	uint32_t extra_len;
+	uint64_t disk_size; /* in the extra data when extra_len >= 16 */
+	uint64_t table_offset; /* 0: the new cluster */
+	const char *expect;
+} EntryCase;
+
+static const EntryCase entry_cases[] = {
+	{"snapshot-name-runs-past-the-file", 0, 1, 1, 200, 0, 0, 0, "snapshot 0 lies outside"},
+	{"snapshot-id-runs-past-the-file", 0, 1, 0xffff, 1, 0, 0, 0, "snapshot 0 lies outside"},
+	{"snapshot-extra-data-too-big", 0, 1, 1, 1, 4096, 0, 0, "extra data"},
+	{"snapshot-extra-data-runs-past-the-file", 0, 1, 1, 1, 1000, 0, 0,
+	 "snapshot 0 lies outside"},
+	{"snapshot-l1-outside-the-file", 1ull << 40, 1, 1, 1, 0, 0, 0, "L1 table is invalid"},
+	{"snapshot-l1-unaligned", CLUSTER + 8, 1, 1, 1, 0, 0, 0, "L1 table is invalid"},
+	{"snapshot-l1-over-the-header", 1, 0, 1, 1, 0, 0, 0, "L1 table is invalid"},
+	{"snapshot-l1-huge", 0, 0x7fffffff, 1, 1, 0, 0, 0, "L1 table is invalid"},
+	{"snapshot-disk-size-huge", 0, 1, 1, 1, 16, 1ull << 63, 0, "disk size"},
+	{"snapshot-table-unaligned", 0, 1, 1, 1, 0, 0, CLUSTER + 8, "snapshot table"},
+	{"snapshot-table-over-the-header", 0, 1, 1, 1, 0, 0, 512, "snapshot table"},
+};
+
+static void test_bad_snapshot_entry(Fixture *f, gconstpointer data)
+{
+	const EntryCase *c = data;
+	GStatBuf st;
+	g_assert_cmpint(g_stat(f->path, &st), ==, 0);
+	uint64_t table =
+		c->table_offset ? c->table_offset : (st.st_size + CLUSTER - 1) & ~(CLUSTER - 1);
+	uint64_t l1_offset = c->l1_offset == 1 ? 0
+			     : c->l1_offset    ? c->l1_offset
+					       : get64(f->path, 40);
+	uint8_t entry[64] = {0};
+
+	*(uint64_t *)entry = GUINT64_TO_BE(l1_offset);
+	*(uint32_t *)(entry + 8) = GUINT32_TO_BE(c->l1_size);
+	*(uint16_t *)(entry + 12) = GUINT16_TO_BE(c->id_len);
+	*(uint16_t *)(entry + 14) = GUINT16_TO_BE(c->name_len);
+	*(uint32_t *)(entry + 36) = GUINT32_TO_BE(c->extra_len);
+	if (c->extra_len >= 16)
+		*(uint64_t *)(entry + 48) = GUINT64_TO_BE(c->disk_size);
+	entry[40 + MIN(c->extra_len, 16)] = '1';
+	if (!c->table_offset)
+		put_bytes(f->path, table, entry, sizeof(entry));
+	put32(f->path, 60, 1);
+	put64(f->path, 64, table);
+	assert_refused(f->path, c->expect);
+}
+
+/* Two snapshots with one id: the disk opens (and reads), but the
+ * snapshots are refused as a whole, and nothing is written. */
+static void test_duplicate_snapshot_ids(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	HgBlockBackend *blk = qt_open(f->path, false);
+	for (int i = 0; i < 2; i++) {
+		HgBlockSnapshot *snap = hg_block_snapshot_create(blk, i ? "b" : "a", 0, &error);
+		g_assert_no_error(error);
+		hg_block_snapshot_free(snap);
+	}
+	hg_block_close(blk);
+	/* Entry 0: 40 + 24 + "1" + "a", padded to 72; entry 1's id after
+	 * its 64 bytes. */
+	uint64_t table = get64(f->path, 64);
+	put_bytes(f->path, table + 72 + 64, "1", 1);
+	g_autofree char *before = qt_file_hash(f->path);
+
+	for (int ro = 1; ro >= 0; ro--) {
+		blk = qt_open(f->path, ro);
+		g_assert_null(hg_block_snapshot_list(blk, &error));
+		g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+		g_assert_nonnull(strstr(error->message, "two snapshots have the id \"1\""));
+		g_clear_error(&error);
+		uint8_t buf[4096];
+		struct iovec iov = {buf, sizeof(buf)};
+		g_assert_cmpint(hg_block_readv(blk, 0, &iov, 1), ==, 0);
+		g_assert_cmpuint(buf[0], ==, 0xab);
+		if (!ro) {
+			g_assert_null(hg_block_snapshot_create(blk, "c", 0, &error));
+			g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+			g_clear_error(&error);
+			g_assert_false(hg_block_snapshot_apply(blk, "1", &error));
+			g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+			g_clear_error(&error);
+			g_assert_false(hg_block_snapshot_delete(blk, "b", &error));
+			g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+			g_clear_error(&error);
+		}
+		hg_block_close(blk);
+	}
+	g_assert_null(hg_block_open_snapshot(f->path, "1", &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+	g_autofree char *after = qt_file_hash(f->path);
+	g_assert_cmpstr(before, ==, after);
+}
+
 static void test_backing_chain_loops(Fixture *f, gconstpointer data)
 {
 	g_autoptr(GError) error = NULL;
@@ -287,6 +390,62 @@ static void test_random_damage(Fixture *f, gconstpointer data)
 	g_test_message("%u of 400 damaged images still opened", opened);
 }
 
+/* The same for the snapshot table: damaged entries are refused on open or
+ * show snapshots that read without crashing; nothing is written. */
+static void test_random_snapshot_table_damage(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *pristine = NULL;
+	g_autofree char *copy = g_build_filename(f->dir, "damaged.qcow2", NULL);
+	uint64_t rng = 4711;
+	gsize len;
+	unsigned opened = 0;
+
+	HgBlockBackend *blk = qt_open(f->path, false);
+	for (int i = 0; i < 3; i++) {
+		g_autofree char *name = g_strdup_printf("snapshot-%d", i);
+		HgBlockSnapshot *snap = hg_block_snapshot_create(blk, name, i, &error);
+		g_assert_no_error(error);
+		hg_block_snapshot_free(snap);
+	}
+	hg_block_close(blk);
+	uint64_t table = get64(f->path, 64);
+	g_assert_true(g_file_get_contents(f->path, &pristine, &len, NULL));
+	for (unsigned i = 0; i < 300; i++) {
+		g_autofree char *damaged = g_memdup2(pristine, len);
+		unsigned changes = 1 + qt_random_below(&rng, 3);
+		for (unsigned j = 0; j < changes; j++)
+			damaged[table + qt_random_below(&rng, 3 * 96)] ^=
+				1u << qt_random_below(&rng, 8);
+		g_assert_true(g_file_set_contents(copy, damaged, len, NULL));
+		g_autofree char *before = qt_file_hash(copy);
+		g_clear_error(&error);
+		blk = hg_block_open(copy, true, &error);
+		if (!blk)
+			continue;
+		opened++;
+		g_autoptr(GPtrArray) list = hg_block_snapshot_list(blk, NULL);
+		hg_block_close(blk);
+		for (unsigned k = 0; list && k < list->len; k++) {
+			HgBlockSnapshot *snap = list->pdata[k];
+			HgBlockBackend *view = hg_block_open_snapshot(copy, snap->id, NULL);
+			if (!view)
+				continue;
+			uint8_t buf[65536];
+			for (uint64_t off = 0; off < MIN(hg_block_size(view), 1 << 20);
+			     off += sizeof(buf)) {
+				struct iovec iov = {buf,
+						    MIN(sizeof(buf), hg_block_size(view) - off)};
+				(void)hg_block_readv(view, off, &iov, 1);
+			}
+			hg_block_close(view);
+		}
+		g_autofree char *after = qt_file_hash(copy);
+		g_assert_cmpstr(before, ==, after);
+	}
+	g_test_message("%u of 300 damaged snapshot tables still opened", opened);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -296,6 +455,16 @@ int main(int argc, char **argv)
 		g_test_add(name, Fixture, &field_cases[i], fixture_set_up, test_bad_field,
 			   fixture_tear_down);
 	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(entry_cases); i++) {
+		g_autofree char *name =
+			g_strdup_printf("/qcow2/broken/refused/%s", entry_cases[i].name);
+		g_test_add(name, Fixture, &entry_cases[i], fixture_set_up, test_bad_snapshot_entry,
+			   fixture_tear_down);
+	}
+	g_test_add("/qcow2/broken/duplicate-snapshot-ids-refuse-the-snapshots", Fixture, NULL,
+		   fixture_set_up, test_duplicate_snapshot_ids, fixture_tear_down);
+	g_test_add("/qcow2/broken/random-snapshot-table-damage-never-crashes-or-writes", Fixture,
+		   NULL, fixture_set_up, test_random_snapshot_table_damage, fixture_tear_down);
 	g_test_add("/qcow2/broken/bad-magic-is-a-raw-image", Fixture, NULL, fixture_set_up,
 		   test_bad_magic_is_raw, fixture_tear_down);
 	g_test_add("/qcow2/broken/refused/backing-name-outside-header-cluster", Fixture, NULL,

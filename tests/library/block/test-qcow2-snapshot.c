@@ -241,8 +241,10 @@ static void test_random_operations(QtFixture *f, gconstpointer data)
 				g_autoptr(HgBlockSnapshot) s = create_ok(blk, name);
 				g_hash_table_insert(snaps, g_strdup(name), g_memdup2(model, size));
 			} else if (op >= 8 && g_hash_table_size(snaps)) {
-				g_autofree char **keys = (char **)g_hash_table_get_keys_as_array(snaps, NULL);
-				const char *name = keys[qt_random_below(&rng, g_hash_table_size(snaps))];
+				g_autofree char **keys =
+					(char **)g_hash_table_get_keys_as_array(snaps, NULL);
+				const char *name =
+					keys[qt_random_below(&rng, g_hash_table_size(snaps))];
 				if (op == 8) {
 					apply_ok(blk, name);
 					memcpy(model, g_hash_table_lookup(snaps, name), size);
@@ -547,11 +549,12 @@ static void crash_child(const char *image, uint64_t seed)
 			if (hg_block_writev(blk, off, &iov, 1) < 0)
 				_exit(4);
 		}
-		HgBlockSnapshot *pick = list->len ? list->pdata[qt_random_below(&seed, list->len)] : NULL;
+		HgBlockSnapshot *pick =
+			list->len ? list->pdata[qt_random_below(&seed, list->len)] : NULL;
 		bool ok = true;
 		if (op == 3 && list->len < 4) {
-			g_autofree char *name = g_strdup_printf("c%u-%" G_GUINT64_FORMAT, next++,
-								qt_random(&seed));
+			g_autofree char *name =
+				g_strdup_printf("c%u-%" G_GUINT64_FORMAT, next++, qt_random(&seed));
 			HgBlockSnapshot *s = hg_block_snapshot_create(blk, name, 0, NULL);
 			ok = s != NULL;
 			hg_block_snapshot_free(s);
@@ -609,7 +612,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 #define ADD(name, fn, data)                                                                        \
-	g_test_add("/qcow2/snapshot/" name, QtFixture, data, qt_fixture_set_up, fn,                 \
+	g_test_add("/qcow2/snapshot/" name, QtFixture, data, qt_fixture_set_up, fn,                \
 		   qt_fixture_tear_down)
 	ADD("hangar-snapshots-are-listed-checked-and-applied-by-qemu-img",
 	    test_hangar_snapshots_in_qemu, NULL);
