@@ -59,11 +59,16 @@ void hg_block_snapshot_free(HgBlockSnapshot *snap);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgBlockSnapshot, hg_block_snapshot_free)
 /* In table order; a GPtrArray of HgBlockSnapshot * that frees them. */
 GPtrArray *hg_block_snapshot_list(HgBlockBackend *blk, GError **error);
-/* Takes the disk's present content as a new snapshot; name must not be
- * taken (G_IO_ERROR_EXISTS).  Durable when it returns. */
+/* Takes the disk's present content as a new snapshot; name (1 to 255 bytes
+ * of UTF-8, else G_IO_ERROR_INVALID_ARGUMENT) must not be taken as a name
+ * or an id (G_IO_ERROR_EXISTS).  The id is one above the highest, as QEMU
+ * picks them.  Durable when it returns, as are apply and delete: each is
+ * one switch of the image's header, so a crash leaves it before or after. */
 HgBlockSnapshot *hg_block_snapshot_create(HgBlockBackend *blk, const char *name,
 					  guint64 vm_clock_ns, GError **error);
-/* The disk's content becomes the snapshot's again (the snapshot stays). */
+/* The disk's content becomes the snapshot's again (the snapshot stays),
+ * and its size the snapshot's size (hg_block_size changes if the image was
+ * resized since). */
 bool hg_block_snapshot_apply(HgBlockBackend *blk, const char *id_or_name, GError **error);
 /* Removes a snapshot; clusters only it used are freed. */
 bool hg_block_snapshot_delete(HgBlockBackend *blk, const char *id_or_name, GError **error);

@@ -68,6 +68,12 @@ static HgBlockSnapshot *snapshot_create_locked(HgQcow2 *q, const char *name, gui
 			    "%s: there is a snapshot called \"%s\" already", q->path, name);
 		return NULL;
 	}
+	if (q->refcount_max < 2) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "%s: 1-bit refcounts cannot count the clusters a snapshot shares",
+			    q->path);
+		return NULL;
+	}
 	if (q->nb_snapshots >= QCOW2_MAX_SNAPSHOTS) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
 			    "%s: the image has %u snapshots, as many as it can", q->path,
