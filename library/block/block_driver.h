@@ -43,6 +43,8 @@ struct HgBlockDriver {
 	int (*flush)(HgBlockBackend *blk);
 	int (*discard)(HgBlockBackend *blk, uint64_t offset, uint64_t len);
 	int (*write_zeroes)(HgBlockBackend *blk, uint64_t offset, uint64_t len, bool may_unmap);
+	/* See hg_block_allocated_bytes. */
+	uint64_t (*allocated_bytes)(HgBlockBackend *blk);
 };
 
 extern const HgBlockDriver hg_block_raw_driver;
@@ -70,3 +72,5 @@ int hg_block_fd_transfer(int fd, uint64_t offset, const struct iovec *iov, int i
 /* pread/pwrite of one buffer, the same way. */
 int hg_block_fd_pread(int fd, uint64_t offset, void *buf, size_t len);
 int hg_block_fd_pwrite(int fd, uint64_t offset, const void *buf, size_t len);
+/* The host space a file takes (st_blocks); a block device's size. */
+uint64_t hg_block_fd_allocated_bytes(int fd);
