@@ -227,20 +227,21 @@ static bool commit(Convert *c, GError **error)
 	}
 	close(fd);
 
+	/* File systems without RENAME_NOREPLACE: a hard link also refuses
+	 * to replace. */
+	int err = 0;
 	if (renameat2(AT_FDCWD, c->tmp_path, AT_FDCWD, c->dst_path, RENAME_NOREPLACE) < 0) {
-		int err = errno;
-		/* File systems without RENAME_NOREPLACE: a hard link also
-		 * refuses to replace. */
-		if (err == EINVAL && link(c->tmp_path, c->dst_path) == 0)
+		err = errno;
+		if (err == EINVAL)
+			err = link(c->tmp_path, c->dst_path) == 0 ? 0 : errno;
+		if (err == 0)
 			unlink(c->tmp_path);
-		else {
-			if (err == EINVAL)
-				err = errno;
-			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err),
-				    "cannot rename the finished copy to %s: %s", c->dst_path,
-				    g_strerror(err));
-			return false;
-		}
+	}
+	if (err) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err),
+			    "cannot rename the finished copy to %s: %s", c->dst_path,
+			    g_strerror(err));
+		return false;
 	}
 	g_clear_pointer(&c->tmp_path, g_free);
 	/* The new name durable too; the data already is, so a failure here

@@ -279,6 +279,29 @@ static void test_refuses_existing_destination(Fixture *f, gconstpointer data)
 	assert_dir_holds(f->dir, "src.raw", "dst.qcow2", NULL);
 }
 
+static void create_file_named_by(guint64 done, guint64 total, gpointer user_data)
+{
+	if (!g_file_test(user_data, G_FILE_TEST_EXISTS))
+		g_assert_true(g_file_set_contents(user_data, "someone else's", -1, NULL));
+}
+
+/* A file that appears at dst_path during the copy is not replaced. */
+static void test_keeps_destination_that_appears_meanwhile(Fixture *f, gconstpointer data)
+{
+	g_autofree char *src = make_hangar_source(f, 4 * MIB), *dst = qt_in_dir(f, "dst.qcow2");
+	g_autoptr(GError) error = NULL;
+	g_autofree char *content = NULL;
+
+	HgBlockBackend *blk = qt_open(src, true);
+	g_assert_false(hg_block_convert(blk, dst, HG_BLOCK_FORMAT_QCOW2, NULL, create_file_named_by,
+					dst, &error));
+	hg_block_close(blk);
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+	g_assert_true(g_file_get_contents(dst, &content, NULL, NULL));
+	g_assert_cmpstr(content, ==, "someone else's");
+	assert_dir_holds(f->dir, "src.raw", "dst.qcow2", NULL);
+}
+
 /* A raw copy of a disk whose content is a qcow2 image would open as that
  * image: refused, as raw.c refuses such writes. */
 static void test_refuses_raw_copy_that_looks_like_qcow2(Fixture *f, gconstpointer data)
@@ -489,6 +512,9 @@ int main(int argc, char **argv)
 	}
 	g_test_add("/block/convert/refuses-existing-destination", Fixture, NULL, qt_fixture_set_up,
 		   test_refuses_existing_destination, qt_fixture_tear_down);
+	g_test_add("/block/convert/keeps-destination-that-appears-meanwhile", Fixture, NULL,
+		   qt_fixture_set_up, test_keeps_destination_that_appears_meanwhile,
+		   qt_fixture_tear_down);
 	g_test_add("/block/convert/refuses-raw-copy-that-looks-like-qcow2", Fixture, NULL,
 		   qt_fixture_set_up, test_refuses_raw_copy_that_looks_like_qcow2,
 		   qt_fixture_tear_down);
