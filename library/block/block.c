@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -135,6 +137,11 @@ const char *hg_block_path(HgBlockBackend *blk)
 const char *hg_block_format(HgBlockBackend *blk)
 {
 	return blk->driver->format_name;
+}
+
+uint64_t hg_block_allocated_bytes(HgBlockBackend *blk)
+{
+	return blk->driver->allocated_bytes(blk);
 }
 
 static bool range_ok(HgBlockBackend *blk, uint64_t offset, uint64_t len)
@@ -383,4 +390,16 @@ int hg_block_fd_pwrite(int fd, uint64_t offset, const void *buf, size_t len)
 {
 	struct iovec iov = {(void *)buf, len};
 	return hg_block_fd_transfer(fd, offset, &iov, 1, true);
+}
+
+uint64_t hg_block_fd_allocated_bytes(int fd)
+{
+	struct stat st;
+	uint64_t size;
+
+	if (fstat(fd, &st) < 0)
+		return 0;
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, &size) == 0 ? size : 0;
+	return (uint64_t)st.st_blocks * 512;
 }

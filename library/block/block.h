@@ -21,6 +21,10 @@ bool hg_block_is_read_only(HgBlockBackend *blk);
 const char *hg_block_path(HgBlockBackend *blk);
 /* "raw" or "qcow2". */
 const char *hg_block_format(HgBlockBackend *blk);
+/* The host space the image's files take, backing files included: an
+ * estimate of how much data it holds (compressed clusters count at their
+ * compressed size, metadata and clusters kept by snapshots count too). */
+uint64_t hg_block_allocated_bytes(HgBlockBackend *blk);
 
 /* Each returns 0 or a negative errno.  A transfer past the end of the image
  * is -EIO; a write to a read-only backend is -EROFS. */
@@ -80,7 +84,18 @@ HgBlockBackend *hg_block_open_snapshot(const char *path, const char *id_or_name,
  * exist), block by block: all-zero blocks stay unallocated, so a sparse
  * source stays sparse.  The result is written under a temporary name and
  * renamed when complete; a failure or cancel removes it.  progress (may be
- * NULL) is called from the calling thread with bytes done and total. */
+ * NULL) is called from the calling thread with bytes done and total.
+ *
+ * The copy is what the guest sees: a backing chain is flattened into a
+ * standalone image.  qcow2 results are version 3 with 64 KiB clusters.
+ * Errors: G_IO_ERROR_EXISTS when dst_path exists (it is left alone);
+ * G_IO_ERROR_NO_SPACE before anything is written when the folder's free
+ * space is below an estimate from hg_block_allocated_bytes, and when a
+ * write fails for lack of space (ENOSPC, EFBIG); G_IO_ERROR_CANCELLED
+ * (checked between 1 MiB chunks); G_IO_ERROR_NOT_SUPPORTED for a raw copy
+ * of a disk whose content starts with qcow2's magic (it would open as
+ * qcow2, see raw.c).  The temporary file is ".NAME.XXXXXX" beside
+ * dst_path; only a crash can leave one behind. */
 typedef enum { HG_BLOCK_FORMAT_RAW, HG_BLOCK_FORMAT_QCOW2 } HgBlockFormat;
 typedef void (*HgBlockProgressFunc)(guint64 done, guint64 total, gpointer user_data);
 bool hg_block_convert(HgBlockBackend *src, const char *dst_path, HgBlockFormat format,

@@ -53,6 +53,8 @@ struct HgBlockDriver {
 	bool (*snapshot_apply)(HgBlockBackend *blk, const char *id_or_name, GError **error);
 	bool (*snapshot_delete)(HgBlockBackend *blk, const char *id_or_name, GError **error);
 	bool (*snapshot_show)(HgBlockBackend *blk, const char *id_or_name, GError **error);
+	/* See hg_block_allocated_bytes. */
+	uint64_t (*allocated_bytes)(HgBlockBackend *blk);
 };
 
 extern const HgBlockDriver hg_block_raw_driver;
@@ -80,3 +82,5 @@ int hg_block_fd_transfer(int fd, uint64_t offset, const struct iovec *iov, int i
 /* pread/pwrite of one buffer, the same way. */
 int hg_block_fd_pread(int fd, uint64_t offset, void *buf, size_t len);
 int hg_block_fd_pwrite(int fd, uint64_t offset, const void *buf, size_t len);
+/* The host space a file takes (st_blocks); a block device's size. */
+uint64_t hg_block_fd_allocated_bytes(int fd);

@@ -200,6 +200,14 @@ static int qcow2_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len
 	return hg_qcow2_discard(blk->state, offset, len, true, may_unmap);
 }
 
+static uint64_t qcow2_allocated_bytes(HgBlockBackend *blk)
+{
+	HgQcow2 *q = blk->state;
+	uint64_t bytes = hg_block_fd_allocated_bytes(q->fd);
+
+	return q->backing ? bytes + hg_block_allocated_bytes(q->backing) : bytes;
+}
+
 const HgBlockDriver hg_block_qcow2_driver = {
 	.format_name = "qcow2",
 	.open = qcow2_open,
@@ -214,4 +222,5 @@ const HgBlockDriver hg_block_qcow2_driver = {
 	.snapshot_apply = hg_qcow2_snapshot_apply,
 	.snapshot_delete = hg_qcow2_snapshot_delete,
 	.snapshot_show = hg_qcow2_snapshot_show,
+	.allocated_bytes = qcow2_allocated_bytes,
 };

@@ -132,6 +132,12 @@ static int raw_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len, 
 	return write_zero_bytes(raw, offset, len);
 }
 
+static uint64_t raw_allocated_bytes(HgBlockBackend *blk)
+{
+	RawImage *raw = blk->state;
+	return hg_block_fd_allocated_bytes(raw->fd);
+}
+
 const HgBlockDriver hg_block_raw_driver = {
 	.format_name = "raw",
 	.open = raw_open,
@@ -141,4 +147,5 @@ const HgBlockDriver hg_block_raw_driver = {
 	.flush = raw_flush,
 	.discard = raw_discard,
 	.write_zeroes = raw_write_zeroes,
+	.allocated_bytes = raw_allocated_bytes,
 };
