@@ -20,6 +20,7 @@
 #include "devices/storage/ahci.h"
 #include "display/console.h"
 #include "display/servers.h"
+#include "engine/snapshot.h"
 #include "engine/state.h"
 
 #define CONTROL_LINE_MAX (64u << 10)
@@ -309,6 +310,49 @@ static JsonNode *cmd_eject(HgControl *c, JsonObject *args, GError **error)
 	return empty_object();
 }
 
+/* A live snapshot: disk snapshots named "disk-snapshot", state into "path". */
+static JsonNode *cmd_snapshot_save(HgControl *c, JsonObject *args, GError **error)
+{
+	const char *path = string_argument(args, "path", error);
+	const char *name = path ? string_argument(args, "disk-snapshot", error) : NULL;
+	HgSnapshotReport report;
+
+	if (!name)
+		return NULL;
+	if (!g_path_is_absolute(path)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "\"path\" must be absolute");
+		return NULL;
+	}
+	if (!hg_engine_snapshot(c->engine, path, name, &report, error))
+		return NULL;
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "pause-us");
+	json_builder_add_int_value(b, report.pause_us);
+	json_builder_set_member_name(b, "disks");
+	json_builder_add_int_value(b, report.disks);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static JsonNode *cmd_snapshot_delete_disks(HgControl *c, JsonObject *args, GError **error)
+{
+	const char *name = string_argument(args, "disk-snapshot", error);
+	int deleted = name ? hg_engine_delete_disk_snapshot(c->engine, name, error) : -1;
+
+	if (deleted < 0)
+		return NULL;
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "deleted");
+	json_builder_add_int_value(b, deleted);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static const char *const snapshot_save_args[] = {"path", "disk-snapshot", NULL};
+static const char *const snapshot_delete_args[] = {"disk-snapshot", NULL};
 static const char *const change_medium_args[] = {"id", "filename", NULL};
 static const char *const eject_args[] = {"id", "force", NULL};
 
@@ -325,6 +369,8 @@ static const ControlCommand control_commands[] = {
 	{"add_client", cmd_add_client, add_client_args, true},
 	{"blockdev-change-medium", cmd_blockdev_change_medium, change_medium_args, true},
 	{"eject", cmd_eject, eject_args, true},
+	{"snapshot-save", cmd_snapshot_save, snapshot_save_args, true},
+	{"snapshot-delete-disks", cmd_snapshot_delete_disks, snapshot_delete_args, true},
 };
 
 static const ControlCommand *find_command(const char *name)

@@ -403,3 +403,44 @@ uint64_t hg_block_fd_allocated_bytes(int fd)
 		return ioctl(fd, BLKGETSIZE64, &size) == 0 ? size : 0;
 	return (uint64_t)st.st_blocks * 512;
 }
+
+char *hg_block_read_backing_path(const char *path, GError **error)
+{
+	uint8_t header[20];
+	uint64_t offset;
+	uint32_t length;
+	g_autofree char *name = NULL, *dir = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot open %s: %s",
+			    path, g_strerror(errno));
+		return NULL;
+	}
+	/* qcow2: backing_file_offset at byte 8, backing_file_size at 16. */
+	if (hg_block_fd_pread(fd, 0, header, sizeof(header)) < 0 ||
+	    memcmp(header, "QFI\xfb", 4) != 0) {
+		close(fd);
+		return NULL;
+	}
+	memcpy(&offset, header + 8, 8);
+	memcpy(&length, header + 16, 4);
+	offset = GUINT64_FROM_BE(offset);
+	length = GUINT32_FROM_BE(length);
+	if (offset == 0 || length == 0) {
+		close(fd);
+		return NULL;
+	}
+	name = length < PATH_MAX ? g_malloc0(length + 1) : NULL;
+	if (!name || hg_block_fd_pread(fd, offset, name, length) < 0 || strlen(name) != length) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "%s: the backing file name is unreadable", path);
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	if (g_path_is_absolute(name))
+		return g_steal_pointer(&name);
+	dir = g_path_get_dirname(path);
+	return g_build_filename(dir, name, NULL);
+}

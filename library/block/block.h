@@ -101,3 +101,9 @@ typedef void (*HgBlockProgressFunc)(guint64 done, guint64 total, gpointer user_d
 bool hg_block_convert(HgBlockBackend *src, const char *dst_path, HgBlockFormat format,
 		      GCancellable *cancellable, HgBlockProgressFunc progress, gpointer user_data,
 		      GError **error);
+
+/* The backing file an image names, as a path (a relative name resolved
+ * from the image's folder, as the image layer opens it); NULL without an
+ * error when the image has none (raw, or qcow2 without one).  Reads the
+ * header only: cheap enough to ask of every image in a library. */
+char *hg_block_read_backing_path(const char *path, GError **error);

@@ -27,6 +27,8 @@ typedef enum {
 	HG_VM_ERROR_BROKEN, /* the VM folder cannot be loaded: see the message */
 	HG_VM_ERROR_ENGINE, /* the engine could not start, or exited */
 	HG_VM_ERROR_IO, /* a file operation failed (disk full, permissions) */
+	HG_VM_ERROR_UNSUPPORTED, /* not possible with this VM as it is (e.g. a raw disk) */
+	HG_VM_ERROR_IN_USE, /* other VMs depend on it (linked clones) */
 } HgVmErrorCode;
 
 typedef enum { HG_FIRMWARE_BIOS, HG_FIRMWARE_UEFI } HgFirmware;

@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "library/block/block.h"
+#include "library/vm/vm_clone.h"
+#include "library/vm/vm_library_private.h"
 #include "library/vm/vm_runtime.h"
 
 #define VM_ID_MAX_LEN 40
@@ -200,7 +203,7 @@ HgVmEntry *hg_vm_library_lookup(HgVmLibrary *lib, const char *id_or_name, GError
 
 /* Names are compared case-folded, so that a name never matches two VMs in
  * a case-insensitive lookup.  except: the VM being renamed. */
-static bool name_is_free(HgVmLibrary *lib, const char *name, const char *except_id, GError **error)
+bool hg_vm_library_name_is_free(HgVmLibrary *lib, const char *name, const char *except_id, GError **error)
 {
 	g_autoptr(GPtrArray) entries = hg_vm_library_list(lib);
 	g_autofree char *folded = g_utf8_casefold(name, -1);
@@ -243,7 +246,7 @@ static char *id_from_name(const char *name)
 /* Moves the finished staging folder to vms/<id>, id made unique with -2,
  * -3, ... RENAME_NOREPLACE: a folder another process made meanwhile is never
  * replaced. */
-static char *publish_folder(HgVmLibrary *lib, const char *staging, const char *name, GError **error)
+char *hg_vm_library_publish(HgVmLibrary *lib, const char *staging, const char *name, GError **error)
 {
 	g_autofree char *base = id_from_name(name);
 
@@ -276,7 +279,7 @@ static char *publish_folder(HgVmLibrary *lib, const char *staging, const char *n
 	return NULL;
 }
 
-static char *make_hidden_folder(HgVmLibrary *lib, const char *prefix, GError **error)
+char *hg_vm_library_make_hidden(HgVmLibrary *lib, const char *prefix, GError **error)
 {
 	g_autofree char *template = g_strdup_printf("%s/%s-XXXXXX", lib->vms, prefix);
 
@@ -289,7 +292,7 @@ static char *make_hidden_folder(HgVmLibrary *lib, const char *prefix, GError **e
 
 /* rm -r that never follows a symbolic link out of the folder: an image used
  * in place, linked from the folder, must survive the folder's deletion. */
-static bool remove_tree(const char *path, GError **error)
+bool hg_vm_remove_tree(const char *path, GError **error)
 {
 	GStatBuf st;
 
@@ -302,7 +305,7 @@ static bool remove_tree(const char *path, GError **error)
 			return io_error(error, errno ? errno : EACCES, "open", path);
 		while ((name = g_dir_read_name(dir))) {
 			g_autofree char *child = g_build_filename(path, name, NULL);
-			if (!remove_tree(child, error))
+			if (!hg_vm_remove_tree(child, error))
 				return false;
 		}
 		if (g_rmdir(path) < 0)
@@ -369,6 +372,30 @@ static bool create_sparse_file(const char *path, guint64 size, GError **error)
 	return true;
 }
 
+/* A new, empty disk image: qcow2 when the name says so (what new VMs get,
+ * so that they can take snapshots), else a sparse raw file. */
+static bool create_disk_image(const char *path, guint64 size, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+
+	if (!g_str_has_suffix(path, ".qcow2"))
+		return create_sparse_file(path, size, error);
+	if (size == 0 || size > (guint64)G_MAXINT64) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
+			    "a disk of %" G_GUINT64_FORMAT " bytes cannot be made", size);
+		return false;
+	}
+	if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_EXISTS, "%s already exists", path);
+		return false;
+	}
+	if (hg_block_create_qcow2(path, size, NULL, 16, &local))
+		return true;
+	g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_IO, "cannot create %s: %s", path,
+		    local->message);
+	return false;
+}
+
 static HgVmEntry *create_entry(HgVmLibrary *lib, const HgVmConfig *config, const char *disk_name,
 			       guint64 disk_size, GError **error)
 {
@@ -376,21 +403,21 @@ static HgVmEntry *create_entry(HgVmLibrary *lib, const HgVmConfig *config, const
 	HgVmEntry *entry;
 
 	if (!hg_vm_config_validate(config, error) ||
-	    !name_is_free(lib, config->name, NULL, error) ||
+	    !hg_vm_library_name_is_free(lib, config->name, NULL, error) ||
 	    (disk_name && !disk_name_valid(disk_name, error)))
 		return NULL;
-	staging = make_hidden_folder(lib, ".new", error);
+	staging = hg_vm_library_make_hidden(lib, ".new", error);
 	if (!staging)
 		return NULL;
 	json = g_build_filename(staging, "vm.json", NULL);
 	if (disk_name) {
 		g_autofree char *disk = g_build_filename(staging, disk_name, NULL);
-		if (!create_sparse_file(disk, disk_size, error))
+		if (!create_disk_image(disk, disk_size, error))
 			goto fail;
 	}
 	if (!hg_vm_config_save(config, json, error))
 		goto fail;
-	id = publish_folder(lib, staging, config->name, error);
+	id = hg_vm_library_publish(lib, staging, config->name, error);
 	if (!id)
 		goto fail;
 	entry = g_new0(HgVmEntry, 1);
@@ -399,7 +426,7 @@ static HgVmEntry *create_entry(HgVmLibrary *lib, const HgVmConfig *config, const
 	entry->config = hg_vm_config_copy(config);
 	return entry;
 fail:
-	remove_tree(staging, NULL);
+	hg_vm_remove_tree(staging, NULL);
 	return NULL;
 }
 
@@ -411,7 +438,7 @@ bool hg_vm_library_create_disk(HgVmLibrary *lib, const HgVmEntry *entry, const c
 	if (!disk_name_valid(name, error))
 		return false;
 	path = g_build_filename(entry->dir, name, NULL);
-	return create_sparse_file(path, size, error);
+	return create_disk_image(path, size, error);
 }
 
 static bool entry_usable(const HgVmEntry *entry, GError **error)
@@ -428,7 +455,7 @@ bool hg_vm_library_save(HgVmLibrary *lib, const HgVmEntry *entry, GError **error
 	g_autofree char *json = NULL;
 
 	if (!entry_usable(entry, error) || !hg_vm_config_validate(entry->config, error) ||
-	    !name_is_free(lib, entry->config->name, entry->id, error))
+	    !hg_vm_library_name_is_free(lib, entry->config->name, entry->id, error))
 		return false;
 	json = g_build_filename(entry->dir, "vm.json", NULL);
 	return hg_vm_config_save(entry->config, json, error);
@@ -445,7 +472,7 @@ bool hg_vm_library_rename(HgVmLibrary *lib, HgVmEntry *entry, const char *new_na
 	g_free(renamed->name);
 	renamed->name = g_strdup(new_name);
 	if (!hg_vm_config_validate(renamed, error) ||
-	    !name_is_free(lib, new_name, entry->id, error))
+	    !hg_vm_library_name_is_free(lib, new_name, entry->id, error))
 		return false;
 	json = g_build_filename(entry->dir, "vm.json", NULL);
 	if (!hg_vm_config_save(renamed, json, error))
@@ -455,7 +482,7 @@ bool hg_vm_library_rename(HgVmLibrary *lib, HgVmEntry *entry, const char *new_na
 	return true;
 }
 
-static bool refuse_if_running(const HgVmEntry *entry, const char *what, GError **error)
+bool hg_vm_refuse_if_running(const HgVmEntry *entry, const char *what, GError **error)
 {
 	HgVmState state = hg_vm_probe_state(entry->id);
 
@@ -621,7 +648,7 @@ HgVmEntry *hg_vm_library_duplicate(HgVmLibrary *lib, const HgVmEntry *entry, con
 	g_autofree char *staging = NULL, *json = NULL, *id = NULL;
 	HgVmEntry *copy;
 
-	if (!entry_usable(entry, error) || !refuse_if_running(entry, "duplicate", error))
+	if (!entry_usable(entry, error) || !hg_vm_refuse_if_running(entry, "duplicate", error))
 		return NULL;
 	for (guint i = 0; i < entry->config->disks->len; i++) {
 		const HgVmDisk *d = g_ptr_array_index(entry->config->disks, i);
@@ -639,10 +666,10 @@ HgVmEntry *hg_vm_library_duplicate(HgVmLibrary *lib, const HgVmEntry *entry, con
 	g_free(config->uuid);
 	config->uuid = g_uuid_string_random();
 	config->created = g_get_real_time() / G_USEC_PER_SEC;
-	if (!hg_vm_config_validate(config, error) || !name_is_free(lib, new_name, NULL, error))
+	if (!hg_vm_config_validate(config, error) || !hg_vm_library_name_is_free(lib, new_name, NULL, error))
 		return NULL;
 
-	staging = make_hidden_folder(lib, ".new", error);
+	staging = hg_vm_library_make_hidden(lib, ".new", error);
 	if (!staging)
 		return NULL;
 	if (!copy_tree(entry->dir, staging, cancellable, error))
@@ -650,7 +677,7 @@ HgVmEntry *hg_vm_library_duplicate(HgVmLibrary *lib, const HgVmEntry *entry, con
 	json = g_build_filename(staging, "vm.json", NULL);
 	if (!hg_vm_config_save(config, json, error))
 		goto fail;
-	id = publish_folder(lib, staging, new_name, error);
+	id = hg_vm_library_publish(lib, staging, new_name, error);
 	if (!id)
 		goto fail;
 	copy = g_new0(HgVmEntry, 1);
@@ -659,18 +686,35 @@ HgVmEntry *hg_vm_library_duplicate(HgVmLibrary *lib, const HgVmEntry *entry, con
 	copy->config = g_steal_pointer(&config);
 	return copy;
 fail:
-	remove_tree(staging, NULL);
+	hg_vm_remove_tree(staging, NULL);
 	return NULL;
 }
 
 /* ---- delete ---- */
+
+/* Linked clones stand on files in this folder: it must stay. */
+static bool refuse_if_depended_on(HgVmLibrary *lib, const HgVmEntry *entry, GError **error)
+{
+	g_autoptr(GPtrArray) names = hg_vm_library_dependents(lib, entry, NULL);
+	g_autofree char *list = NULL;
+
+	if (names->len == 0)
+		return true;
+	g_ptr_array_add(names, NULL);
+	list = g_strjoinv("\", \"", (char **)names->pdata);
+	g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_IN_USE,
+		    "%s cannot be deleted: the linked clones \"%s\" use its disks (delete them "
+		    "first)",
+		    entry->config ? entry->config->name : entry->id, list);
+	return false;
+}
 
 bool hg_vm_library_delete(HgVmLibrary *lib, const HgVmEntry *entry, HgVmDeleteMode mode,
 			  GError **error)
 {
 	g_autofree char *hidden = NULL;
 
-	if (!refuse_if_running(entry, "delete", error))
+	if (!hg_vm_refuse_if_running(entry, "delete", error) || !refuse_if_depended_on(lib, entry, error))
 		return false;
 	if (!g_file_test(entry->dir, G_FILE_TEST_IS_DIR)) {
 		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_NOT_FOUND, "%s does not exist",
@@ -694,7 +738,7 @@ bool hg_vm_library_delete(HgVmLibrary *lib, const HgVmEntry *entry, HgVmDeleteMo
 	}
 	/* Out of the list first, so a crash halfway never shows a VM with
 	 * half its files. */
-	hidden = make_hidden_folder(lib, ".delete", error);
+	hidden = hg_vm_library_make_hidden(lib, ".delete", error);
 	if (!hidden)
 		return false;
 	/* rename(2) replaces the empty folder just made. */
@@ -703,5 +747,5 @@ bool hg_vm_library_delete(HgVmLibrary *lib, const HgVmEntry *entry, HgVmDeleteMo
 		g_rmdir(hidden);
 		return io_error(error, saved, "delete", entry->dir);
 	}
-	return remove_tree(hidden, error);
+	return hg_vm_remove_tree(hidden, error);
 }

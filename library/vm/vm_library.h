@@ -65,9 +65,10 @@ HgVmEntry *hg_vm_library_lookup(HgVmLibrary *lib, const char *id_or_name, GError
 HgVmEntry *hg_vm_library_create(HgVmLibrary *lib, const HgVmConfig *config, GError **error);
 HgVmEntry *hg_vm_library_create_with_disk(HgVmLibrary *lib, const HgVmConfig *config,
 					  const char *disk_name, guint64 disk_size, GError **error);
-/* A sparse raw disk image of size bytes, name relative to the VM's folder;
- * refuses to overwrite.  Checks free space against nothing: the file is
- * sparse. */
+/* A new disk image of size bytes, name relative to the VM's folder: qcow2
+ * when the name ends in ".qcow2", else a sparse raw file; refuses to
+ * overwrite.  Checks free space against nothing: both start nearly empty.
+ * (create_with_disk makes its disk the same way.) */
 bool hg_vm_library_create_disk(HgVmLibrary *lib, const HgVmEntry *entry, const char *name,
 			       guint64 size, GError **error);
 /* Writes entry->config (validated first) atomically. */

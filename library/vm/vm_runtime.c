@@ -616,8 +616,8 @@ static GSubprocess *spawn_engine(const HgVmEntry *entry, GStrv argv, GError **er
 	return engine;
 }
 
-GSubprocess *hg_engine_start(const HgVmEntry *entry, bool paused, GCancellable *cancellable,
-			     GError **error)
+static GSubprocess *engine_start(const HgVmEntry *entry, bool paused, const char *restore_dir,
+				 GCancellable *cancellable, GError **error)
 {
 	g_auto(GStrv) argv = NULL;
 	g_autoptr(GSubprocess) engine = NULL;
@@ -642,11 +642,14 @@ GSubprocess *hg_engine_start(const HgVmEntry *entry, bool paused, GCancellable *
 	argv = hg_engine_argv(entry, error);
 	if (!argv)
 		return NULL;
-	if (paused) {
+	if (paused || restore_dir) {
 		gsize n = g_strv_length(argv);
-		argv = g_renew(char *, argv, n + 2);
-		argv[n] = g_strdup("--paused");
-		argv[n + 1] = NULL;
+		argv = g_renew(char *, argv, n + 3);
+		if (paused)
+			argv[n++] = g_strdup("--paused");
+		if (restore_dir)
+			argv[n++] = g_strdup_printf("--restore=%s", restore_dir);
+		argv[n] = NULL;
 	}
 	if (!prepare_runtime_dir(entry->id, error) || !ensure_uefi_vars(entry, error))
 		return NULL;
@@ -704,6 +707,18 @@ GSubprocess *hg_engine_start(const HgVmEntry *entry, bool paused, GCancellable *
 	g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_ENGINE, "the engine exited: %s%s%s",
 		    description, tail && *tail ? "\n" : "", tail ? tail : "");
 	return NULL;
+}
+
+GSubprocess *hg_engine_start(const HgVmEntry *entry, bool paused, GCancellable *cancellable,
+			     GError **error)
+{
+	return engine_start(entry, paused, NULL, cancellable, error);
+}
+
+GSubprocess *hg_engine_start_restore(const HgVmEntry *entry, const char *restore_dir, bool paused,
+				     GCancellable *cancellable, GError **error)
+{
+	return engine_start(entry, paused, restore_dir, cancellable, error);
 }
 
 /* ---- supervising ---- */

@@ -57,6 +57,10 @@ GStrv hg_engine_argv(const HgVmEntry *entry, GError **error);
  * to supervise (hg_engine_watch records exit.json). */
 GSubprocess *hg_engine_start(const HgVmEntry *entry, bool paused, GCancellable *cancellable,
 			     GError **error);
+/* The same, continuing a saved machine (a live snapshot's folder) instead
+ * of booting: the engine's --restore. */
+GSubprocess *hg_engine_start_restore(const HgVmEntry *entry, const char *restore_dir, bool paused,
+				     GCancellable *cancellable, GError **error);
 /* Records the process' end in exit.json when it exits, then calls back
  * (on the thread default main context) with the description. */
 typedef void (*HgEngineExitFunc)(const char *vm_id, int wait_status, const char *reason,

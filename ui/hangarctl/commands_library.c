@@ -13,7 +13,7 @@
 #define DEFAULT_DISK_SIZE (20ull << 30)
 /* A size below this is almost surely a missing suffix ("20" for "20G"). */
 #define MIN_DISK_SIZE (1ull << 20)
-#define DISK_IMAGE_NAME "disk.img"
+#define DISK_IMAGE_NAME "disk.qcow2"
 
 HgVmLibrary *hgctl_open_library(int *exit_code)
 {

@@ -276,6 +276,26 @@ static bool send_stop(HangarControlClient *client, const HgVmEntry *entry, bool 
 	return true;
 }
 
+bool hgctl_force_stop(const HgVmEntry *entry, int *exit_code)
+{
+	g_autoptr(HangarControlClient) client = connect_engine(entry, exit_code);
+	int pidfd;
+	bool stopped;
+
+	if (!client)
+		return false;
+	pidfd = open_engine_pidfd(entry);
+	stopped = send_stop(client, entry, true, exit_code) &&
+		  wait_until_stopped(entry, pidfd, FORCE_STOP_TIMEOUT_S);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (!stopped && *exit_code == HGCTL_EXIT_OK)
+		*exit_code = hgctl_fail(HGCTL_EXIT_FAILED, "timeout",
+					_("VM \"%s\" did not exit within %d s"),
+					hgctl_vm_label(entry), FORCE_STOP_TIMEOUT_S);
+	return stopped;
+}
+
 int hgctl_cmd_stop(int argc, char **argv)
 {
 	const HgctlCommand *command = hgctl_find_command("stop");

@@ -89,6 +89,10 @@ HgVmLibrary *hgctl_open_library(int *exit_code);
 HgVmEntry *hgctl_lookup_vm(HgVmLibrary *lib, const char *id_or_name, bool need_config,
 			   int *exit_code);
 
+/* commands_lifecycle.c: ends a running VM's engine at once (quit) and
+ * waits until it is gone; on failure prints the error, sets *exit_code. */
+bool hgctl_force_stop(const HgVmEntry *entry, int *exit_code);
+
 /* The commands. */
 int hgctl_cmd_list(int argc, char **argv);
 int hgctl_cmd_create(int argc, char **argv);
@@ -104,6 +108,13 @@ int hgctl_cmd_resume(int argc, char **argv);
 int hgctl_cmd_reset(int argc, char **argv);
 int hgctl_cmd_screenshot(int argc, char **argv);
 int hgctl_cmd_console(int argc, char **argv);
+int hgctl_cmd_snapshot_create(int argc, char **argv);
+int hgctl_cmd_snapshot_list(int argc, char **argv);
+int hgctl_cmd_snapshot_revert(int argc, char **argv);
+int hgctl_cmd_snapshot_delete(int argc, char **argv);
+int hgctl_cmd_snapshot_rename(int argc, char **argv);
+int hgctl_cmd_clone(int argc, char **argv);
+int hgctl_cmd_convert(int argc, char **argv);
 
 /* The command table (main.c), for the commands' own --help. */
 const HgctlCommand *hgctl_find_command(const char *name);

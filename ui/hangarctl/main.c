@@ -27,7 +27,7 @@ static const HgctlCommand commands[] = {
 	 N_("Broken VM folders are listed too, with the reason they cannot be loaded."),
 	 hgctl_cmd_list},
 	{"create", N_("NAME"), N_("Create a VM"),
-	 N_("Without --disk or --disk-size, the VM gets a sparse raw disk (disk.img, on "
+	 N_("Without --disk or --disk-size, the VM gets a new qcow2 disk (disk.qcow2, on "
 	    "virtio) of 20 GiB or the size its OS asks for; --kernel VMs get no disk. "
 	    "--iso adds a CD-ROM drive the VM boots from first; when the ISO's OS is "
 	    "recognized, it fills in the memory, CPUs, disk size and firmware that are not "
@@ -68,6 +68,37 @@ static const HgctlCommand commands[] = {
 	    "--trash (the default) moves the VM's folder to the trash, --files deletes it. "
 	    "Images used in place (create --disk, --iso) are never deleted."),
 	 hgctl_cmd_delete},
+	{"snapshot-create", N_("VM NAME"), N_("Take a snapshot of a VM"),
+	 N_("A running (or paused) VM is snapshotted live: its disks, memory and devices, "
+	    "with a pause of the guest. A stopped VM's snapshot holds its disks only. Every "
+	    "writable disk must be a qcow2 image."),
+	 hgctl_cmd_snapshot_create},
+	{"snapshot-list", N_("VM"), N_("Show a VM's snapshots as a tree"), NULL,
+	 hgctl_cmd_snapshot_list},
+	{"snapshot-revert", N_("VM SNAPSHOT"), N_("Put a VM back to a snapshot"),
+	 N_("The disks, the configuration and the UEFI variables go back to the snapshot. A "
+	    "live snapshot's machine continues where it was (the VM is started); after a "
+	    "disks-only snapshot the VM stays stopped. A running VM is refused unless --force "
+	    "is given, which ends it first. SNAPSHOT is an id or a name."),
+	 hgctl_cmd_snapshot_revert},
+	{"snapshot-delete", N_("VM SNAPSHOT"), N_("Delete a snapshot and free its space"),
+	 N_("Its children, if any, move up to its parent. Works while the VM runs."),
+	 hgctl_cmd_snapshot_delete},
+	{"snapshot-rename", N_("VM SNAPSHOT NEW-NAME"), N_("Rename (and describe) a snapshot"),
+	 NULL, hgctl_cmd_snapshot_rename},
+	{"clone", N_("VM NEW-NAME"), N_("Make a new VM from a VM or one of its snapshots"),
+	 N_("A full clone copies the disks (sparse parts stay sparse). A linked clone "
+	    "(--linked) makes qcow2 overlays on a copy of the snapshot's disks kept with the "
+	    "source VM, so more clones of the same snapshot cost almost nothing; without "
+	    "--snapshot it first takes a snapshot named \"Base of NEW-NAME\". The source VM "
+	    "and that snapshot cannot be deleted while linked clones use them. Snapshots are "
+	    "not copied: the clone starts without any."),
+	 hgctl_cmd_clone},
+	{"convert", N_("VM"), N_("Convert a stopped VM's raw disks to qcow2"),
+	 N_("Snapshots need qcow2 disks. Each raw disk is copied to a qcow2 image beside it "
+	    "(disk.img becomes disk.qcow2) and the raw file is removed when it was in the VM's "
+	    "folder; an image used in place is left as it is."),
+	 hgctl_cmd_convert},
 	{"version", "", N_("Show hangarctl's and the engine's version"), NULL, hgctl_cmd_version},
 };
 

@@ -101,6 +101,14 @@ int hgctl_fail_error(const GError *error)
 		case HG_VM_ERROR_IO:
 			code = "io";
 			break;
+		case HG_VM_ERROR_UNSUPPORTED:
+			exit_code = HGCTL_EXIT_STATE;
+			code = "unsupported";
+			break;
+		case HG_VM_ERROR_IN_USE:
+			exit_code = HGCTL_EXIT_STATE;
+			code = "in-use";
+			break;
 		}
 	} else if (error->domain == HG_CONTROL_ERROR) {
 		code = "engine";

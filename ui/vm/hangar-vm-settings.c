@@ -636,7 +636,7 @@ static void on_add_disk_response(GtkNativeDialog *chooser, int response, gpointe
 			bus = HG_DISK_BUS_VIRTIO;
 		if (bus == HG_DISK_BUS_VIRTIO && count_bus(self, HG_DISK_BUS_VIRTIO) >= 12)
 			bus = HG_DISK_BUS_SATA;
-		if (!hangar_image_check_raw(path, &error))
+		if (!hangar_image_check_usable(path, NULL, &error))
 			show_error(self, error->message);
 		else if (count_bus(self, bus) >= (bus == HG_DISK_BUS_SATA ? 6u : 12u))
 			show_error(self, _("There is no room for another disk: a virtual machine "

@@ -1,4 +1,4 @@
-/* Which disk images can be used: raw only, for now. */
+/* Which disk images can be used: raw and qcow2 (the image layer's), for now. */
 #include "ui/wizard/hangar-image-format.h"
 
 #include <errno.h>
@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "library/block/block.h"
 
 const char *hangar_image_format_from_header(const guint8 *head, gsize length)
 {
@@ -29,9 +31,11 @@ const char *hangar_image_format_from_header(const guint8 *head, gsize length)
 	return NULL;
 }
 
-gboolean hangar_image_check_raw(const char *path, GError **error)
+gboolean hangar_image_check_usable(const char *path, guint64 *size, GError **error)
 {
 	g_autofree char *base = g_path_get_basename(path);
+	g_autoptr(GError) local = NULL;
+	HgBlockBackend *blk;
 	guint8 head[512];
 	const char *format;
 	struct stat st;
@@ -65,13 +69,24 @@ gboolean hangar_image_check_raw(const char *path, GError **error)
 		return FALSE;
 	}
 	format = hangar_image_format_from_header(head, (gsize)got);
-	if (format) {
+	if (format && strcmp(format, "QCOW2") != 0) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-			    _("“%s” is a %s image. Only raw disk images can be used for now; %s "
-			      "support comes in a later version. “qemu-img convert -O raw” makes a "
-			      "raw copy."),
+			    _("“%s” is a %s image. Raw and qcow2 images can be used for now; %s "
+			      "support comes in a later version. “qemu-img convert -O qcow2” makes a "
+			      "copy that can be used."),
 			    base, format, format);
 		return FALSE;
 	}
+	/* The image layer opens it as the engine will: a broken qcow2 is
+	 * told now, not at the first start. */
+	blk = hg_block_open(path, TRUE, &local);
+	if (!blk) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    _("“%s” cannot be used: %s."), base, local->message);
+		return FALSE;
+	}
+	if (size)
+		*size = hg_block_size(blk);
+	hg_block_close(blk);
 	return TRUE;
 }

@@ -22,12 +22,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "library/block/block.h"
 #include "library/os/os_detect.h"
 #include "ui/hangar-recent-isos.h"
 #include "ui/wizard/hangar-image-format.h"
 #include "ui/wizard/hangar-machine-fields.h"
 #include "ui/wizard/hangar-memory-spin.h"
 
+/* The disk a new VM gets or an image is copied to: qcow2, so that the VM
+ * can take snapshots. */
+#define WIZARD_DISK_NAME "disk.qcow2"
 #define SETTINGS_SCHEMA "org.hangar.Hangar"
 
 /* Defaults for blank VMs and existing images (media libosinfo does not
@@ -309,17 +313,14 @@ static void inspect_thread(GTask *task, gpointer source_object, gpointer task_da
 	g_autoptr(Inspection) in = g_new0(Inspection, 1);
 	g_autoptr(GError) error = NULL;
 	g_autofree char *base = g_path_get_basename(want->path);
-	struct stat st;
 
 	in->path = g_strdup(want->path);
 	in->is_iso = want->is_iso;
 	if (!want->is_iso) {
-		if (!hangar_image_check_raw(want->path, &error)) {
+		if (!hangar_image_check_usable(want->path, &in->size, &error)) {
 			g_task_return_error(task, g_steal_pointer(&error));
 			return;
 		}
-		if (g_stat(want->path, &st) == 0)
-			in->size = (guint64)st.st_size;
 		g_task_return_pointer(task, g_steal_pointer(&in), (GDestroyNotify)inspection_free);
 		return;
 	}
@@ -543,8 +544,9 @@ static void on_recent_row_activated(HangarWizard *self, GtkListBoxRow *row)
 
 typedef struct {
 	char *source;
-	char *staging_dir; /* a hidden folder in vms/; the copy is disk.img in it */
+	char *staging_dir; /* a hidden folder in vms/; the copy is WIZARD_DISK_NAME in it */
 	GWeakRef wizard; /* for progress reports */
+	gint64 last_report; /* monotonic time of the last one */
 } CopyJob;
 
 static void copy_job_free(CopyJob *job)
@@ -584,102 +586,56 @@ static void report_copy_progress(CopyJob *job, gdouble fraction)
 	g_idle_add(copy_progress_idle, p);
 }
 
-static gboolean buffer_is_zero(const guint8 *buffer, gsize length)
+static void on_convert_progress(guint64 done, guint64 total, gpointer data)
 {
-	return length == 0 || (buffer[0] == 0 && memcmp(buffer, buffer + 1, length - 1) == 0);
+	CopyJob *job = data;
+	gint64 now = g_get_monotonic_time();
+
+	if (now - job->last_report > G_USEC_PER_SEC / 8 && total) {
+		report_copy_progress(job, (gdouble)done / (gdouble)total);
+		job->last_report = now;
+	}
 }
 
-static void return_write_error(GTask *task, int saved, const char *base)
+/* The image layer copies the disk into a new qcow2 image (blocks of zeros
+ * stay unallocated, so a sparse image stays sparse; a qcow2 source is
+ * flattened with its backing files).  On failure or cancel the copy and
+ * its folder are removed here, so the main thread never races the
+ * writer. */
+static void copy_thread(GTask *task, gpointer source_object, gpointer task_data,
+			GCancellable *cancellable)
 {
-	if (saved == ENOSPC || saved == EDQUOT)
+	CopyJob *job = task_data;
+	g_autofree char *base = g_path_get_basename(job->source);
+	g_autofree char *target = g_build_filename(job->staging_dir, WIZARD_DISK_NAME, NULL);
+	g_autoptr(GError) error = NULL;
+	HgBlockBackend *src = hg_block_open(job->source, TRUE, &error);
+	bool ok;
+
+	if (!src) {
+		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED,
+					_("“%s” cannot be read: %s."), base, error->message);
+		g_rmdir(job->staging_dir);
+		return;
+	}
+	ok = hg_block_convert(src, target, HG_BLOCK_FORMAT_QCOW2, cancellable, on_convert_progress,
+			      job, &error);
+	hg_block_close(src);
+	if (ok) {
+		g_task_return_boolean(task, TRUE);
+		return;
+	}
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		g_task_return_error(task, g_steal_pointer(&error));
+	else if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
 		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
 					_("There is not enough free space to copy “%s”. Free some "
 					  "space, or use the image where it is."),
 					base);
 	else
-		g_task_return_new_error(task, G_IO_ERROR, g_io_error_from_errno(saved),
+		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED,
 					_("The copy of “%s” cannot be written: %s."), base,
-					g_strerror(saved));
-}
-
-/* Copies block by block; blocks of zeros become holes, so a sparse image
- * stays sparse.  On failure or cancel the copy and its folder are removed
- * here, so the main thread never races the writer. */
-static void copy_thread(GTask *task, gpointer source_object, gpointer task_data,
-			GCancellable *cancellable)
-{
-	CopyJob *job = task_data;
-	const gsize block = 1 << 20;
-	g_autofree guint8 *buffer = g_malloc(block);
-	g_autofree char *base = g_path_get_basename(job->source);
-	g_autofree char *target = g_build_filename(job->staging_dir, "disk.img", NULL);
-	struct stat st;
-	guint64 offset = 0;
-	gint64 last_report = 0;
-	int in, out = -1;
-
-	in = g_open(job->source, O_RDONLY | O_CLOEXEC, 0);
-	if (in < 0 || fstat(in, &st) != 0) {
-		int saved = errno;
-		g_task_return_new_error(task, G_IO_ERROR, g_io_error_from_errno(saved),
-					_("“%s” cannot be read: %s."), base, g_strerror(saved));
-		goto fail;
-	}
-	out = g_open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0) {
-		return_write_error(task, errno, base);
-		goto fail;
-	}
-	while (offset < (guint64)st.st_size) {
-		ssize_t got, put = 0;
-
-		if (g_task_return_error_if_cancelled(task))
-			goto fail;
-		got = pread(in, buffer, block, (off_t)offset);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			int saved = got < 0 ? errno : EIO;
-			g_task_return_new_error(task, G_IO_ERROR, g_io_error_from_errno(saved),
-						_("“%s” cannot be read: %s."), base,
-						g_strerror(saved));
-			goto fail;
-		}
-		if (!buffer_is_zero(buffer, (gsize)got)) {
-			while (put < got) {
-				ssize_t n = pwrite(out, buffer + put, (size_t)(got - put),
-						   (off_t)(offset + (guint64)put));
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n < 0) {
-					return_write_error(task, errno, base);
-					goto fail;
-				}
-				put += n;
-			}
-		}
-		offset += (guint64)got;
-		if (g_get_monotonic_time() - last_report > G_USEC_PER_SEC / 8) {
-			report_copy_progress(job, (gdouble)offset / (gdouble)st.st_size);
-			last_report = g_get_monotonic_time();
-		}
-	}
-	/* The tail may be a hole: the size comes from truncate, not a write. */
-	if (ftruncate(out, st.st_size) != 0 || fsync(out) != 0 || close(out) != 0) {
-		out = -1;
-		return_write_error(task, errno, base);
-		goto fail;
-	}
-	close(in);
-	g_task_return_boolean(task, TRUE);
-	return;
-
-fail:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	g_unlink(target);
+					error->message);
 	g_rmdir(job->staging_dir);
 }
 
@@ -691,14 +647,14 @@ static void remove_staging_dir(HangarWizard *self)
 
 	if (!self->staging_dir)
 		return;
-	disk = g_build_filename(self->staging_dir, "disk.img", NULL);
+	disk = g_build_filename(self->staging_dir, WIZARD_DISK_NAME, NULL);
 	g_unlink(disk);
 	g_rmdir(self->staging_dir);
 	g_clear_pointer(&self->staging_dir, g_free);
 }
 
 /* The configuration page 2 describes, disks included.  The disk
- * "disk.img" (relative) is made or moved in once the VM folder exists. */
+ * WIZARD_DISK_NAME (relative) is made or moved in once the VM folder exists. */
 static HgVmConfig *build_config(HangarWizard *self, const char *name)
 {
 	g_autoptr(HgVmConfig) config = hg_vm_config_new(name);
@@ -719,7 +675,7 @@ static HgVmConfig *build_config(HangarWizard *self, const char *name)
 
 	switch (kind) {
 	case SOURCE_ISO:
-		disk = hg_vm_config_add_disk(config, "disk.img", bus, HG_DISK_MEDIA_DISK);
+		disk = hg_vm_config_add_disk(config, WIZARD_DISK_NAME, bus, HG_DISK_MEDIA_DISK);
 		disk->boot_index = 1;
 		disk = hg_vm_config_add_disk(config, in->path, HG_DISK_BUS_SATA,
 					     HG_DISK_MEDIA_CDROM);
@@ -729,13 +685,13 @@ static HgVmConfig *build_config(HangarWizard *self, const char *name)
 	case SOURCE_IMAGE:
 		disk = hg_vm_config_add_disk(config,
 					     gtk_toggle_button_get_active(self->image_copy_radio)
-						     ? "disk.img"
+						     ? WIZARD_DISK_NAME
 						     : in->path,
 					     bus, HG_DISK_MEDIA_DISK);
 		disk->boot_index = 0;
 		break;
 	case SOURCE_BLANK:
-		disk = hg_vm_config_add_disk(config, "disk.img", bus, HG_DISK_MEDIA_DISK);
+		disk = hg_vm_config_add_disk(config, WIZARD_DISK_NAME, bus, HG_DISK_MEDIA_DISK);
 		disk->boot_index = 1;
 		/* An empty drive, ready for an installer chosen in the settings. */
 		disk = hg_vm_config_add_disk(config, NULL, HG_DISK_BUS_SATA, HG_DISK_MEDIA_CDROM);
@@ -789,7 +745,7 @@ static void finish_create(HangarWizard *self)
 		/* The library makes the disk in its staging folder: the VM
 		 * appears with it or not at all. */
 		guint64 size = (guint64)gtk_spin_button_get_value_as_int(self->disk_spin) << 30;
-		entry = hg_vm_library_create_with_disk(self->library, config, "disk.img", size,
+		entry = hg_vm_library_create_with_disk(self->library, config, WIZARD_DISK_NAME, size,
 						       &error);
 	} else {
 		entry = hg_vm_library_create(self->library, config, &error);
@@ -800,8 +756,8 @@ static void finish_create(HangarWizard *self)
 		return;
 	}
 	if (self->staging_dir) {
-		g_autofree char *from = g_build_filename(self->staging_dir, "disk.img", NULL);
-		g_autofree char *to = g_build_filename(entry->dir, "disk.img", NULL);
+		g_autofree char *from = g_build_filename(self->staging_dir, WIZARD_DISK_NAME, NULL);
+		g_autofree char *to = g_build_filename(entry->dir, WIZARD_DISK_NAME, NULL);
 		if (g_rename(from, to) != 0) {
 			int saved = errno;
 			g_set_error(&error, G_IO_ERROR, g_io_error_from_errno(saved), "%s",

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "library/block/block.h"
 #include "library/vm/vm_library.h"
 #include "ui/hangar-vm.h"
 #include "ui/vm/hangar-vm-settings.h"
@@ -246,14 +247,20 @@ static HgVmEntry *created_entry(Fixture *f)
 	return entry;
 }
 
-static void assert_sparse_disk(const HgVmEntry *entry, const char *name, guint64 size)
+/* A new VM's disk: a qcow2 image of size bytes with next to nothing
+ * allocated. */
+static void assert_new_qcow2_disk(const HgVmEntry *entry, const char *name, guint64 size)
 {
 	g_autofree char *path = g_build_filename(entry->dir, name, NULL);
+	g_autoptr(GError) error = NULL;
+	HgBlockBackend *blk = hg_block_open(path, TRUE, &error);
 	struct stat st;
 
+	g_assert_no_error(error);
+	g_assert_cmpstr(hg_block_format(blk), ==, "qcow2");
+	g_assert_cmpuint(hg_block_size(blk), ==, size);
+	hg_block_close(blk);
 	g_assert_cmpint(g_stat(path, &st), ==, 0);
-	g_assert_cmpuint((guint64)st.st_size, ==, size);
-	/* Sparse: next to nothing allocated. */
 	g_assert_cmpuint((guint64)st.st_blocks * 512, <, 1024 * 1024);
 }
 
@@ -301,7 +308,7 @@ static void test_iso_debian_detected_and_created(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(entry->config->disks->len, ==, 2);
 	disk = entry->config->disks->pdata[0];
 	cdrom = entry->config->disks->pdata[1];
-	g_assert_cmpstr(disk->path, ==, "disk.img");
+	g_assert_cmpstr(disk->path, ==, "disk.qcow2");
 	g_assert_cmpint(disk->media, ==, HG_DISK_MEDIA_DISK);
 	g_assert_cmpint(disk->bus, ==, HG_DISK_BUS_VIRTIO); /* Debian has virtio drivers */
 	g_assert_cmpint(disk->boot_index, ==, 1);
@@ -310,7 +317,7 @@ static void test_iso_debian_detected_and_created(Fixture *f, gconstpointer data)
 	g_assert_cmpint(cdrom->bus, ==, HG_DISK_BUS_SATA);
 	g_assert_true(cdrom->read_only);
 	g_assert_cmpint(cdrom->boot_index, ==, 0);
-	assert_sparse_disk(entry, "disk.img", 20ull << 30);
+	assert_new_qcow2_disk(entry, "disk.qcow2", 20ull << 30);
 	g_assert_cmpuint(count_vm_folders(f, TRUE), ==, 1);
 
 	recent = g_settings_get_strv(settings, "recent-isos");
@@ -354,7 +361,7 @@ static void test_iso_recommendations_fill_fields_and_user_changes_win(Fixture *f
 	g_assert_cmpuint(entry->config->memory_mib, ==, 3072);
 	g_assert_cmpint(entry->config->firmware, ==, HG_FIRMWARE_UEFI);
 	g_assert_cmpint(entry->config->display, ==, HG_DISPLAY_VNC);
-	assert_sparse_disk(entry, "disk.img", 8ull << 30);
+	assert_new_qcow2_disk(entry, "disk.qcow2", 8ull << 30);
 }
 
 static void test_iso_unknown_gets_defaults(Fixture *f, gconstpointer data)
@@ -488,7 +495,7 @@ static void test_blank_vm_has_disk_and_empty_cdrom(Fixture *f, gconstpointer dat
 	cdrom = entry->config->disks->pdata[1];
 	g_assert_cmpint(cdrom->media, ==, HG_DISK_MEDIA_CDROM);
 	g_assert_null(cdrom->path);
-	assert_sparse_disk(entry, "disk.img", 2ull << 30);
+	assert_new_qcow2_disk(entry, "disk.qcow2", 2ull << 30);
 }
 
 static void choose_image(HangarWizard *wizard, const char *path)
@@ -500,9 +507,27 @@ static void choose_image(HangarWizard *wizard, const char *path)
 	g_signal_emit_by_name(chooser, "file-set");
 }
 
-static void test_qcow2_image_is_refused_in_plain_words(Fixture *f, gconstpointer data)
+static void test_vmdk_image_is_refused_in_plain_words(Fixture *f, gconstpointer data)
 {
-	g_autofree char *path = g_build_filename(work_dir, "disk.qcow2", NULL);
+	g_autofree char *path = g_build_filename(work_dir, "disk.vmdk", NULL);
+	g_autoptr(HangarWizard) wizard = NULL;
+	char header[512] = "KDMV\1\0\0\0";
+
+	g_assert_true(g_file_set_contents(path, header, sizeof(header), NULL));
+	wizard = g_object_ref(open_wizard(f, NULL));
+	choose_image(wizard, path);
+	wait_for(source_error_shown, wizard);
+	g_assert_nonnull(strstr(label_text(wizard, "source_error_label"), "VMDK"));
+	g_assert_nonnull(strstr(label_text(wizard, "source_error_label"), "qcow2"));
+	g_assert_false(next_is_sensitive(wizard));
+	screenshot(GTK_WIDGET(wizard), "wizard-vmdk-refused.png");
+}
+
+/* A qcow2 header with nothing behind it: the image layer's own error, at
+ * once, not at the VM's first start. */
+static void test_broken_qcow2_image_is_refused(Fixture *f, gconstpointer data)
+{
+	g_autofree char *path = g_build_filename(work_dir, "broken.qcow2", NULL);
 	g_autoptr(HangarWizard) wizard = NULL;
 	char header[512] = "QFI\xfb\0\0\0\3";
 
@@ -510,10 +535,8 @@ static void test_qcow2_image_is_refused_in_plain_words(Fixture *f, gconstpointer
 	wizard = g_object_ref(open_wizard(f, NULL));
 	choose_image(wizard, path);
 	wait_for(source_error_shown, wizard);
-	g_assert_nonnull(strstr(label_text(wizard, "source_error_label"), "QCOW2"));
-	g_assert_nonnull(strstr(label_text(wizard, "source_error_label"), "raw"));
+	g_assert_nonnull(strstr(label_text(wizard, "source_error_label"), "cannot be used"));
 	g_assert_false(next_is_sensitive(wizard));
-	screenshot(GTK_WIDGET(wizard), "wizard-qcow2-refused.png");
 }
 
 static gboolean wizard_destroyed(gpointer data)
@@ -539,8 +562,10 @@ static void test_image_copied_into_vm_folder_stays_sparse(Fixture *f, gconstpoin
 	g_autoptr(HangarWizard) wizard = NULL;
 	g_autoptr(HgVmEntry) entry = NULL;
 	g_autofree char *copy = NULL;
-	g_autofree char *contents = NULL;
-	gsize length;
+	g_autoptr(GError) error = NULL;
+	HgBlockBackend *blk;
+	char sector[512];
+	struct iovec iov = {sector, sizeof(sector)};
 	const HgVmDisk *disk;
 	struct stat st;
 
@@ -561,14 +586,20 @@ static void test_image_copied_into_vm_folder_stays_sparse(Fixture *f, gconstpoin
 	g_assert_false(f->created_start);
 	entry = created_entry(f);
 	disk = entry->config->disks->pdata[0];
-	g_assert_cmpstr(disk->path, ==, "disk.img");
+	g_assert_cmpstr(disk->path, ==, "disk.qcow2");
 	g_assert_cmpint(disk->boot_index, ==, 0);
-	copy = g_build_filename(entry->dir, "disk.img", NULL);
+	/* A qcow2 copy: the same 64 MiB disk, the data where it was, the holes
+	 * not allocated. */
+	copy = g_build_filename(entry->dir, "disk.qcow2", NULL);
 	g_assert_cmpint(g_stat(copy, &st), ==, 0);
-	g_assert_cmpuint((guint64)st.st_size, ==, 64ull << 20);
 	g_assert_cmpuint((guint64)st.st_blocks * 512, <, 4u << 20);
-	g_assert_true(g_file_get_contents(copy, &contents, &length, NULL));
-	g_assert_cmpmem(contents + (1 << 20), 17, "HANGAR IMAGE DATA", 17);
+	blk = hg_block_open(copy, TRUE, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(hg_block_format(blk), ==, "qcow2");
+	g_assert_cmpuint(hg_block_size(blk), ==, 64ull << 20);
+	g_assert_cmpint(hg_block_readv(blk, 1 << 20, &iov, 1), ==, 0);
+	hg_block_close(blk);
+	g_assert_cmpmem(sector, 17, "HANGAR IMAGE DATA", 17);
 	/* No staging folder left behind. */
 	g_assert_cmpuint(count_vm_folders(f, TRUE), ==, 1);
 }
@@ -591,6 +622,25 @@ static void test_image_used_in_place(Fixture *f, gconstpointer data)
 	disk = entry->config->disks->pdata[0];
 	g_assert_cmpstr(disk->path, ==, path);
 	g_assert_cmpint(disk->media, ==, HG_DISK_MEDIA_DISK);
+}
+
+static void test_qcow2_image_used_in_place(Fixture *f, gconstpointer data)
+{
+	g_autofree char *path = g_build_filename(work_dir, "in-place.qcow2", NULL);
+	g_autoptr(HangarWizard) wizard = NULL;
+	g_autoptr(HgVmEntry) entry = NULL;
+	g_autoptr(GError) error = NULL;
+	const HgVmDisk *disk;
+
+	g_assert_true(hg_block_create_qcow2(path, 16u << 20, NULL, 16, &error));
+	wizard = g_object_ref(open_wizard(f, NULL));
+	choose_image(wizard, path);
+	go_to_settings(wizard);
+	gtk_dialog_response(GTK_DIALOG(wizard), GTK_RESPONSE_OK);
+	g_assert_cmpint(f->created_count, ==, 1);
+	entry = created_entry(f);
+	disk = entry->config->disks->pdata[0];
+	g_assert_cmpstr(disk->path, ==, path);
 }
 
 /* ---- settings ---- */
@@ -841,11 +891,13 @@ int main(int argc, char **argv)
 	TEST("/wizard/name-taken-is-refused-and-nothing-made",
 	     test_name_taken_is_refused_and_nothing_made);
 	TEST("/wizard/blank/has-disk-and-empty-cdrom", test_blank_vm_has_disk_and_empty_cdrom);
-	TEST("/wizard/image/qcow2-is-refused-in-plain-words",
-	     test_qcow2_image_is_refused_in_plain_words);
+	TEST("/wizard/image/vmdk-is-refused-in-plain-words",
+	     test_vmdk_image_is_refused_in_plain_words);
+	TEST("/wizard/image/broken-qcow2-is-refused", test_broken_qcow2_image_is_refused);
 	TEST("/wizard/image/copied-into-vm-folder-stays-sparse",
 	     test_image_copied_into_vm_folder_stays_sparse);
 	TEST("/wizard/image/used-in-place", test_image_used_in_place);
+	TEST("/wizard/image/qcow2-used-in-place", test_qcow2_image_used_in_place);
 	TEST("/settings/stopped-vm-changes-are-saved", test_settings_saves_stopped_vm);
 	TEST("/settings/drives-are-added-and-removed", test_settings_adds_and_removes_drives);
 	TEST("/settings/name-taken-shows-error", test_settings_name_taken_shows_error);
