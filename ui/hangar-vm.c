@@ -355,12 +355,29 @@ static void vm_engine_exited(const char *vm_id, int wait_status, const char *rea
 	vm_set_busy(vm, FALSE);
 }
 
+/* What the start thread needs: the entry, and the saved machine to continue
+ * (a live snapshot's folder) or NULL to boot. */
+typedef struct {
+	HgVmEntry *entry;
+	char *restore_dir;
+} StartJob;
+
+static void start_job_free(StartJob *job)
+{
+	hg_vm_entry_free(job->entry);
+	g_free(job->restore_dir);
+	g_free(job);
+}
+
 static void vm_start_thread(GTask *task, gpointer source, gpointer task_data,
 			    GCancellable *cancellable)
 {
-	const HgVmEntry *entry = task_data;
+	StartJob *job = task_data;
 	GError *error = NULL;
-	GSubprocess *engine = hg_engine_start(entry, FALSE, cancellable, &error);
+	GSubprocess *engine = job->restore_dir
+				      ? hg_engine_start_restore(job->entry, job->restore_dir, FALSE,
+								cancellable, &error)
+				      : hg_engine_start(job->entry, FALSE, cancellable, &error);
 
 	if (engine)
 		g_task_return_pointer(task, engine, g_object_unref);
@@ -392,18 +409,35 @@ static void vm_start_done(GObject *source, GAsyncResult *result, gpointer user_d
 	vm_attach(vm);
 }
 
-void hangar_vm_start(HangarVm *vm)
+/* Both ways of starting: the engine is supervised the same way, whether it
+ * boots or continues a saved machine. */
+static void vm_start_engine(HangarVm *vm, const char *restore_dir)
 {
 	g_autoptr(GTask) task = NULL;
+	StartJob *job;
 
-	g_return_if_fail(HANGAR_IS_VM(vm));
 	if (vm->busy || hangar_vm_is_active(vm) || hangar_vm_is_broken(vm))
 		return;
 	vm_set_busy(vm, TRUE);
 	vm_set_problem(vm, NULL);
+	job = g_new0(StartJob, 1);
+	job->entry = hg_vm_entry_copy(vm->entry);
+	job->restore_dir = g_strdup(restore_dir);
 	task = g_task_new(vm, vm->cancellable, vm_start_done, NULL);
-	g_task_set_task_data(task, hg_vm_entry_copy(vm->entry), (GDestroyNotify)hg_vm_entry_free);
+	g_task_set_task_data(task, job, (GDestroyNotify)start_job_free);
 	g_task_run_in_thread(task, vm_start_thread);
+}
+
+void hangar_vm_start(HangarVm *vm)
+{
+	g_return_if_fail(HANGAR_IS_VM(vm));
+	vm_start_engine(vm, NULL);
+}
+
+void hangar_vm_start_restore(HangarVm *vm, const char *restore_dir)
+{
+	g_return_if_fail(HANGAR_IS_VM(vm) && restore_dir);
+	vm_start_engine(vm, restore_dir);
 }
 
 /* ---- commands to a running engine ---- */
@@ -665,6 +699,11 @@ GdkPixbuf *hangar_vm_get_thumbnail(HangarVm *vm)
 const HgVmEntry *hangar_vm_get_entry(HangarVm *vm)
 {
 	return vm->entry;
+}
+
+const char *hangar_vm_get_library_root(HangarVm *vm)
+{
+	return hg_vm_library_root(vm->library);
 }
 
 HangarControlClient *hangar_vm_get_control(HangarVm *vm)

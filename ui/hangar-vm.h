@@ -50,6 +50,9 @@ const char *hangar_vm_get_state_css_class(HangarVm *vm);
 GdkPixbuf *hangar_vm_get_thumbnail(HangarVm *vm);
 /* The entry as loaded (its config is NULL when broken). */
 const HgVmEntry *hangar_vm_get_entry(HangarVm *vm);
+/* The folder of the library it belongs to: a worker thread opens its own
+ * HgVmLibrary there (one per thread). */
+const char *hangar_vm_get_library_root(HangarVm *vm);
 /* The engine's control connection, NULL while stopped. */
 HangarControlClient *hangar_vm_get_control(HangarVm *vm);
 /* A file in the VM's runtime folder ("spice.sock", "vnc.sock",
@@ -68,6 +71,9 @@ void hangar_vm_reattach(HangarVm *vm);
 /* The operations.  Each returns at once; failures are emitted as "error"
  * and the state follows the engine's events. */
 void hangar_vm_start(HangarVm *vm);
+/* Starts the engine continuing a saved machine (a live snapshot's folder,
+ * after hg_vm_snapshot_revert said so) instead of booting. */
+void hangar_vm_start_restore(HangarVm *vm, const char *restore_dir);
 void hangar_vm_pause(HangarVm *vm);
 void hangar_vm_resume(HangarVm *vm);
 void hangar_vm_shut_down(HangarVm *vm); /* ACPI power button */

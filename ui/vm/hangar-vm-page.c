@@ -15,6 +15,7 @@
 #include <glib/gi18n.h>
 
 #include "ui/vm/hangar-serial-view.h"
+#include "ui/vm/hangar-snapshots-panel.h"
 #include "ui/vm/hangar-viewer.h"
 #include "ui/vm/hangar-vm-settings.h"
 
@@ -44,6 +45,8 @@ struct _HangarVmPage {
 	GtkWidget *start_button, *busy_spinner, *connecting_spinner;
 	GtkWidget *no_display_label;
 	GtkWidget *pause_button, *power_menu_button, *keys_button;
+	GtkWidget *snapshots_revealer;
+	HangarSnapshotsPanel *snapshots_panel;
 };
 
 G_DEFINE_TYPE(HangarVmPage, hangar_vm_page, GTK_TYPE_BOX)
@@ -281,6 +284,9 @@ static void vm_page_sync(HangarVmPage *self)
 				vm_page_set_action_enabled(self, *n,
 							   g_str_equal(*n, "fullscreen") ||
 								   g_str_equal(*n, "serial"));
+			vm_page_set_action_state(self, "snapshots", FALSE);
+			gtk_revealer_set_reveal_child(GTK_REVEALER(self->snapshots_revealer),
+						      FALSE);
 		}
 		gtk_widget_set_sensitive(self->keys_button, FALSE);
 		gtk_widget_set_sensitive(self->power_menu_button, FALSE);
@@ -336,6 +342,11 @@ static void vm_page_sync(HangarVmPage *self)
 	vm_page_set_action_enabled(self, "settings", !broken);
 	vm_page_set_action_enabled(self, "fullscreen", TRUE);
 	vm_page_set_action_enabled(self, "serial", TRUE);
+	vm_page_set_action_enabled(self, "snapshots", !broken);
+	if (broken) {
+		vm_page_set_action_state(self, "snapshots", FALSE);
+		gtk_revealer_set_reveal_child(GTK_REVEALER(self->snapshots_revealer), FALSE);
+	}
 
 	/* Menu buttons do not follow their items' actions. */
 	gtk_widget_set_sensitive(self->keys_button,
@@ -621,6 +632,15 @@ static void vm_page_change_serial(GSimpleAction *action, GVariant *value, gpoint
 		vm_page_sync_serial(self, hangar_vm_is_active(self->vm), FALSE);
 }
 
+static void vm_page_change_snapshots(GSimpleAction *action, GVariant *value, gpointer data)
+{
+	HangarVmPage *self = data;
+
+	g_simple_action_set_state(action, value);
+	gtk_revealer_set_reveal_child(GTK_REVEALER(self->snapshots_revealer),
+				      g_variant_get_boolean(value));
+}
+
 static void vm_page_settings(GSimpleAction *action, GVariant *parameter, gpointer data)
 {
 	HangarVmPage *self = data;
@@ -650,6 +670,7 @@ static const GActionEntry vm_page_actions[] = {
 	{"fullscreen", NULL, NULL, "false", vm_page_change_fullscreen},
 	{"screenshot", vm_page_screenshot},
 	{"serial", NULL, NULL, "false", vm_page_change_serial},
+	{"snapshots", NULL, NULL, "false", vm_page_change_snapshots},
 	{"settings", vm_page_settings},
 	{"reconnect", vm_page_reconnect},
 };
@@ -691,6 +712,7 @@ void hangar_vm_page_set_vm(HangarVmPage *self, HangarVm *vm)
 					0);
 		g_signal_connect_object(vm, "error", G_CALLBACK(vm_page_on_vm_error), self, 0);
 	}
+	hangar_snapshots_panel_set_vm(self->snapshots_panel, vm);
 	vm_page_sync(self);
 }
 
@@ -731,6 +753,7 @@ static void hangar_vm_page_class_init(HangarVmPageClass *klass)
 
 	g_type_ensure(HANGAR_TYPE_VIEWER);
 	g_type_ensure(HANGAR_TYPE_SERIAL_VIEW);
+	g_type_ensure(HANGAR_TYPE_SNAPSHOTS_PANEL);
 	gtk_widget_class_set_template_from_resource(widget_class,
 						    "/org/hangar/Hangar/ui/vm/hangar-vm-page.ui");
 	gtk_widget_class_bind_template_child(widget_class, HangarVmPage, stack);
@@ -752,6 +775,8 @@ static void hangar_vm_page_class_init(HangarVmPageClass *klass)
 	gtk_widget_class_bind_template_child(widget_class, HangarVmPage, pause_button);
 	gtk_widget_class_bind_template_child(widget_class, HangarVmPage, power_menu_button);
 	gtk_widget_class_bind_template_child(widget_class, HangarVmPage, keys_button);
+	gtk_widget_class_bind_template_child(widget_class, HangarVmPage, snapshots_revealer);
+	gtk_widget_class_bind_template_child(widget_class, HangarVmPage, snapshots_panel);
 	gtk_widget_class_bind_template_callback(widget_class, vm_page_on_info_bar_response);
 	gtk_widget_class_bind_template_callback(widget_class, vm_page_on_viewer_connected);
 	gtk_widget_class_bind_template_callback(widget_class, vm_page_on_viewer_disconnected);
