@@ -114,8 +114,15 @@ bool hg_engine_snapshot(HgEngine *e, const char *dir, const char *disk_snapshot,
 	}
 	if (!snapshot_check_disks(e, error))
 		return false;
-	if (g_file_test(dir, G_FILE_TEST_EXISTS)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "%s already exists", dir);
+	/* Made here, and only here: never written into a folder that was
+	 * there already (or into parents that were not). */
+	if (g_mkdir(dir, 0700) < 0) {
+		int saved = errno;
+		if (saved == EEXIST)
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "%s already exists", dir);
+		else
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+				    "cannot create %s: %s", dir, g_strerror(saved));
 		return false;
 	}
 	/* Paused quietly: the guest does not notice, and neither should the

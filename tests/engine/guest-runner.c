@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +28,13 @@ bool guest_require_kvm(void)
 	return true;
 }
 
+/* In the engine, before exec: a test that dies (a failed assertion) takes
+ * its engines with it, instead of leaving guests spinning for an hour. */
+static void engine_dies_with_test(gpointer data)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 GuestRun *guest_run_startv(const char *dir, const char *const *extra)
 {
 	GuestRun *r = g_new0(GuestRun, 1);
@@ -47,8 +55,8 @@ GuestRun *guest_run_startv(const char *dir, const char *const *extra)
 	for (; extra && *extra; extra++)
 		g_ptr_array_add(argv, g_strdup(*extra));
 	g_ptr_array_add(argv, NULL);
-	g_spawn_async(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-		      &r->pid, &error);
+	g_spawn_async(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+		      engine_dies_with_test, NULL, &r->pid, &error);
 	g_assert_no_error(error);
 	r->serial_fd = hg_test_connect_unix(serial);
 	r->serial = g_string_new(NULL);
