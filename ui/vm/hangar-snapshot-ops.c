@@ -22,6 +22,7 @@ typedef enum {
 	SNAPSHOT_DELETE,
 	SNAPSHOT_RENAME,
 	SNAPSHOT_CONVERT,
+	SNAPSHOT_CLONE,
 } SnapshotOperation;
 
 typedef struct {
@@ -40,6 +41,7 @@ typedef struct {
 	GObject *progress_object;
 	gint64 last_report;
 	int converted;
+	gboolean linked; /* clone */
 
 	/* revert: waiting for the VM to stop (main thread) */
 	HangarVm *vm; /* not a reference: the task's source object keeps it */
@@ -170,6 +172,17 @@ static void snapshot_job_thread(GTask *task, gpointer source, gpointer task_data
 		ok = hg_vm_snapshot_set_info(library, job->entry, job->snapshot_id, job->name,
 					     job->description, &error);
 		break;
+	case SNAPSHOT_CLONE: {
+		g_autoptr(HgVmEntry) clone = hg_vm_library_clone(
+			library, job->entry, job->snapshot_id, job->name,
+			job->linked ? HG_VM_CLONE_LINKED : HG_VM_CLONE_FULL, cancellable,
+			snapshot_job_on_progress, job, &error);
+		if (clone)
+			g_task_return_pointer(task, g_strdup(clone->id), g_free);
+		else
+			g_task_return_error(task, error);
+		return;
+	}
 	case SNAPSHOT_CONVERT:
 		job->converted = hg_vm_convert_disks(library, job->entry, cancellable,
 						     snapshot_job_on_progress, job, &error);
@@ -410,4 +423,29 @@ int hangar_snapshot_convert_finish(HangarVm *vm, GAsyncResult *result, GError **
 {
 	g_return_val_if_fail(g_task_is_valid(result, vm), -1);
 	return (int)g_task_propagate_int(G_TASK(result), error);
+}
+
+/* ---- clone ---- */
+
+void hangar_snapshot_clone_async(HangarVm *vm, const char *snapshot_id, const char *new_name,
+				 gboolean linked, HangarSnapshotProgressFunc progress,
+				 gpointer progress_object, GCancellable *cancellable,
+				 GAsyncReadyCallback callback, gpointer user_data)
+{
+	SnapshotJob *job;
+
+	g_return_if_fail(HANGAR_IS_VM(vm) && snapshot_id && new_name);
+	g_return_if_fail(!progress || G_IS_OBJECT(progress_object));
+	job = snapshot_job_new(vm, SNAPSHOT_CLONE, snapshot_id);
+	job->name = g_strdup(new_name);
+	job->linked = linked;
+	job->progress = progress;
+	job->progress_object = progress_object ? g_object_ref(progress_object) : NULL;
+	snapshot_job_run(vm, job, hangar_snapshot_clone_async, cancellable, callback, user_data);
+}
+
+char *hangar_snapshot_clone_finish(HangarVm *vm, GAsyncResult *result, GError **error)
+{
+	g_return_val_if_fail(g_task_is_valid(result, vm), NULL);
+	return g_task_propagate_pointer(G_TASK(result), error);
 }

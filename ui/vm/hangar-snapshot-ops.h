@@ -56,4 +56,13 @@ void hangar_snapshot_convert_async(HangarVm *vm, HangarSnapshotProgressFunc prog
 /* The number of disks converted, or -1 with error set. */
 int hangar_snapshot_convert_finish(HangarVm *vm, GAsyncResult *result, GError **error);
 
+/* A new VM from snapshot snapshot_id (hg_vm_library_clone): linked (qcow2
+ * overlays on a copy of the snapshot's disks shared by all its linked
+ * clones) or full.  progress as for convert.  Returns the new VM's id. */
+void hangar_snapshot_clone_async(HangarVm *vm, const char *snapshot_id, const char *new_name,
+				 gboolean linked, HangarSnapshotProgressFunc progress,
+				 gpointer progress_object, GCancellable *cancellable,
+				 GAsyncReadyCallback callback, gpointer user_data);
+char *hangar_snapshot_clone_finish(HangarVm *vm, GAsyncResult *result, GError **error);
+
 G_END_DECLS

@@ -18,6 +18,7 @@
 #include <glib/gi18n.h>
 
 #include "library/vm/vm_snapshot.h"
+#include "ui/vm/hangar-clone-dialog.h"
 #include "ui/vm/hangar-snapshot-ops.h"
 
 #define THUMBNAIL_WIDTH 96
@@ -57,7 +58,7 @@ struct _HangarSnapshotsPanel {
 	GtkWidget *error_bar, *error_label, *error_detail_label;
 	GtkWidget *convert_button; /* in the error bar, for a raw disk */
 	GtkWidget *progress_box, *progress_spinner, *progress_label;
-	GtkWidget *take_button, *revert_button, *rename_button, *delete_button;
+	GtkWidget *take_button, *revert_button, *rename_button, *delete_button, *clone_button;
 };
 
 G_DEFINE_TYPE(HangarSnapshotsPanel, hangar_snapshots_panel, GTK_TYPE_BOX)
@@ -147,6 +148,7 @@ static void snapshots_panel_sync(HangarSnapshotsPanel *self)
 	gtk_widget_set_sensitive(self->revert_button, usable && selected && (active || !vm_busy));
 	gtk_widget_set_sensitive(self->rename_button, usable && selected);
 	gtk_widget_set_sensitive(self->delete_button, usable && selected && (active || !vm_busy));
+	gtk_widget_set_sensitive(self->clone_button, usable && selected);
 }
 
 static void snapshots_panel_on_selection_changed(GtkTreeSelection *selection,
@@ -816,6 +818,18 @@ static void snapshots_panel_rename(HangarSnapshotsPanel *self, HangarVm *vm, con
 				     g_object_ref(self));
 }
 
+static void snapshots_panel_on_clone_clicked(GtkButton *button, HangarSnapshotsPanel *self)
+{
+	g_autofree char *id = NULL, *name = NULL;
+
+	if (!self->vm || self->working || !snapshots_panel_get_selected(self, &id, &name))
+		return;
+	/* The dialog does the work and shows its own progress; the library
+	 * window shows the new VM when it is there. */
+	gtk_widget_show(GTK_WIDGET(
+		hangar_clone_dialog_new(snapshots_panel_get_window(self), self->vm, id, name)));
+}
+
 static void snapshots_panel_on_rename_clicked(GtkButton *button, HangarSnapshotsPanel *self)
 {
 	g_autofree char *id = NULL, *name = NULL, *description = NULL;
@@ -1019,12 +1033,14 @@ static void hangar_snapshots_panel_class_init(HangarSnapshotsPanelClass *klass)
 	gtk_widget_class_bind_template_child(widget_class, HangarSnapshotsPanel, revert_button);
 	gtk_widget_class_bind_template_child(widget_class, HangarSnapshotsPanel, rename_button);
 	gtk_widget_class_bind_template_child(widget_class, HangarSnapshotsPanel, delete_button);
+	gtk_widget_class_bind_template_child(widget_class, HangarSnapshotsPanel, clone_button);
 	gtk_widget_class_bind_template_callback(widget_class, snapshots_panel_on_error_response);
 	gtk_widget_class_bind_template_callback(widget_class, snapshots_panel_on_selection_changed);
 	gtk_widget_class_bind_template_callback(widget_class, snapshots_panel_on_take_clicked);
 	gtk_widget_class_bind_template_callback(widget_class, snapshots_panel_on_revert_clicked);
 	gtk_widget_class_bind_template_callback(widget_class, snapshots_panel_on_rename_clicked);
 	gtk_widget_class_bind_template_callback(widget_class, snapshots_panel_on_delete_clicked);
+	gtk_widget_class_bind_template_callback(widget_class, snapshots_panel_on_clone_clicked);
 	gtk_widget_class_set_css_name(widget_class, "hangar-snapshots-panel");
 }
 

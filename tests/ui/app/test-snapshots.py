@@ -19,8 +19,9 @@ has a raw disk.
      a sibling of the second;
   6. rename (and describe) one, delete one (asked);
   7. the panel's tree is hangarctl's: names, nesting, order, the current one;
-  8. the raw-disk VM: Take Snapshot says why it cannot;
-  9. and its Convert to qcow2 button fixes that.
+  8. Clone… on a snapshot makes a linked clone (a qcow2 overlay);
+  9. the raw-disk VM: Take Snapshot says why it cannot;
+ 10. and its Convert to qcow2 button fixes that.
 
 Output is TAP.  Environment: HANGAR_APP, HANGARCTL, HANGAR_ENGINE,
 GSETTINGS_SCHEMA_DIR, HANGAR_TEST_ISO; optional HANGAR_TEST_SCREENSHOTS=DIR
@@ -497,7 +498,26 @@ def main():
         screenshot(os.path.join(shots, "snapshots-final.png"))
         tap_ok(f"the panel shows hangarctl's tree: {shown}")
 
-        # 8. A raw disk.
+        # 8. A linked clone of a snapshot, from the panel.
+        select_row(root, "First live")
+        press(root, "Clone…")
+        name = wait_for(lambda: find(root, "text", "Name"), "the clone's Name field")
+        if name.get_text(0, -1) != "Snapshot Test Clone":
+            bail(f"the suggested clone name is {name.get_text(0, -1)!r}")
+        screenshot(os.path.join(shots, "snapshots-clone.png"))
+        press(root, "Clone")
+        clone = wait_for(lambda: next((v for v in hangarctl("list")["vms"]
+                                       if v["name"] == "Snapshot Test Clone"), None),
+                         "the clone in the library")
+        wait_for(lambda: not find(root, "push button", "Clone"), "the dialog to close")
+        disk = next(d for d in hangarctl("info", clone["id"])["disks"] if d["media"] == "disk")
+        info = subprocess.run(["qemu-img", "info", "--output=json", disk["file"]],
+                              capture_output=True, text=True, check=True).stdout
+        if "backing-filename" not in json.loads(info):
+            bail(f"the linked clone's disk has no backing file: {info}")
+        tap_ok("Clone… makes a linked clone of the selected snapshot")
+
+        # 9. A raw disk.
         open_vm(raw_id)
         wait_for(lambda: find(root, "label", "“Raw Disk” is not running"), "the raw VM's page")
         toggle_on(root, "Snapshots")
@@ -510,7 +530,7 @@ def main():
         screenshot(os.path.join(shots, "snapshots-raw.png"))
         tap_ok("on a raw disk, the panel says snapshots need qcow2")
 
-        # 9. One click converts it, and then it can take a snapshot.
+        # 10. One click converts it, and then it can take a snapshot.
         press(root, "Convert to qcow2")
         wait_for(lambda: hangarctl("info", raw_id)["disks"][0]["path"].endswith(".qcow2"),
                  "vm.json to name the qcow2 copy")
