@@ -1,9 +1,11 @@
-/* hangarctl's commands that copy or rewrite a VM's disks: clone and
- * convert (library/vm/vm_clone.c does the work). */
+/* hangarctl's commands that copy or rewrite disks: clone, convert
+ * (library/vm/vm_clone.c does the work) and import (library/import). */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "ui/hangarctl/hangarctl.h"
+#include "library/import/import.h"
 #include "library/vm/vm_clone.h"
 #include "library/vm/vm_snapshot.h"
 
@@ -104,5 +106,56 @@ int hgctl_cmd_convert(int argc, char **argv)
 				   "Converted %d disks of VM \"%s\" to qcow2\n", converted),
 		       converted, hgctl_vm_label(entry));
 	}
+	return HGCTL_EXIT_OK;
+}
+
+int hgctl_cmd_import(int argc, char **argv)
+{
+	const HgctlCommand *command = hgctl_find_command("import");
+	g_autofree char *name = NULL, *mode = NULL;
+	const GOptionEntry entries[] = {
+		{"name", 0, 0, G_OPTION_ARG_STRING, &name,
+		 N_("The new VM's name (default: from the file's name)"), N_("NAME")},
+		{"mode", 0, 0, G_OPTION_ARG_STRING, &mode,
+		 N_("copy (default: a qcow2 copy in the VM's folder), in-place (raw and qcow2: "
+		    "use the image where it is) or overlay (a qcow2 overlay on the image)"),
+		 N_("MODE")},
+		{NULL},
+	};
+	g_autoptr(GOptionContext) context = hgctl_option_context_new(command, entries);
+	g_autoptr(HgVmLibrary) lib = NULL;
+	g_autoptr(HgVmEntry) entry = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = NULL;
+	HgImportOptions options = {NULL, HG_IMPORT_COPY};
+	int exit_code = HGCTL_EXIT_OK;
+
+	if (!hgctl_parse_options(context, command, &argc, &argv))
+		return HGCTL_EXIT_USAGE;
+	if (!hgctl_expect_arguments(command, argc, 1, 1))
+		return HGCTL_EXIT_USAGE;
+	if (!mode || strcmp(mode, "copy") == 0)
+		options.mode = HG_IMPORT_COPY;
+	else if (strcmp(mode, "in-place") == 0)
+		options.mode = HG_IMPORT_IN_PLACE;
+	else if (strcmp(mode, "overlay") == 0)
+		options.mode = HG_IMPORT_OVERLAY;
+	else
+		return hgctl_fail_usage(_("--mode must be copy, in-place or overlay"));
+	if (name && !*name)
+		return hgctl_fail_usage(_("the name is empty"));
+	options.name = name;
+	if (!(lib = hgctl_open_library(&exit_code)))
+		return exit_code;
+	path = g_canonicalize_filename(argv[1], NULL);
+	entry = hg_import_disk_image(lib, path, &options, NULL, show_progress,
+				     (gpointer)_("Importing"), &error);
+	if (!entry)
+		return hgctl_fail_error(error);
+	if (hgctl_globals.json)
+		hgctl_print_json(hgctl_vm_to_json(entry, HG_VM_STATE_STOPPED));
+	else
+		printf(_("Imported %s as VM \"%s\" (id %s)\n"), argv[1], entry->config->name,
+		       entry->id);
 	return HGCTL_EXIT_OK;
 }

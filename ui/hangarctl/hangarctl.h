@@ -115,6 +115,7 @@ int hgctl_cmd_snapshot_delete(int argc, char **argv);
 int hgctl_cmd_snapshot_rename(int argc, char **argv);
 int hgctl_cmd_clone(int argc, char **argv);
 int hgctl_cmd_convert(int argc, char **argv);
+int hgctl_cmd_import(int argc, char **argv);
 
 /* The command table (main.c), for the commands' own --help. */
 const HgctlCommand *hgctl_find_command(const char *name);

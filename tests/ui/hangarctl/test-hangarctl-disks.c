@@ -1,6 +1,7 @@
-/* hangarctl's snapshot, clone and convert commands end to end: the real
- * binary on a library of the test's own, the images checked with
- * qemu-img.  The live cases boot the guest-kit demo and need /dev/kvm. */
+/* hangarctl's disk commands end to end (snapshot-*, clone, convert,
+ * import): the real binary on a library of the test's own, the images
+ * checked with qemu-img.  The live cases boot the guest-kit demo and need
+ * /dev/kvm. */
 #include <glib/gstdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -236,6 +237,39 @@ static void test_linked_clone_without_snapshot_takes_one(void)
 	g_assert_nonnull(find_snapshot(list, "Base of Worker"));
 }
 
+/* ---- import ---- */
+
+static void test_import_modes_and_refusals(void)
+{
+	g_autofree char *raw = g_build_filename(test_dir, "Appliance.img", NULL);
+	g_autofree char *gz = g_build_filename(test_dir, "packed.img.gz", NULL);
+	g_autoptr(JsonObject) copied = NULL, in_place = NULL, bad_mode = NULL, packed = NULL;
+	g_autofree char *disk = NULL;
+
+	g_free(qemu_img("create", "-f", "raw", raw, "8M", NULL));
+	const char *io_argv[] = {"qemu-io", "-f", "raw", "-c", "write -P 0x7e 2M 64k", raw, NULL};
+	g_assert_true(g_spawn_sync(NULL, (char **)io_argv, NULL, G_SPAWN_SEARCH_PATH |
+				   G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+	g_assert_cmpint(ctl_json(&copied, "import", raw, NULL), ==, 0);
+	g_assert_cmpstr(json_object_get_string_member(copied, "name"), ==, "Appliance");
+	disk = disk_file("Appliance");
+	g_assert_true(g_str_has_suffix(disk, "/disk.qcow2"));
+	g_free(qemu_img("compare", raw, disk, NULL));
+
+	g_assert_cmpint(ctl_json(&in_place, "import", raw, "--name", "Shared", "--mode",
+				 "in-place", NULL),
+			==, 0);
+	g_autofree char *shared = disk_file("Shared");
+	g_assert_cmpstr(shared, ==, raw);
+
+	g_assert_cmpint(ctl_json(&bad_mode, "import", raw, "--mode", "move", NULL), ==,
+			EXIT_USAGE);
+	assert_json_error(bad_mode, "usage");
+	g_assert_true(g_file_set_contents(gz, "\x1f\x8b\x08\0\0\0\0\0", 8, NULL));
+	g_assert_cmpint(ctl_json(&packed, "import", gz, NULL), ==, EXIT_STATE);
+	assert_json_error(packed, "unsupported");
+}
+
 /* ---- live ---- */
 
 static bool have_kvm(void)
@@ -287,7 +321,7 @@ int main(int argc, char **argv)
 	int ret;
 
 	g_test_init(&argc, &argv, NULL);
-	test_dir = g_dir_make_tmp("hangarctl-snapshots-XXXXXX", &error);
+	test_dir = g_dir_make_tmp("hangarctl-disks-XXXXXX", &error);
 	g_assert_no_error(error);
 	library_root = g_build_filename(test_dir, "library", NULL);
 	runtime = g_build_filename(test_dir, "run", NULL);
@@ -306,6 +340,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/hangarctl/clone/full-and-linked", test_full_and_linked_clones);
 	g_test_add_func("/hangarctl/clone/linked-without-snapshot-takes-one",
 			test_linked_clone_without_snapshot_takes_one);
+	g_test_add_func("/hangarctl/import/modes-and-refusals", test_import_modes_and_refusals);
 	g_test_add_func("/hangarctl/snapshot/live-snapshot-and-forced-revert",
 			test_live_snapshot_and_forced_revert);
 	ret = g_test_run();

@@ -1,0 +1,292 @@
+/* Importing files as VMs (import.h). */
+#include "library/import/import.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "library/vm/vm_library_private.h"
+
+#define IMPORT_DISK_NAME "disk.qcow2"
+#define IMPORT_MEMORY_MIB 2048
+#define IMPORT_CPUS 2
+
+static bool import_error(GError **error, int code, const char *path, const char *why)
+{
+	g_autofree char *base = g_path_get_basename(path);
+
+	g_set_error(error, HG_VM_ERROR, code, "%s: %s", base, why);
+	return false;
+}
+
+/* ---- what a file is ---- */
+
+typedef struct {
+	HgImportKind kind;
+	const char *name;
+	gsize offset;
+	const char *magic;
+	gsize length;
+} Magic;
+
+static const Magic magics[] = {
+	{HG_IMPORT_KIND_COMPRESSED, "gzip", 0, "\x1f\x8b", 2},
+	{HG_IMPORT_KIND_COMPRESSED, "xz", 0, "\xfd" "7zXZ\0", 6},
+	{HG_IMPORT_KIND_COMPRESSED, "zstd", 0, "\x28\xb5\x2f\xfd", 4},
+	{HG_IMPORT_KIND_COMPRESSED, "bzip2", 0, "BZh", 3},
+	{HG_IMPORT_KIND_ARCHIVE, "zip", 0, "PK\x03\x04", 4},
+	{HG_IMPORT_KIND_ARCHIVE, "tar", 257, "ustar", 5},
+	/* ISO 9660's primary volume descriptor at sector 16. */
+	{HG_IMPORT_KIND_ISO, "iso", 0x8001, "CD001", 5},
+};
+
+/* Disk formats by magic, for the message when the image layer does not
+ * read them (it then takes them for raw, which they are not). */
+static const Magic disk_magics[] = {
+	{HG_IMPORT_KIND_DISK, "VMDK", 0, "KDMV", 4},
+	{HG_IMPORT_KIND_DISK, "VMDK", 0, "# Disk DescriptorFile", 21},
+	{HG_IMPORT_KIND_DISK, "VDI", 0x40, "\x7f\x10\xda\xbe", 4},
+	{HG_IMPORT_KIND_DISK, "VHD", 0, "conectix", 8},
+	{HG_IMPORT_KIND_DISK, "VHDX", 0, "vhdxfile", 8},
+};
+
+static const char *unread_disk_format(const guint8 *head, gsize length)
+{
+	for (unsigned i = 0; i < G_N_ELEMENTS(disk_magics); i++) {
+		const Magic *m = &disk_magics[i];
+		if (length >= m->offset + m->length &&
+		    memcmp(head + m->offset, m->magic, m->length) == 0)
+			return m->name;
+	}
+	return NULL;
+}
+
+bool hg_import_identify(const char *path, HgImportKind *kind, char **format, GError **error)
+{
+	guint8 head[0x8010] = {0};
+	g_autoptr(GError) local = NULL;
+	HgBlockBackend *blk;
+	struct stat st;
+	ssize_t got;
+	int fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
+
+	if (format)
+		*format = NULL;
+	if (fd < 0) {
+		g_set_error(error, HG_VM_ERROR,
+			    errno == ENOENT ? HG_VM_ERROR_NOT_FOUND : HG_VM_ERROR_IO,
+			    "cannot open %s: %s", path, g_strerror(errno));
+		return false;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return import_error(error, HG_VM_ERROR_INVALID, path, "not a regular file");
+	}
+	got = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	if (got <= 0)
+		return import_error(error, HG_VM_ERROR_INVALID, path,
+				    "the file is empty or unreadable: not a disk image");
+	for (unsigned i = 0; i < G_N_ELEMENTS(magics); i++) {
+		const Magic *m = &magics[i];
+		if ((gsize)got >= m->offset + m->length &&
+		    memcmp(head + m->offset, m->magic, m->length) == 0) {
+			*kind = m->kind;
+			if (format)
+				*format = g_strdup(m->name);
+			return true;
+		}
+	}
+	/* Everything else is for the image layer to recognise. */
+	blk = hg_block_open(path, true, &local);
+	if (!blk) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID, "%s", local->message);
+		return false;
+	}
+	if (strcmp(hg_block_format(blk), "raw") == 0 && unread_disk_format(head, got)) {
+		g_autofree char *why = g_strdup_printf("a %s image, which this version cannot read",
+						       unread_disk_format(head, got));
+		hg_block_close(blk);
+		return import_error(error, HG_VM_ERROR_UNSUPPORTED, path, why);
+	}
+	if (strcmp(hg_block_format(blk), "raw") == 0 && (st.st_size == 0 || st.st_size % 512)) {
+		hg_block_close(blk);
+		return import_error(error, HG_VM_ERROR_INVALID, path,
+				    "not a disk image: no known format, and its size is not a "
+				    "whole number of 512-byte sectors");
+	}
+	*kind = HG_IMPORT_KIND_DISK;
+	if (format)
+		*format = g_strdup(hg_block_format(blk));
+	hg_block_close(blk);
+	return true;
+}
+
+/* ---- the firmware a disk wants ---- */
+
+/* GPT partition type GUIDs, as stored (mixed-endian). */
+static const guint8 efi_system_partition[16] = {0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11,
+						0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b};
+static const guint8 bios_boot_partition[16] = {0x48, 0x61, 0x68, 0x21, 0x49, 0x64, 0x6f, 0x6e,
+					       0x74, 0x4e, 0x65, 0x65, 0x64, 0x45, 0x46, 0x49};
+
+HgFirmware hg_import_guess_firmware(HgBlockBackend *disk)
+{
+	/* The protective MBR, the GPT header and 128 entries of 128 bytes. */
+	g_autofree guint8 *buf = g_malloc0(34 * 512);
+	struct iovec iov = {buf, 34 * 512};
+	bool esp = false, bios_boot = false;
+	guint32 entries, entry_size;
+	guint64 entries_lba;
+
+	if (hg_block_size(disk) < 34 * 512 || hg_block_readv(disk, 0, &iov, 1) < 0)
+		return HG_FIRMWARE_BIOS;
+	if (buf[510] != 0x55 || buf[511] != 0xaa || buf[446 + 4] != 0xee ||
+	    memcmp(buf + 512, "EFI PART", 8) != 0)
+		return HG_FIRMWARE_BIOS;
+	memcpy(&entries_lba, buf + 512 + 72, 8);
+	memcpy(&entries, buf + 512 + 80, 4);
+	memcpy(&entry_size, buf + 512 + 84, 4);
+	entries_lba = GUINT64_FROM_LE(entries_lba);
+	entries = GUINT32_FROM_LE(entries);
+	entry_size = GUINT32_FROM_LE(entry_size);
+	/* Only the usual layout is looked at: entries right after the header. */
+	if (entries_lba != 2 || entry_size < 128 || entry_size > 512)
+		return HG_FIRMWARE_BIOS;
+	for (guint32 i = 0; i < entries && 1024 + (i + 1) * entry_size <= 34 * 512; i++) {
+		const guint8 *type = buf + 1024 + i * entry_size;
+		esp = esp || memcmp(type, efi_system_partition, 16) == 0;
+		bios_boot = bios_boot || memcmp(type, bios_boot_partition, 16) == 0;
+	}
+	return esp && !bios_boot ? HG_FIRMWARE_UEFI : HG_FIRMWARE_BIOS;
+}
+
+/* ---- a disk image becomes a VM ---- */
+
+static char *name_from_path(const char *path)
+{
+	g_autofree char *base = g_path_get_basename(path);
+	char *dot = strchr(base, '.');
+
+	/* "debian-12.qcow2" -> "debian-12"; "disk.raw.img" -> "disk". */
+	if (dot && dot != base)
+		*dot = '\0';
+	return g_strdup(base);
+}
+
+/* The disk in the staging folder, as the mode says; returns the path the
+ * configuration names (relative, or the image itself). */
+static char *import_disk(const char *path, const char *format, HgImportMode mode,
+			 const char *staging, HgBlockBackend *src, GCancellable *cancellable,
+			 HgBlockProgressFunc progress, gpointer user_data, GError **error)
+{
+	g_autofree char *target = g_build_filename(staging, IMPORT_DISK_NAME, NULL);
+	g_autofree char *absolute = g_canonicalize_filename(path, NULL);
+	g_autoptr(GError) local = NULL;
+	bool writable_format = strcmp(format, "raw") == 0 || strcmp(format, "qcow2") == 0;
+
+	if (mode != HG_IMPORT_COPY && !writable_format) {
+		g_autofree char *why = g_strdup_printf(
+			"a %s image can only be copied (it is converted to qcow2)", format);
+		import_error(error, HG_VM_ERROR_UNSUPPORTED, path, why);
+		return NULL;
+	}
+	switch (mode) {
+	case HG_IMPORT_IN_PLACE:
+		if (strchr(absolute, ',')) {
+			import_error(error, HG_VM_ERROR_INVALID, path,
+				     "an image used in place cannot have a ',' in its path");
+			return NULL;
+		}
+		return g_steal_pointer(&absolute);
+	case HG_IMPORT_OVERLAY:
+		if (!hg_block_create_qcow2(target, 0, absolute, 16, &local))
+			break;
+		return g_strdup(IMPORT_DISK_NAME);
+	case HG_IMPORT_COPY:
+		if (!hg_block_convert(src, target, HG_BLOCK_FORMAT_QCOW2, cancellable, progress,
+				      user_data, &local))
+			break;
+		return g_strdup(IMPORT_DISK_NAME);
+	}
+	if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		g_propagate_error(error, g_steal_pointer(&local));
+	else
+		g_set_error(error, HG_VM_ERROR,
+			    g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NO_SPACE)
+				    ? HG_VM_ERROR_IO
+				    : HG_VM_ERROR_INVALID,
+			    "%s", local->message);
+	return NULL;
+}
+
+HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path,
+				const HgImportOptions *options, GCancellable *cancellable,
+				HgBlockProgressFunc progress, gpointer user_data, GError **error)
+{
+	g_autofree char *format = NULL, *name = NULL, *staging = NULL, *disk_path = NULL;
+	g_autofree char *json = NULL, *id = NULL;
+	g_autoptr(HgVmConfig) config = NULL;
+	g_autoptr(GError) local = NULL;
+	HgBlockBackend *src = NULL;
+	HgImportKind kind;
+	HgVmDisk *disk;
+	HgVmEntry *entry = NULL;
+
+	if (!hg_import_identify(path, &kind, &format, error))
+		return NULL;
+	if (kind != HG_IMPORT_KIND_DISK) {
+		g_autofree char *why =
+			kind == HG_IMPORT_KIND_ISO
+				? g_strdup("an installer ISO: create a VM that boots from it instead")
+				: g_strdup_printf("a %s file: archives and compressed images cannot "
+						  "be imported yet",
+						  format);
+		import_error(error, HG_VM_ERROR_UNSUPPORTED, path, why);
+		return NULL;
+	}
+	name = g_strdup(options && options->name ? options->name : NULL);
+	if (!name)
+		name = name_from_path(path);
+	config = hg_vm_config_new(name);
+	if (!hg_vm_config_validate(config, error) ||
+	    !hg_vm_library_name_is_free(lib, name, NULL, error))
+		return NULL;
+	src = hg_block_open(path, true, &local);
+	if (!src) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID, "%s", local->message);
+		return NULL;
+	}
+	config->memory_mib = IMPORT_MEMORY_MIB;
+	config->cpus = IMPORT_CPUS;
+	config->firmware = hg_import_guess_firmware(src);
+
+	staging = hg_vm_library_make_hidden(lib, ".new", error);
+	if (!staging)
+		goto out;
+	disk_path = import_disk(path, format, options ? options->mode : HG_IMPORT_COPY, staging,
+				src, cancellable, progress, user_data, error);
+	if (!disk_path)
+		goto fail;
+	disk = hg_vm_config_add_disk(config, disk_path, HG_DISK_BUS_SATA, HG_DISK_MEDIA_DISK);
+	disk->boot_index = 0;
+	json = g_build_filename(staging, "vm.json", NULL);
+	if (!hg_vm_config_save(config, json, error))
+		goto fail;
+	id = hg_vm_library_publish(lib, staging, name, error);
+	if (!id)
+		goto fail;
+	entry = g_new0(HgVmEntry, 1);
+	entry->id = g_steal_pointer(&id);
+	entry->dir = g_build_filename(hg_vm_library_root(lib), "vms", entry->id, NULL);
+	entry->config = g_steal_pointer(&config);
+	goto out;
+fail:
+	hg_vm_remove_tree(staging, NULL);
+out:
+	hg_block_close(src);
+	return entry;
+}

@@ -1,0 +1,303 @@
+/* Import of disk images (library/import): what a file is by its content,
+ * the VM an image becomes (copied, in place, as an overlay; checked with
+ * qemu-img), the firmware read from a partition table, and failures and
+ * cancels that leave the library as it was. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "library/import/import.h"
+#include "library/vm/vm_library.h"
+
+static char *work;
+static HgVmLibrary *lib;
+
+/* `qemu-img ARGS...`, asserting success; its output. */
+static char *qemu(const char *tool, const char *first, ...) G_GNUC_NULL_TERMINATED;
+static char *qemu(const char *tool, const char *first, ...)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autoptr(GError) error = NULL;
+	char *out = NULL;
+	int status;
+	va_list ap;
+
+	g_ptr_array_add(argv, (char *)tool);
+	va_start(ap, first);
+	for (const char *a = first; a; a = va_arg(ap, const char *))
+		g_ptr_array_add(argv, (char *)a);
+	va_end(ap);
+	g_ptr_array_add(argv, NULL);
+	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL,
+				   NULL, &out, NULL, &status, &error));
+	g_assert_no_error(error);
+	if (!g_spawn_check_wait_status(status, NULL))
+		g_error("%s %s failed:\n%s", tool, first, out);
+	return out;
+}
+
+static char *work_file(const char *name)
+{
+	return g_build_filename(work, name, NULL);
+}
+
+/* An 8 MiB raw image with data at a few places and holes between. */
+static char *make_raw(const char *name)
+{
+	char *path = work_file(name);
+
+	g_free(qemu("qemu-img", "create", "-q", "-f", "raw", path, "8M", NULL));
+	g_free(qemu("qemu-io", "-f", "raw", "-c", "write -P 0x11 0 64k", "-c",
+		    "write -P 0x22 3M 128k", "-c", "write -P 0x33 8128k 64k", path, NULL));
+	return path;
+}
+
+static char *vm_disk(const HgVmEntry *entry)
+{
+	HgVmDisk *disk = g_ptr_array_index(entry->config->disks, 0);
+	return hg_vm_entry_resolve(entry, disk->path);
+}
+
+static unsigned hidden_folders(void)
+{
+	g_autofree char *vms = g_build_filename(hg_vm_library_root(lib), "vms", NULL);
+	g_autoptr(GDir) dir = g_dir_open(vms, 0, NULL);
+	const char *name;
+	unsigned n = 0;
+
+	while (dir && (name = g_dir_read_name(dir)))
+		n += name[0] == '.';
+	return n;
+}
+
+/* ---- identify ---- */
+
+static void assert_kind(const char *path, HgImportKind want, const char *want_format)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *format = NULL;
+	HgImportKind kind;
+
+	g_assert_true(hg_import_identify(path, &kind, &format, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(kind, ==, want);
+	g_assert_cmpstr(format, ==, want_format);
+}
+
+static void test_identify_by_content(void)
+{
+	g_autofree char *raw = make_raw("named.iso"); /* the name says nothing */
+	g_autofree char *qcow2 = work_file("image.img");
+	g_autofree char *iso = work_file("media.bin");
+	g_autofree char *gz = work_file("disk.qcow2");
+	g_autofree char *tar = work_file("appliance.ova");
+	g_autofree char *tar_member = work_file("member.txt");
+	g_autofree char *text = work_file("notes.raw");
+	g_autofree char *empty = work_file("empty.img");
+	g_autofree guint8 *iso_bytes = g_malloc0(0x9000);
+	g_autoptr(GError) error = NULL;
+	HgImportKind kind;
+
+	assert_kind(raw, HG_IMPORT_KIND_DISK, "raw");
+	g_free(qemu("qemu-img", "create", "-q", "-f", "qcow2", qcow2, "1G", NULL));
+	assert_kind(qcow2, HG_IMPORT_KIND_DISK, "qcow2");
+	memcpy(iso_bytes + 0x8001, "CD001", 5);
+	g_assert_true(g_file_set_contents(iso, (char *)iso_bytes, 0x9000, NULL));
+	assert_kind(iso, HG_IMPORT_KIND_ISO, "iso");
+	g_assert_true(g_file_set_contents(gz, "\x1f\x8b\x08\0\0\0\0\0", 8, NULL));
+	assert_kind(gz, HG_IMPORT_KIND_COMPRESSED, "gzip");
+	g_assert_true(g_file_set_contents(tar_member, "hello", -1, NULL));
+	g_autofree char *tar_cmd =
+		g_strdup_printf("tar -C '%s' -cf '%s' member.txt", work, tar);
+	g_assert_cmpint(system(tar_cmd), ==, 0);
+	assert_kind(tar, HG_IMPORT_KIND_ARCHIVE, "tar");
+
+	/* Not a disk: an odd size, or nothing at all. */
+	g_assert_true(g_file_set_contents(text, "just some notes\n", -1, NULL));
+	g_assert_false(hg_import_identify(text, &kind, NULL, &error));
+	g_assert_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID);
+	g_assert_nonnull(strstr(error->message, "512-byte"));
+	g_clear_error(&error);
+	g_assert_true(g_file_set_contents(empty, "", 0, NULL));
+	g_assert_false(hg_import_identify(empty, &kind, NULL, &error));
+	g_assert_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID);
+	g_clear_error(&error);
+	g_assert_false(hg_import_identify(work, &kind, NULL, &error));
+	g_assert_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID);
+}
+
+/* ---- import ---- */
+
+static void test_raw_copied_as_qcow2(void)
+{
+	g_autofree char *raw = make_raw("Web Server.img");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(HgVmEntry) entry = hg_import_disk_image(lib, raw, NULL, NULL, NULL, NULL, &error);
+	g_autofree char *disk = NULL, *info = NULL;
+	HgVmDisk *d;
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(entry->config->name, ==, "Web Server");
+	g_assert_cmpuint(entry->config->memory_mib, ==, 2048);
+	g_assert_cmpint(entry->config->firmware, ==, HG_FIRMWARE_BIOS);
+	d = g_ptr_array_index(entry->config->disks, 0);
+	g_assert_cmpstr(d->path, ==, "disk.qcow2");
+	g_assert_cmpint(d->bus, ==, HG_DISK_BUS_SATA);
+	g_assert_cmpint(d->boot_index, ==, 0);
+	disk = vm_disk(entry);
+	g_free(qemu("qemu-img", "compare", raw, disk, NULL));
+	info = qemu("qemu-img", "check", disk, NULL);
+	/* The library lists it like any other VM. */
+	g_autoptr(HgVmEntry) again = hg_vm_library_lookup(lib, "Web Server", &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(again->id, ==, entry->id);
+}
+
+static void test_in_place_and_overlay(void)
+{
+	g_autofree char *raw = make_raw("shared.img");
+	g_autofree char *qcow2 = work_file("base.qcow2");
+	g_autoptr(GError) error = NULL;
+	HgImportOptions in_place = {"In place", HG_IMPORT_IN_PLACE};
+	HgImportOptions overlay = {"Overlay", HG_IMPORT_OVERLAY};
+	g_autoptr(HgVmEntry) a = NULL, b = NULL;
+	g_autofree char *overlay_disk = NULL, *info = NULL;
+
+	a = hg_import_disk_image(lib, raw, &in_place, NULL, NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(((HgVmDisk *)a->config->disks->pdata[0])->path, ==, raw);
+
+	g_free(qemu("qemu-img", "convert", "-O", "qcow2", raw, qcow2, NULL));
+	b = hg_import_disk_image(lib, qcow2, &overlay, NULL, NULL, NULL, &error);
+	g_assert_no_error(error);
+	overlay_disk = vm_disk(b);
+	info = qemu("qemu-img", "info", overlay_disk, NULL);
+	g_assert_nonnull(strstr(info, qcow2));
+	g_free(qemu("qemu-img", "compare", raw, overlay_disk, NULL));
+}
+
+/* A protective MBR, a GPT header and partition entries of the given types. */
+static char *make_gpt(const char *name, bool esp, bool bios_boot)
+{
+	static const guint8 esp_type[16] = {0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11,
+					    0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b};
+	static const guint8 bios_type[16] = {0x48, 0x61, 0x68, 0x21, 0x49, 0x64, 0x6f, 0x6e,
+					     0x74, 0x4e, 0x65, 0x65, 0x64, 0x45, 0x46, 0x49};
+	char *path = work_file(name);
+	gsize size = 4 << 20;
+	g_autofree guint8 *img = g_malloc0(size);
+	guint64 lba = GUINT64_TO_LE(2);
+	guint32 count = GUINT32_TO_LE(128), entry_size = GUINT32_TO_LE(128);
+	unsigned n = 0;
+
+	img[446 + 4] = 0xee;
+	img[510] = 0x55;
+	img[511] = 0xaa;
+	memcpy(img + 512, "EFI PART", 8);
+	memcpy(img + 512 + 72, &lba, 8);
+	memcpy(img + 512 + 80, &count, 4);
+	memcpy(img + 512 + 84, &entry_size, 4);
+	if (bios_boot)
+		memcpy(img + 1024 + 128 * n++, bios_type, 16);
+	if (esp)
+		memcpy(img + 1024 + 128 * n++, esp_type, 16);
+	g_assert_true(g_file_set_contents(path, (char *)img, size, NULL));
+	return path;
+}
+
+static void test_firmware_from_the_partition_table(void)
+{
+	g_autofree char *uefi = make_gpt("uefi.img", true, false);
+	g_autofree char *hybrid = make_gpt("hybrid.img", true, true);
+	g_autofree char *plain = make_raw("mbr.img");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(HgVmEntry) a = hg_import_disk_image(lib, uefi, NULL, NULL, NULL, NULL, &error);
+	g_autoptr(HgVmEntry) b = hg_import_disk_image(lib, hybrid, NULL, NULL, NULL, NULL, &error);
+	g_autoptr(HgVmEntry) c = hg_import_disk_image(lib, plain, NULL, NULL, NULL, NULL, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpint(a->config->firmware, ==, HG_FIRMWARE_UEFI);
+	/* A BIOS boot partition means GRUB for BIOS is there too. */
+	g_assert_cmpint(b->config->firmware, ==, HG_FIRMWARE_BIOS);
+	g_assert_cmpint(c->config->firmware, ==, HG_FIRMWARE_BIOS);
+}
+
+static void test_refusals_leave_nothing(void)
+{
+	g_autofree char *raw = make_raw("twice.img");
+	g_autofree char *gz = work_file("packed.img.gz");
+	g_autofree char *vmdk = work_file("vmware.vmdk");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(HgVmEntry) first = hg_import_disk_image(lib, raw, NULL, NULL, NULL, NULL, &error);
+	g_autoptr(GPtrArray) before = hg_vm_library_list(lib);
+	HgImportOptions in_place_vmdk = {"VMware", HG_IMPORT_IN_PLACE};
+
+	g_assert_no_error(error);
+	/* The name is taken now. */
+	g_assert_null(hg_import_disk_image(lib, raw, NULL, NULL, NULL, NULL, &error));
+	g_assert_error(error, HG_VM_ERROR, HG_VM_ERROR_EXISTS);
+	g_clear_error(&error);
+	g_assert_true(g_file_set_contents(gz, "\x1f\x8b\x08\0\0\0\0\0", 8, NULL));
+	g_assert_null(hg_import_disk_image(lib, gz, NULL, NULL, NULL, NULL, &error));
+	g_assert_error(error, HG_VM_ERROR, HG_VM_ERROR_UNSUPPORTED);
+	g_assert_nonnull(strstr(error->message, "gzip"));
+	g_clear_error(&error);
+	/* A format that can only be copied, asked to be used in place (or one
+	 * this version does not read at all). */
+	g_free(qemu("qemu-img", "convert", "-O", "vmdk", raw, vmdk, NULL));
+	g_assert_null(hg_import_disk_image(lib, vmdk, &in_place_vmdk, NULL, NULL, NULL, &error));
+	g_assert_error(error, HG_VM_ERROR, HG_VM_ERROR_UNSUPPORTED);
+	g_assert_true(strstr(error->message, "VMDK") || strstr(error->message, "vmdk"));
+	g_clear_error(&error);
+
+	g_autoptr(GPtrArray) after = hg_vm_library_list(lib);
+	g_assert_cmpuint(after->len, ==, before->len);
+	g_assert_cmpuint(hidden_folders(), ==, 0);
+}
+
+static void cancel_at_once(guint64 done, guint64 total, gpointer data)
+{
+	g_cancellable_cancel(data);
+}
+
+static void test_cancel_leaves_nothing(void)
+{
+	g_autofree char *raw = make_raw("cancelled.img");
+	g_autoptr(GCancellable) cancel = g_cancellable_new();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) before = hg_vm_library_list(lib);
+
+	g_assert_null(hg_import_disk_image(lib, raw, NULL, cancel, cancel_at_once, cancel,
+					   &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+	g_autoptr(GPtrArray) after = hg_vm_library_list(lib);
+	g_assert_cmpuint(after->len, ==, before->len);
+	g_assert_cmpuint(hidden_folders(), ==, 0);
+}
+
+int main(int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *root = NULL, *cmd = NULL;
+	int status;
+
+	g_test_init(&argc, &argv, NULL);
+	work = g_dir_make_tmp("hangar-import-XXXXXX", &error);
+	g_assert_no_error(error);
+	root = g_build_filename(work, "library", NULL);
+	lib = hg_vm_library_open(root, &error);
+	g_assert_no_error(error);
+	g_test_add_func("/import/identify-by-content", test_identify_by_content);
+	g_test_add_func("/import/raw-copied-as-qcow2", test_raw_copied_as_qcow2);
+	g_test_add_func("/import/in-place-and-overlay", test_in_place_and_overlay);
+	g_test_add_func("/import/firmware-from-the-partition-table",
+			test_firmware_from_the_partition_table);
+	g_test_add_func("/import/refusals-leave-nothing", test_refusals_leave_nothing);
+	g_test_add_func("/import/cancel-leaves-nothing", test_cancel_leaves_nothing);
+	status = g_test_run();
+	hg_vm_library_free(lib);
+	cmd = g_strdup_printf("rm -rf '%s'", work);
+	(void)!system(cmd);
+	return status;
+}
