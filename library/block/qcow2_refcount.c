@@ -541,6 +541,23 @@ static bool rebuild_count(HgQcow2Counter *rb, uint8_t *l2)
 	return true;
 }
 
+/* A refcount block counted more than once (two table entries, or also an
+ * L2 table or data) would be overwritten by another's counts below:
+ * cluster 0 could then look free and be handed out. */
+static bool rebuild_check_blocks_unshared(HgQcow2Counter *rb)
+{
+	HgQcow2 *q = rb->q;
+
+	for (uint64_t b = 0; b < q->refcount_table_entries; b++)
+		if (q->refcount_table[b] &&
+		    rb->counts[q->refcount_table[b] >> q->cluster_bits] != 1)
+			return counter_error(rb,
+					     "refcount block %" G_GUINT64_FORMAT
+					     " shares its cluster with other metadata or data",
+					     b);
+	return true;
+}
+
 /* Counted clusters with no refcount block get new blocks past the end of
  * the file (which count themselves). */
 static bool rebuild_add_missing_blocks(HgQcow2Counter *rb, uint64_t *new_blocks)
@@ -619,7 +636,8 @@ bool hg_qcow2_rebuild_refcounts(HgQcow2 *q, GError **error)
 	rb.counts = g_try_new0(uint32_t, MAX(1, rb.clusters));
 	if (!rb.counts)
 		return counter_error(&rb, "out of memory");
-	if (!rebuild_count(&rb, l2) || !rebuild_add_missing_blocks(&rb, &new_blocks))
+	if (!rebuild_count(&rb, l2) || !rebuild_check_blocks_unshared(&rb) ||
+	    !rebuild_add_missing_blocks(&rb, &new_blocks))
 		goto out;
 	for (uint64_t b = 0; b < q->refcount_table_entries; b++) {
 		if (!q->refcount_table[b])

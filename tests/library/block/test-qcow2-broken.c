@@ -346,6 +346,29 @@ static void test_l2_entry_past_end_of_file(Fixture *f, gconstpointer data)
 	hg_block_close(blk);
 }
 
+/* Found by fuzzing read-write opens: a dirty image whose refcount table
+ * names one refcount block twice.  The repair on open wrote the second
+ * entry's (zero) counts over the first's, cluster 0 looked free, and the
+ * first write allocated it (an assertion).  Now the repair refuses it,
+ * before writing; read-only opens, which repair nothing, still work. */
+static void test_dirty_image_with_shared_refcount_block(Fixture *f, gconstpointer data)
+{
+	uint64_t reftable = get64(f->path, 48);
+	put64(f->path, reftable + 5 * 8, get64(f->path, reftable));
+	put64(f->path, 72, 1); /* dirty */
+	g_autofree char *before = qt_file_hash(f->path);
+
+	g_autoptr(GError) error = NULL;
+	HgBlockBackend *blk = hg_block_open(f->path, false, &error);
+	g_assert_null(blk);
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+	g_assert_nonnull(strstr(error->message, "shares its cluster"));
+	g_autofree char *after = qt_file_hash(f->path);
+	g_assert_cmpstr(before, ==, after);
+	blk = qt_open(f->path, true);
+	hg_block_close(blk);
+}
+
 /* Random byte changes in the metadata: an error or a working image, never
  * a crash; read-only opens never write. */
 static void test_random_damage(Fixture *f, gconstpointer data)
@@ -479,6 +502,8 @@ int main(int argc, char **argv)
 		   test_truncated_file, fixture_tear_down);
 	g_test_add("/qcow2/broken/l2-entry-past-end-of-file-fails-that-cluster", Fixture, NULL,
 		   fixture_set_up, test_l2_entry_past_end_of_file, fixture_tear_down);
+	g_test_add("/qcow2/broken/refused/dirty-image-with-shared-refcount-block", Fixture, NULL,
+		   fixture_set_up, test_dirty_image_with_shared_refcount_block, fixture_tear_down);
 	g_test_add("/qcow2/broken/random-damage-never-crashes-or-writes", Fixture, NULL,
 		   fixture_set_up, test_random_damage, fixture_tear_down);
 	return g_test_run();
