@@ -139,6 +139,13 @@ const char *hg_block_format(HgBlockBackend *blk)
 	return blk->driver->format_name;
 }
 
+uint64_t hg_block_next_data(HgBlockBackend *blk, uint64_t offset)
+{
+	if (offset >= blk->size || !blk->driver->next_data)
+		return MIN(offset, blk->size);
+	return MIN(blk->driver->next_data(blk, offset), blk->size);
+}
+
 uint64_t hg_block_allocated_bytes(HgBlockBackend *blk)
 {
 	return blk->driver->allocated_bytes(blk);

@@ -25,6 +25,10 @@ const char *hg_block_format(HgBlockBackend *blk);
  * estimate of how much data it holds (compressed clusters count at their
  * compressed size, metadata and clusters kept by snapshots count too). */
 uint64_t hg_block_allocated_bytes(HgBlockBackend *blk);
+/* Where the next data at or after offset may start: everything in between
+ * reads as zeroes (a hole in a raw file).  offset itself when the format
+ * cannot tell, or when offset is data; the size when only holes follow. */
+uint64_t hg_block_next_data(HgBlockBackend *blk, uint64_t offset);
 
 /* Each returns 0 or a negative errno.  A transfer past the end of the image
  * is -EIO; a write to a read-only backend is -EROFS. */

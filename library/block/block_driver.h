@@ -55,6 +55,8 @@ struct HgBlockDriver {
 	bool (*snapshot_show)(HgBlockBackend *blk, const char *id_or_name, GError **error);
 	/* See hg_block_allocated_bytes. */
 	uint64_t (*allocated_bytes)(HgBlockBackend *blk);
+	/* See hg_block_next_data; NULL: every byte may be data. */
+	uint64_t (*next_data)(HgBlockBackend *blk, uint64_t offset);
 };
 
 extern const HgBlockDriver hg_block_raw_driver;

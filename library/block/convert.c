@@ -187,6 +187,16 @@ static bool copy_content(Convert *c, GCancellable *cancellable, HgBlockProgressF
 	for (uint64_t offset = 0; offset < size;) {
 		if (g_cancellable_set_error_if_cancelled(cancellable, error))
 			return false;
+		/* Holes the source knows of are skipped, not read and checked:
+		 * the destination has them already.  Whole blocks only, so a
+		 * run never starts inside one. */
+		uint64_t data = hg_block_next_data(c->src, offset) / c->block * c->block;
+		if (data > offset) {
+			offset = data;
+			if (progress)
+				progress(offset, size, user_data);
+			continue;
+		}
 		size_t len = MIN(CONVERT_CHUNK, size - offset);
 		struct iovec iov = {buf, len};
 		int r = hg_block_readv(c->src, offset, &iov, 1);

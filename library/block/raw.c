@@ -132,6 +132,18 @@ static int raw_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len, 
 	return write_zero_bytes(raw, offset, len);
 }
 
+/* The file system knows its holes (SEEK_DATA); one that does not says the
+ * whole file is data, which is right too. */
+static uint64_t raw_next_data(HgBlockBackend *blk, uint64_t offset)
+{
+	RawImage *raw = blk->state;
+	off_t data = lseek(raw->fd, (off_t)offset, SEEK_DATA);
+
+	if (data < 0)
+		return errno == ENXIO ? blk->size : offset;
+	return (uint64_t)data;
+}
+
 static uint64_t raw_allocated_bytes(HgBlockBackend *blk)
 {
 	RawImage *raw = blk->state;
@@ -148,4 +160,5 @@ const HgBlockDriver hg_block_raw_driver = {
 	.discard = raw_discard,
 	.write_zeroes = raw_write_zeroes,
 	.allocated_bytes = raw_allocated_bytes,
+	.next_data = raw_next_data,
 };
