@@ -51,7 +51,9 @@ HgBlockBackend *hg_block_open_in_chain(const char *path, const char *format, boo
 			    HG_BLOCK_MAX_CHAIN_DEPTH);
 		return NULL;
 	}
-	fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (named by a hostile backing file) must not hang
+	 * the open; it is refused below, and files drop the flag. */
+	fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot open %s: %s",
 			    path, g_strerror(errno));
@@ -63,6 +65,13 @@ HgBlockBackend *hg_block_open_in_chain(const char *path, const char *format, boo
 		close(fd);
 		return NULL;
 	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+			    "%s is neither a file nor a block device", path);
+		close(fd);
+		return NULL;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	id.dev = st.st_dev;
 	id.ino = st.st_ino;
 	for (unsigned i = 0; i < chain->visited->len; i++) {

@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CLUSTER 65536ull
@@ -314,6 +315,22 @@ static void test_backing_chain_loops(Fixture *f, gconstpointer data)
 	assert_refused(f->path, "loops");
 }
 
+/* A backing file name that leads to a FIFO: refused at once, never an
+ * open() that waits for a writer. */
+static void test_backing_file_is_a_fifo(Fixture *f, gconstpointer data)
+{
+	g_autofree char *fifo = g_build_filename(f->dir, "pipe", NULL);
+	g_autofree char *a = g_build_filename(f->dir, "a.qcow2", NULL);
+	g_autoptr(GError) error = NULL;
+
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	g_assert_true(hg_block_create_qcow2(a, 1 << 20, NULL, 16, &error));
+	put_bytes(a, 1024, "pipe", 4);
+	put64(a, 8, 1024);
+	put32(a, 16, 4);
+	assert_refused(a, "neither a file nor a block device");
+}
+
 static void test_truncated_file(Fixture *f, gconstpointer data)
 {
 	g_assert_cmpint(truncate(f->path, 50), ==, 0);
@@ -498,6 +515,8 @@ int main(int argc, char **argv)
 		   fixture_set_up, test_snapshot_table_lies_about_sizes, fixture_tear_down);
 	g_test_add("/qcow2/broken/refused/backing-chain-loops", Fixture, NULL, fixture_set_up,
 		   test_backing_chain_loops, fixture_tear_down);
+	g_test_add("/qcow2/broken/refused/backing-file-is-a-fifo", Fixture, NULL, fixture_set_up,
+		   test_backing_file_is_a_fifo, fixture_tear_down);
 	g_test_add("/qcow2/broken/refused/truncated-file", Fixture, NULL, fixture_set_up,
 		   test_truncated_file, fixture_tear_down);
 	g_test_add("/qcow2/broken/l2-entry-past-end-of-file-fails-that-cluster", Fixture, NULL,
