@@ -111,3 +111,10 @@ bool hg_block_convert(HgBlockBackend *src, const char *dst_path, HgBlockFormat f
  * error when the image has none (raw, or qcow2 without one).  Reads the
  * header only: cheap enough to ask of every image in a library. */
 char *hg_block_read_backing_path(const char *path, GError **error);
+
+/* Changes the disk's size.  Growing keeps the content and reads the new
+ * part as zeroes; shrinking is refused (G_IO_ERROR_NOT_SUPPORTED) when any
+ * data lies past the new end, and otherwise returns the space.  qcow2 and
+ * raw; other formats G_IO_ERROR_NOT_SUPPORTED.  No I/O may run meanwhile.
+ * (The import streams images of unknown size into a growing qcow2.) */
+bool hg_block_resize(HgBlockBackend *blk, uint64_t size, GError **error);
