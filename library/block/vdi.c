@@ -146,8 +146,7 @@ static bool vdi_read_header(HgBlockBackend *blk, VdiImage *vdi, uint64_t file_si
 				 "block size %u is not a power of two from %u bytes to %u MiB",
 				 block_size, VDI_MIN_BLOCK_SIZE, VDI_MAX_BLOCK_SIZE >> 20);
 	if (extra > block_size)
-		return vdi_error(blk, error, "%u extra bytes per block (more than a block)",
-				 extra);
+		return vdi_error(blk, error, "%u extra bytes per block (more than a block)", extra);
 	if (*disk_size == 0 || *disk_size > VDI_MAX_DISK_SIZE)
 		return vdi_error(blk, error,
 				 "disk size %" G_GUINT64_FORMAT " is outside 1 byte..64 TiB",
@@ -159,8 +158,8 @@ static bool vdi_read_header(HgBlockBackend *blk, VdiImage *vdi, uint64_t file_si
 				 "%u blocks of %u bytes for a disk of %" G_GUINT64_FORMAT
 				 " bytes (it needs %" G_GUINT64_FORMAT ", at most %u)",
 				 vdi->blocks, block_size, *disk_size, needed, VDI_MAX_BLOCKS);
-	if (*map_offset < VDI_HEADER_START + (uint64_t)header_size ||
-	    *map_offset > file_size || (uint64_t)vdi->blocks * 4 > file_size - *map_offset)
+	if (*map_offset < VDI_HEADER_START + (uint64_t)header_size || *map_offset > file_size ||
+	    (uint64_t)vdi->blocks * 4 > file_size - *map_offset)
 		return vdi_error(blk, error,
 				 "the block map (%u entries at %" G_GUINT64_FORMAT
 				 ") is not between the header and the end of the file",
@@ -177,8 +176,8 @@ static bool vdi_read_header(HgBlockBackend *blk, VdiImage *vdi, uint64_t file_si
 
 /* Reads the block map; every allocated entry must name a slot inside the
  * file (for the last block, the part of it inside the disk). */
-static bool vdi_read_map(HgBlockBackend *blk, VdiImage *vdi, uint64_t file_size,
-			 uint64_t disk_size, uint64_t map_offset, GError **error)
+static bool vdi_read_map(HgBlockBackend *blk, VdiImage *vdi, uint64_t file_size, uint64_t disk_size,
+			 uint64_t map_offset, GError **error)
 {
 	uint64_t block_size = 1ull << vdi->block_bits;
 	int r;
@@ -207,8 +206,7 @@ static bool vdi_read_map(HgBlockBackend *blk, VdiImage *vdi, uint64_t file_size,
 		if (at > file_size || used > file_size - at)
 			return vdi_error(blk, error,
 					 "block %u is at %" G_GUINT64_FORMAT
-					 ", past the end of the file (%" G_GUINT64_FORMAT
-					 " bytes)",
+					 ", past the end of the file (%" G_GUINT64_FORMAT " bytes)",
 					 i, at, file_size);
 	}
 	return true;
@@ -256,7 +254,8 @@ static int vdi_read_run(VdiImage *vdi, uint64_t file_offset, const struct iovec 
 			uint64_t skip, uint64_t len)
 {
 	struct iovec stack[64];
-	struct iovec *part = iovcnt <= (int)G_N_ELEMENTS(stack) ? stack : g_new(struct iovec, iovcnt);
+	struct iovec *part =
+		iovcnt <= (int)G_N_ELEMENTS(stack) ? stack : g_new(struct iovec, iovcnt);
 	int n = hg_block_iov_slice(iov, iovcnt, skip, len, part, iovcnt);
 	int r = hg_block_fd_transfer(vdi->fd, file_offset, part, n, false);
 
@@ -282,7 +281,8 @@ static int vdi_readv(HgBlockBackend *blk, uint64_t offset, const struct iovec *i
 		if (entry == VDI_BLOCK_FREE || entry == VDI_BLOCK_ZERO) {
 			hg_block_iov_memset(iov, iovcnt, done, 0, n);
 		} else {
-			uint64_t at = vdi->data_offset + entry * vdi->slot_size + (pos & block_mask);
+			uint64_t at =
+				vdi->data_offset + entry * vdi->slot_size + (pos & block_mask);
 			if (run_len && run_file + run_len == at) {
 				run_len += n;
 			} else {

@@ -140,8 +140,8 @@ static void vhd_free(VhdImage *vhd)
 /* The footer to trust: the one ending the file; for a dynamic disk whose
  * last footer is damaged or missing (a writer stopped while it was
  * moving it), the copy at the start. */
-static bool vhd_read_footer(HgBlockBackend *blk, VhdImage *vhd, uint64_t file_size,
-			    uint8_t *footer, GError **error)
+static bool vhd_read_footer(HgBlockBackend *blk, VhdImage *vhd, uint64_t file_size, uint8_t *footer,
+			    GError **error)
 {
 	uint8_t head[VHD_FOOTER_SIZE];
 	int r;
@@ -192,7 +192,8 @@ static bool vhd_open_dynamic(HgBlockBackend *blk, VhdImage *vhd, uint64_t file_s
 	if (r < 0)
 		return vhd_read_error(blk, r, "the dynamic disk header", error);
 	if (memcmp(h, "cxsparse", 8) != 0)
-		return vhd_error(blk, error, "no dynamic disk header (\"cxsparse\") at %" G_GUINT64_FORMAT,
+		return vhd_error(blk, error,
+				 "no dynamic disk header (\"cxsparse\") at %" G_GUINT64_FORMAT,
 				 header_offset);
 	if (be32_at(h + 36) != vhd_checksum(h, sizeof(h), 36))
 		return vhd_error(blk, error,
@@ -255,8 +256,7 @@ static bool vhd_open_dynamic(HgBlockBackend *blk, VhdImage *vhd, uint64_t file_s
 		if (at > file_size || used > file_size - at)
 			return vhd_error(blk, error,
 					 "block %u is at %" G_GUINT64_FORMAT
-					 ", past the end of the file (%" G_GUINT64_FORMAT
-					 " bytes)",
+					 ", past the end of the file (%" G_GUINT64_FORMAT " bytes)",
 					 i, at, file_size);
 	}
 	return true;
@@ -312,15 +312,14 @@ static bool vhd_open(HgBlockBackend *blk, int fd, HgBlockChain *chain, GError **
 		if (disk_size > (uint64_t)st.st_size - VHD_FOOTER_SIZE) {
 			vhd_error(blk, error,
 				  "the disk's %" G_GUINT64_FORMAT
-				  " bytes do not fit before the footer (the file has %" G_GUINT64_FORMAT
-				  ")",
+				  " bytes do not fit before the footer (the file has "
+				  "%" G_GUINT64_FORMAT ")",
 				  disk_size, (uint64_t)st.st_size);
 			goto fail;
 		}
 	} else {
 		vhd->dynamic = true;
-		if (!vhd_open_dynamic(blk, vhd, st.st_size, disk_size, be64_at(footer + 16),
-				      error))
+		if (!vhd_open_dynamic(blk, vhd, st.st_size, disk_size, be64_at(footer + 16), error))
 			goto fail;
 	}
 	blk->state = vhd;
@@ -344,7 +343,8 @@ static int vhd_read_run(VhdImage *vhd, uint64_t file_offset, const struct iovec 
 			uint64_t skip, uint64_t len)
 {
 	struct iovec stack[64];
-	struct iovec *part = iovcnt <= (int)G_N_ELEMENTS(stack) ? stack : g_new(struct iovec, iovcnt);
+	struct iovec *part =
+		iovcnt <= (int)G_N_ELEMENTS(stack) ? stack : g_new(struct iovec, iovcnt);
 	int n = hg_block_iov_slice(iov, iovcnt, skip, len, part, iovcnt);
 	int r = hg_block_fd_transfer(vhd->fd, file_offset, part, n, false);
 

@@ -1,8 +1,9 @@
 /* The import formats, read-only: VDI (dynamic, fixed, written out of order,
- * zero blocks) and VHD (dynamic, fixed, with and without force_size, sector
- * bitmaps with clear bits) made by qemu-img from a raw image holding random
- * data at scattered offsets; each is read back byte for byte, through
- * several iovecs, and converted to qcow2 (checked with qemu-img compare).
+ * zero blocks), VHD (dynamic, fixed, with and without force_size, sector
+ * bitmaps with clear bits) and VHDX (dynamic, fixed) made by qemu-img from
+ * a raw image holding random data at scattered offsets; each is read back
+ * byte for byte, through several iovecs, and converted to qcow2 (checked
+ * with qemu-img compare).
  * Then a corpus of broken images: each is refused on open with a clear
  * message, and the file is never written. */
 #include "qcow2-test-util.h"
@@ -79,6 +80,9 @@ static const ImportCase import_cases[] = {
 	{"vhd-fixed", "vpc", "subformat=fixed", "vpc", false, true},
 	{"vhd-dynamic-force-size", "vpc", "subformat=dynamic,force_size=on", "vpc", true},
 	{"vhd-fixed-force-size", "vpc", "subformat=fixed,force_size=on", "vpc", true, true},
+	{"vhdx-dynamic", "vhdx", "subformat=dynamic", "vhdx", true},
+	{"vhdx-dynamic-1m-blocks", "vhdx", "subformat=dynamic,block_size=1M", "vhdx", true},
+	{"vhdx-fixed", "vhdx", "subformat=fixed", "vhdx", true},
 };
 
 /* The image reads as expected: the raw content, zeroes beyond. */
@@ -141,8 +145,8 @@ static void test_import_reads_and_converts(Fixture *f, gconstpointer data)
 		g_assert_cmpuint(hg_block_size(blk), ==, RAW_SIZE);
 	assert_reads_as(blk, content, RAW_SIZE);
 	assert_scattered_reads(blk, content, RAW_SIZE);
-	g_assert_true(hg_block_convert(blk, qcow2, HG_BLOCK_FORMAT_QCOW2, NULL, NULL, NULL,
-				       &error));
+	g_assert_true(
+		hg_block_convert(blk, qcow2, HG_BLOCK_FORMAT_QCOW2, NULL, NULL, NULL, &error));
 	g_assert_no_error(error);
 	hg_block_close(blk);
 
@@ -249,6 +253,20 @@ static uint32_t get_le32(const char *path, uint64_t offset)
 	return GUINT32_FROM_LE(v);
 }
 
+static uint32_t le32_of(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return GUINT32_FROM_LE(v);
+}
+
+static uint64_t le64_of(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return GUINT64_FROM_LE(v);
+}
+
 static uint64_t file_size(const char *path)
 {
 	struct stat st;
@@ -335,7 +353,8 @@ static void test_vhd_sector_bitmap(Fixture *f, gconstpointer data)
 	g_assert_cmpint(hg_block_readv(blk, 2 * MIB - 1024, &iov, 1), ==, 0);
 	for (unsigned i = 0; i < sizeof(buf); i++) {
 		int sector = ((int)i - 1024) / 512;
-		bool absent = i < 1024 || sector == 0 || sector == 2 || (sector >= 8 && sector < 12);
+		bool absent =
+			i < 1024 || sector == 0 || sector == 2 || (sector >= 8 && sector < 12);
 		g_assert_cmphex(buf[i], ==, absent ? 0 : 0xcd);
 	}
 	hg_block_close(blk);
@@ -529,6 +548,136 @@ static void vhd_fixed_differencing(const char *p)
 	fix_checksum(p, tail, 512, 64);
 }
 
+/* VHDX: CRC-32C checksums, the two headers, the region table and the
+ * metadata items as qemu-img lays them out. */
+static uint32_t crc32c(const uint8_t *p, size_t len)
+{
+	uint32_t crc = 0xffffffffu;
+	for (size_t i = 0; i < len; i++) {
+		crc ^= p[i];
+		for (int k = 0; k < 8; k++)
+			crc = crc & 1 ? (crc >> 1) ^ 0x82f63b78u : crc >> 1;
+	}
+	return ~crc;
+}
+
+static void vhdx_fix_crc(const char *path, uint64_t offset, size_t len)
+{
+	g_autofree uint8_t *buf = g_malloc(len);
+	get_bytes(path, offset, buf, len);
+	memset(buf + 4, 0, 4);
+	put_le32(path, offset + 4, crc32c(buf, len));
+}
+
+static void vhdx_headers_put(const char *path, uint64_t field, const void *bytes, size_t len)
+{
+	for (uint64_t h = 64 * 1024; h <= 128 * 1024; h += 64 * 1024) {
+		put_bytes(path, h + field, bytes, len);
+		vhdx_fix_crc(path, h, 4096);
+	}
+}
+
+/* The file offset of a region (by the first byte of its GUID: 0x66 BAT,
+ * 0x06 metadata). */
+static uint64_t vhdx_region(const char *path, uint8_t guid0)
+{
+	uint8_t t[16 + 32 * 4];
+	get_bytes(path, 192 * 1024, t, sizeof(t));
+	for (unsigned i = 0; i < le32_of(t + 8) && i < 4; i++)
+		if (t[16 + 32 * i] == guid0)
+			return le64_of(t + 16 + 32 * i + 16);
+	g_assert_not_reached();
+}
+
+/* The file offset of a metadata item's value (by its GUID's first byte:
+ * 0x37 file parameters, 0x24 disk size). */
+static uint64_t vhdx_item(const char *path, uint8_t guid0)
+{
+	uint64_t meta = vhdx_region(path, 0x06);
+	uint8_t t[32 + 32 * 8];
+	get_bytes(path, meta, t, sizeof(t));
+	for (unsigned i = 0; i < 8; i++)
+		if (t[32 + 32 * i] == guid0)
+			return meta + le32_of(t + 32 + 32 * i + 16);
+	g_assert_not_reached();
+}
+
+static void vhdx_log_pending(const char *p)
+{
+	static const uint8_t guid[16] = "hangar-log-guid";
+	uint8_t log_offset[8];
+	uint8_t entry[64] = "loge";
+	get_bytes(p, 64 * 1024 + 72, log_offset, 8);
+	memcpy(entry + 32, guid, 16);
+	put_bytes(p, le64_of(log_offset) + 8192, entry, sizeof(entry));
+	vhdx_headers_put(p, 48, guid, 16);
+}
+static void vhdx_headers_bad(const char *p)
+{
+	put_le32(p, 64 * 1024 + 4, 1);
+	put_le32(p, 128 * 1024 + 4, 1);
+}
+static void vhdx_version_2(const char *p)
+{
+	uint16_t v = GUINT16_TO_LE(2);
+	vhdx_headers_put(p, 66, &v, 2);
+}
+static void vhdx_regions_bad(const char *p)
+{
+	put_le32(p, 192 * 1024 + 4, 1);
+	put_le32(p, 256 * 1024 + 4, 1);
+}
+static void vhdx_unknown_required_region(const char *p)
+{
+	for (uint64_t t = 192 * 1024; t <= 256 * 1024; t += 64 * 1024) {
+		put_le32(p, t + 8, 3);
+		put_bytes(p, t + 16 + 64, "unknown region..", 16);
+		put_le32(p, t + 16 + 64 + 28, 1);
+		vhdx_fix_crc(p, t, 64 * 1024);
+	}
+}
+static void vhdx_block_size_zero(const char *p)
+{
+	put_le32(p, vhdx_item(p, 0x37), 0);
+}
+static void vhdx_block_size_odd(const char *p)
+{
+	put_le32(p, vhdx_item(p, 0x37), 3 << 20);
+}
+static void vhdx_differencing(const char *p)
+{
+	put_le32(p, vhdx_item(p, 0x37) + 4, 2);
+}
+static void vhdx_disk_size_huge(const char *p)
+{
+	put_le64(p, vhdx_item(p, 0x24), UINT64_MAX);
+}
+static void vhdx_bat_too_small(const char *p)
+{
+	put_le64(p, vhdx_item(p, 0x24), (uint64_t)1 << 45);
+}
+static void vhdx_entry_past_end(const char *p)
+{
+	put_le64(p, vhdx_region(p, 0x66), ((uint64_t)1 << 40) | 6);
+}
+static void vhdx_entry_partial(const char *p)
+{
+	put_le64(p, vhdx_region(p, 0x66), (8 << 20) | 7);
+}
+/* Cut a MiB into the first block's data. */
+static void vhdx_truncated(const char *p)
+{
+	uint64_t entry;
+	get_bytes(p, vhdx_region(p, 0x66), &entry, 8);
+	entry = GUINT64_FROM_LE(entry);
+	g_assert_cmpuint(entry & 7, ==, 6);
+	g_assert_cmpint(truncate(p, (entry & ~(uint64_t)0xfffff) + MIB), ==, 0);
+}
+static void vhdx_truncated_headers(const char *p)
+{
+	g_assert_cmpint(truncate(p, 200 * 1024), ==, 0);
+}
+
 static const BrokenCase broken_cases[] = {
 	{"vdi/truncated-header", "vdi", NULL, vdi_truncate_header, "shorter than a VDI header"},
 	{"vdi/truncated-data", "vdi", NULL, vdi_truncate_data, "past the end of the file"},
@@ -556,10 +705,8 @@ static const BrokenCase broken_cases[] = {
 	{"vhd/unknown-type", "vpc", "subformat=dynamic", vhd_unknown_type, "unknown disk type 7"},
 	{"vhd/version-2.0", "vpc", "subformat=dynamic", vhd_bad_version,
 	 "VHD version 2.0 is not supported"},
-	{"vhd/disk-size-overflow", "vpc", "subformat=dynamic", vhd_disk_size_overflow,
-	 "disk size"},
-	{"vhd/header-outside", "vpc", "subformat=dynamic", vhd_header_outside,
-	 "header's offset"},
+	{"vhd/disk-size-overflow", "vpc", "subformat=dynamic", vhd_disk_size_overflow, "disk size"},
+	{"vhd/header-outside", "vpc", "subformat=dynamic", vhd_header_outside, "header's offset"},
 	{"vhd/header-cookie", "vpc", "subformat=dynamic", vhd_header_cookie, "cxsparse"},
 	{"vhd/header-checksum", "vpc", "subformat=dynamic", vhd_header_checksum,
 	 "header's checksum"},
@@ -579,6 +726,23 @@ static const BrokenCase broken_cases[] = {
 	 "do not fit before the footer"},
 	{"vhd/fixed-differencing", "vpc", "subformat=fixed", vhd_fixed_differencing,
 	 "differencing VHD image"},
+	{"vhdx/log-to-replay", "vhdx", NULL, vhdx_log_pending, "log holds writes"},
+	{"vhdx/headers-bad-checksum", "vhdx", NULL, vhdx_headers_bad, "neither header"},
+	{"vhdx/version-2", "vhdx", NULL, vhdx_version_2, "VHDX version 2 is not supported"},
+	{"vhdx/region-tables-bad-checksum", "vhdx", NULL, vhdx_regions_bad, "neither region table"},
+	{"vhdx/unknown-required-region", "vhdx", NULL, vhdx_unknown_required_region,
+	 "required region"},
+	{"vhdx/block-size-zero", "vhdx", NULL, vhdx_block_size_zero, "block size 0 is not"},
+	{"vhdx/block-size-not-power-of-two", "vhdx", NULL, vhdx_block_size_odd,
+	 "block size 3145728"},
+	{"vhdx/differencing", "vhdx", NULL, vhdx_differencing, "differencing VHDX image"},
+	{"vhdx/disk-size-overflow", "vhdx", NULL, vhdx_disk_size_huge, "disk size"},
+	{"vhdx/bat-too-small", "vhdx", NULL, vhdx_bat_too_small, "the BAT region"},
+	{"vhdx/entry-past-end", "vhdx", NULL, vhdx_entry_past_end, "block 0 is at"},
+	{"vhdx/entry-partially-present", "vhdx", NULL, vhdx_entry_partial, "block 0 has state 7"},
+	{"vhdx/fixed-truncated", "vhdx", "subformat=fixed", vhdx_truncated, "outside the file"},
+	{"vhdx/truncated-headers", "vhdx", NULL, vhdx_truncated_headers,
+	 "shorter than the VHDX headers"},
 };
 
 static void test_broken_is_refused(Fixture *f, gconstpointer data)
@@ -644,15 +808,20 @@ static void test_vhd_without_last_footer(Fixture *f, gconstpointer data)
 	hg_block_close(blk);
 }
 
-static void test_vhdx_is_refused(Fixture *f, gconstpointer data)
+/* A LogGuid with no log entry carrying it: nothing to replay, it opens. */
+static void test_vhdx_log_guid_without_entries(Fixture *f, gconstpointer data)
 {
 	QT_SKIP_WITHOUT_QEMU();
-	g_autofree char *image = make_small(f, "disk.vhdx", "vhdx", NULL);
-	g_autoptr(GError) error = NULL;
+	g_autofree char *image = make_small(f, "clean.vhdx", "vhdx", NULL);
+	static const uint8_t guid[16] = "hangar-log-guid";
+	uint8_t buf[4096];
+	struct iovec iov = {buf, sizeof(buf)};
 
-	g_assert_null(hg_block_open(image, true, &error));
-	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
-	g_assert_nonnull(strstr(error->message, "VHDX is not supported yet"));
+	vhdx_headers_put(image, 48, guid, 16);
+	HgBlockBackend *blk = qt_open(image, true);
+	g_assert_cmpint(hg_block_readv(blk, 5 * MIB, &iov, 1), ==, 0);
+	g_assert_cmphex(buf[4095], ==, 0xef);
+	hg_block_close(blk);
 }
 
 int main(int argc, char **argv)
@@ -671,19 +840,19 @@ int main(int argc, char **argv)
 	}
 	g_test_add("/block/import/vdi-written-out-of-order/reads-as-written", Fixture, NULL,
 		   qt_fixture_set_up, test_vdi_written_out_of_order, qt_fixture_tear_down);
-	g_test_add("/block/import/vdi-zero-block/reads-as-zeroes", Fixture, NULL,
-		   qt_fixture_set_up, test_vdi_zero_block, qt_fixture_tear_down);
+	g_test_add("/block/import/vdi-zero-block/reads-as-zeroes", Fixture, NULL, qt_fixture_set_up,
+		   test_vdi_zero_block, qt_fixture_tear_down);
 	g_test_add("/block/import/vhd-sector-bitmap/clear-bits-read-as-zeroes", Fixture, NULL,
 		   qt_fixture_set_up, test_vhd_sector_bitmap, qt_fixture_tear_down);
 	g_test_add("/block/import/vhd-without-last-footer/opens-from-first", Fixture, NULL,
 		   qt_fixture_set_up, test_vhd_without_last_footer, qt_fixture_tear_down);
+	g_test_add("/block/import/vhdx-log-guid-without-entries/opens", Fixture, NULL,
+		   qt_fixture_set_up, test_vhdx_log_guid_without_entries, qt_fixture_tear_down);
 	g_test_add("/block/import/unrecognised/opens-as-raw", Fixture, NULL, qt_fixture_set_up,
 		   test_unrecognised_is_raw, qt_fixture_tear_down);
-	g_test_add("/block/import/vhdx/is-refused", Fixture, NULL, qt_fixture_set_up,
-		   test_vhdx_is_refused, qt_fixture_tear_down);
 	for (unsigned i = 0; i < G_N_ELEMENTS(broken_cases); i++) {
-		g_autofree char *name = g_strdup_printf("/block/import/broken/%s-is-refused",
-							broken_cases[i].name);
+		g_autofree char *name =
+			g_strdup_printf("/block/import/broken/%s-is-refused", broken_cases[i].name);
 		g_test_add(name, Fixture, &broken_cases[i], qt_fixture_set_up,
 			   test_broken_is_refused, qt_fixture_tear_down);
 	}
