@@ -16,6 +16,9 @@
 static const HgBlockDriver *const block_drivers[] = {
 	&hg_block_raw_driver,
 	&hg_block_qcow2_driver,
+	&hg_block_vdi_driver,
+	&hg_block_vhd_driver,
+	&hg_block_vhdx_driver,
 };
 
 static const HgBlockDriver *block_driver_by_name(const char *name)
@@ -26,13 +29,22 @@ static const HgBlockDriver *block_driver_by_name(const char *name)
 	return NULL;
 }
 
-/* The content decides; everything that is not qcow2 is raw. */
+/* The content decides; everything that is nothing else is raw. */
 static const HgBlockDriver *block_driver_probe(int fd)
 {
-	uint8_t magic[4];
+	uint8_t head[0x44];
+	ssize_t got = pread(fd, head, sizeof(head), 0);
+	size_t len = got > 0 ? (size_t)got : 0;
 
-	if (hg_block_fd_pread(fd, 0, magic, sizeof(magic)) == 0 && memcmp(magic, "QFI\xfb", 4) == 0)
+	if (len >= 4 && memcmp(head, "QFI\xfb", 4) == 0)
 		return &hg_block_qcow2_driver;
+	/* VDI: the signature 0xbeda107f at 0x40, little-endian. */
+	if (len >= 0x44 && memcmp(head + 0x40, "\x7f\x10\xda\xbe", 4) == 0)
+		return &hg_block_vdi_driver;
+	if (len >= 8 && memcmp(head, "vhdxfile", 8) == 0)
+		return &hg_block_vhdx_driver;
+	if (hg_block_vhd_probe(fd, head, len))
+		return &hg_block_vhd_driver;
 	return &hg_block_raw_driver;
 }
 

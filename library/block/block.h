@@ -1,7 +1,7 @@
 /* Block backends: a disk image as the engine's storage devices see it.
  * Raw and qcow2 (versions 2 and 3, with backing chains); the import formats
- * join here (issue 7).  hg_block_open finds the format from the content
- * (qcow2's magic), never from the name.  Synchronous calls, safe from any
+ * VDI, VHD and VHDX, read-only (vdi.c, vhd.c, vhdx.c).  hg_block_open finds
+ * the format from the content (magics, a VHD footer), never from the name.  Synchronous calls, safe from any
  * thread and from several threads at once (pread/pwrite-style, no shared
  * file offset); engine/block_queue.c runs them off the vCPU threads. */
 #pragma once
@@ -19,7 +19,9 @@ void hg_block_close(HgBlockBackend *blk);
 uint64_t hg_block_size(HgBlockBackend *blk);
 bool hg_block_is_read_only(HgBlockBackend *blk);
 const char *hg_block_path(HgBlockBackend *blk);
-/* "raw" or "qcow2". */
+/* "raw", "qcow2", or one of the import formats, always read-only: "vdi",
+ * "vpc" (VHD: QEMU's name, which qcow2 overlays record as their backing
+ * format) and "vhdx". */
 const char *hg_block_format(HgBlockBackend *blk);
 /* The host space the image's files take, backing files included: an
  * estimate of how much data it holds (compressed clusters count at their

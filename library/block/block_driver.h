@@ -61,6 +61,13 @@ struct HgBlockDriver {
 
 extern const HgBlockDriver hg_block_raw_driver;
 extern const HgBlockDriver hg_block_qcow2_driver;
+/* The import formats, read-only. */
+extern const HgBlockDriver hg_block_vdi_driver;
+extern const HgBlockDriver hg_block_vhd_driver;
+extern const HgBlockDriver hg_block_vhdx_driver;
+/* A VHD: its footer's copy at the start (head: the file's first bytes), or
+ * a valid footer in its last 512 bytes (a fixed disk; one more pread). */
+bool hg_block_vhd_probe(int fd, const uint8_t *head, size_t head_len);
 
 /* Opens one image of a chain; format NULL probes the content. */
 HgBlockBackend *hg_block_open_in_chain(const char *path, const char *format, bool read_only,
