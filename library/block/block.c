@@ -30,12 +30,8 @@ static const HgBlockDriver *block_driver_by_name(const char *name)
 }
 
 /* The content decides; everything that is nothing else is raw. */
-static const HgBlockDriver *block_driver_probe(int fd)
+const HgBlockDriver *hg_block_probe_bytes(const uint8_t *head, size_t len, const uint8_t *tail)
 {
-	uint8_t head[0x44];
-	ssize_t got = pread(fd, head, sizeof(head), 0);
-	size_t len = got > 0 ? (size_t)got : 0;
-
 	if (len >= 4 && memcmp(head, "QFI\xfb", 4) == 0)
 		return &hg_block_qcow2_driver;
 	/* VDI: the signature 0xbeda107f at 0x40, little-endian. */
@@ -43,9 +39,23 @@ static const HgBlockDriver *block_driver_probe(int fd)
 		return &hg_block_vdi_driver;
 	if (len >= 8 && memcmp(head, "vhdxfile", 8) == 0)
 		return &hg_block_vhdx_driver;
-	if (hg_block_vhd_probe(fd, head, len))
+	if (hg_block_vhd_probe(head, len, tail))
 		return &hg_block_vhd_driver;
 	return &hg_block_raw_driver;
+}
+
+static const HgBlockDriver *block_driver_probe(int fd)
+{
+	uint8_t head[HG_BLOCK_PROBE_HEAD], tail[HG_BLOCK_PROBE_TAIL];
+	ssize_t got = pread(fd, head, sizeof(head), 0);
+	size_t len = got > 0 ? (size_t)got : 0;
+	bool have_tail = false;
+	struct stat st;
+
+	/* One more read for the formats whose mark ends the file (fixed VHD). */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)sizeof(tail))
+		have_tail = hg_block_fd_pread(fd, st.st_size - sizeof(tail), tail, sizeof(tail)) == 0;
+	return hg_block_probe_bytes(head, len, have_tail ? tail : NULL);
 }
 
 HgBlockBackend *hg_block_open_in_chain(const char *path, const char *format, bool read_only,

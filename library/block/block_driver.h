@@ -67,7 +67,16 @@ extern const HgBlockDriver hg_block_vhd_driver;
 extern const HgBlockDriver hg_block_vhdx_driver;
 /* A VHD: its footer's copy at the start (head: the file's first bytes), or
  * a valid footer in its last 512 bytes (a fixed disk; one more pread). */
-bool hg_block_vhd_probe(int fd, const uint8_t *head, size_t head_len);
+bool hg_block_vhd_probe(const uint8_t *head, size_t head_len, const uint8_t *tail);
+
+/* The format a file's bytes say it is: head is its first bytes (at least
+ * HG_BLOCK_PROBE_HEAD when the file is that long), tail its last 512 (NULL
+ * when shorter).  Pure: raw.c asks it what a write would turn a raw disk
+ * into. */
+#define HG_BLOCK_PROBE_HEAD 0x44
+#define HG_BLOCK_PROBE_TAIL 512
+const HgBlockDriver *hg_block_probe_bytes(const uint8_t *head, size_t head_len,
+					  const uint8_t *tail);
 
 /* Opens one image of a chain; format NULL probes the content. */
 HgBlockBackend *hg_block_open_in_chain(const char *path, const char *format, bool read_only,

@@ -57,8 +57,9 @@ static void set_write_error(Convert *c, int err, GError **error)
 	else if (err == EPERM && c->format == HG_BLOCK_FORMAT_RAW)
 		/* raw.c refuses it: the file would open as qcow2 afterwards. */
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-			    "cannot write %s: the disk's content starts with qcow2's magic, so a "
-			    "raw copy would be taken for a qcow2 image",
+			    "cannot write %s: the disk's content carries another image format's "
+			    "mark (qcow2's magic at its start, a VHD footer at its end...), so a "
+			    "raw copy would be taken for such an image",
 			    c->dst_path);
 	else
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot write %s: %s",

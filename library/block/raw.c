@@ -3,10 +3,11 @@
  * allowed, and falls back to writing zeroes where the file system can't.
  *
  * Formats are found from the content, so a guest that wrote qcow2's magic
- * to the start of its raw disk would turn the disk into a qcow2 image on the
- * next open, and the header it wrote could name any host file as a backing
- * file.  Like QEMU with probed raw images, writes that would put the magic
- * into the first bytes are refused. */
+ * to the start of its raw disk (or a VHD footer to its end...) would turn
+ * the disk into an image of that format on the next open, and the header
+ * it wrote could name any host file as a backing file.  Like QEMU with
+ * probed raw images, writes that would make the file probe as another
+ * format are refused. */
 #include "library/block/block_driver.h"
 
 #include <errno.h>
@@ -64,26 +65,46 @@ static int raw_readv(HgBlockBackend *blk, uint64_t offset, const struct iovec *i
 	return hg_block_fd_transfer(raw->fd, offset, iov, iovcnt, false);
 }
 
-/* Would this write leave qcow2's magic in bytes 0-3? */
-static bool raw_write_makes_magic(RawImage *raw, uint64_t offset, const struct iovec *iov,
-				  int iovcnt)
+/* Copies the part of a write that falls into [at, at + len) of the file
+ * over buf (which holds the file's bytes there). */
+static void overlay_write(uint8_t *buf, uint64_t at, size_t len, uint64_t offset,
+			  const struct iovec *iov, int iovcnt, uint64_t write_len)
 {
-	uint8_t head[4] = {0};
-	uint64_t len = hg_block_iov_length(iov, iovcnt);
+	uint64_t from = MAX(at, offset), to = MIN(at + len, offset + write_len);
 
-	if (offset >= sizeof(head) || len == 0)
+	if (from < to)
+		hg_block_iov_to_buffer(iov, iovcnt, from - offset, buf + (from - at), to - from);
+}
+
+/* Would this write make the file look like another format (qcow2's magic
+ * at the start, a VDI signature, a VHD footer at the end...)?  Then the
+ * next open would read the guest's bytes as image metadata: refused, as
+ * QEMU refuses the qcow2 case for probed raw images. */
+static bool raw_write_changes_format(HgBlockBackend *blk, RawImage *raw, uint64_t offset,
+				     const struct iovec *iov, int iovcnt)
+{
+	uint8_t head[HG_BLOCK_PROBE_HEAD] = {0}, tail[HG_BLOCK_PROBE_TAIL] = {0};
+	uint64_t len = hg_block_iov_length(iov, iovcnt);
+	uint64_t tail_at = blk->size >= sizeof(tail) ? blk->size - sizeof(tail) : 0;
+	bool in_head = offset < sizeof(head);
+	bool in_tail = blk->size >= sizeof(tail) && offset + len > tail_at;
+
+	if (len == 0 || (!in_head && !in_tail))
 		return false;
-	if (offset > 0 || len < sizeof(head))
-		(void)hg_block_fd_pread(raw->fd, 0, head, sizeof(head));
-	hg_block_iov_to_buffer(iov, iovcnt, 0, head + offset, MIN(len, sizeof(head) - offset));
-	return memcmp(head, "QFI\xfb", 4) == 0;
+	(void)hg_block_fd_pread(raw->fd, 0, head, MIN(sizeof(head), blk->size));
+	if (blk->size >= sizeof(tail))
+		(void)hg_block_fd_pread(raw->fd, tail_at, tail, sizeof(tail));
+	overlay_write(head, 0, sizeof(head), offset, iov, iovcnt, len);
+	overlay_write(tail, tail_at, sizeof(tail), offset, iov, iovcnt, len);
+	return hg_block_probe_bytes(head, MIN(sizeof(head), blk->size),
+				    blk->size >= sizeof(tail) ? tail : NULL) != &hg_block_raw_driver;
 }
 
 static int raw_writev(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov, int iovcnt)
 {
 	RawImage *raw = blk->state;
 
-	if (raw_write_makes_magic(raw, offset, iov, iovcnt))
+	if (raw_write_changes_format(blk, raw, offset, iov, iovcnt))
 		return -EPERM;
 	return hg_block_fd_transfer(raw->fd, offset, iov, iovcnt, true);
 }

@@ -96,20 +96,13 @@ static bool footer_valid(const uint8_t *f)
 	       type >= VHD_TYPE_FIXED && type <= VHD_TYPE_DIFFERENCING;
 }
 
-bool hg_block_vhd_probe(int fd, const uint8_t *head, size_t head_len)
+bool hg_block_vhd_probe(const uint8_t *head, size_t head_len, const uint8_t *tail)
 {
-	uint8_t footer[VHD_FOOTER_SIZE];
-	struct stat st;
-
 	if (head_len >= 8 && memcmp(head, "conectix", 8) == 0)
 		return true;
-	/* A fixed disk: its footer ends the file.  One more pread, and a
-	 * checksum, so a raw disk is not taken for one by chance. */
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)VHD_FOOTER_SIZE)
-		return false;
-	if (hg_block_fd_pread(fd, st.st_size - VHD_FOOTER_SIZE, footer, sizeof(footer)) < 0)
-		return false;
-	return footer_valid(footer);
+	/* A fixed disk: its footer ends the file, with a checksum, so a raw
+	 * disk is not taken for one by chance. */
+	return tail && footer_valid(tail);
 }
 
 G_GNUC_PRINTF(3, 4)
