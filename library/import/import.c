@@ -189,8 +189,11 @@ static char *import_disk(const char *path, const char *format, HgImportMode mode
 	bool writable_format = strcmp(format, "raw") == 0 || strcmp(format, "qcow2") == 0;
 
 	if (mode != HG_IMPORT_COPY && !writable_format) {
+		/* The image layer's names are QEMU's; "vpc" is VHD to a user. */
+		g_autofree char *shown =
+			strcmp(format, "vpc") == 0 ? g_strdup("VHD") : g_ascii_strup(format, -1);
 		g_autofree char *why = g_strdup_printf(
-			"a %s image can only be copied (it is converted to qcow2)", format);
+			"a %s image can only be copied (it is converted to qcow2)", shown);
 		import_error(error, HG_VM_ERROR_UNSUPPORTED, path, why);
 		return NULL;
 	}
