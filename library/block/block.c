@@ -16,6 +16,7 @@
 static const HgBlockDriver *const block_drivers[] = {
 	&hg_block_raw_driver,
 	&hg_block_qcow2_driver,
+	&hg_block_vmdk_driver,
 };
 
 static const HgBlockDriver *block_driver_by_name(const char *name)
@@ -26,13 +27,16 @@ static const HgBlockDriver *block_driver_by_name(const char *name)
 	return NULL;
 }
 
-/* The content decides; everything that is not qcow2 is raw. */
+/* The content decides; everything that is not qcow2 or an import format
+ * is raw. */
 static const HgBlockDriver *block_driver_probe(int fd)
 {
 	uint8_t magic[4];
 
 	if (hg_block_fd_pread(fd, 0, magic, sizeof(magic)) == 0 && memcmp(magic, "QFI\xfb", 4) == 0)
 		return &hg_block_qcow2_driver;
+	if (hg_block_vmdk_probe(fd))
+		return &hg_block_vmdk_driver;
 	return &hg_block_raw_driver;
 }
 

@@ -19,7 +19,7 @@ void hg_block_close(HgBlockBackend *blk);
 uint64_t hg_block_size(HgBlockBackend *blk);
 bool hg_block_is_read_only(HgBlockBackend *blk);
 const char *hg_block_path(HgBlockBackend *blk);
-/* "raw" or "qcow2". */
+/* "raw", "qcow2" or "vmdk" (read-only: opening it for writing fails). */
 const char *hg_block_format(HgBlockBackend *blk);
 /* The host space the image's files take, backing files included: an
  * estimate of how much data it holds (compressed clusters count at their

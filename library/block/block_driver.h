@@ -59,6 +59,9 @@ struct HgBlockDriver {
 
 extern const HgBlockDriver hg_block_raw_driver;
 extern const HgBlockDriver hg_block_qcow2_driver;
+extern const HgBlockDriver hg_block_vmdk_driver;
+/* Is fd a VMDK sparse file or descriptor? (vmdk.c) */
+bool hg_block_vmdk_probe(int fd);
 
 /* Opens one image of a chain; format NULL probes the content. */
 HgBlockBackend *hg_block_open_in_chain(const char *path, const char *format, bool read_only,
