@@ -179,7 +179,9 @@ static bool parse_extent(Parser *p, char *line, GError **error)
 		return false;
 	}
 	if (p->desc->extents->len >= VMDK_MAX_EXTENTS) {
-		fail(p, error, "more than %s extents", G_STRINGIFY(VMDK_MAX_EXTENTS));
+		char limit[16];
+		g_snprintf(limit, sizeof(limit), "%u", VMDK_MAX_EXTENTS);
+		fail(p, error, "more than %s extents", limit);
 		return false;
 	}
 	if (extent.kind != VMDK_EXTENT_ZERO)
