@@ -308,6 +308,34 @@ static void test_large_text_file_stays_raw(Fixture *f, gconstpointer data)
 	hg_block_close(blk);
 }
 
+/* Files written from the specification by another writer than QEMU's
+ * (the fuzzer's seed script: 8-sector grains, 16-entry grain tables, a
+ * streamOptimized file with grain-table and directory markers and its
+ * grain directory in the footer) read as qemu-img reads them. */
+static void test_reads_seed_script_images(Fixture *f, gconstpointer data)
+{
+	g_autofree char *script =
+		g_test_build_filename(G_TEST_DIST, "..", "..", "fuzz", "make-vmdk-seeds.py", NULL);
+	g_autofree char *python = g_find_program_in_path("python3");
+	const char *names[] = {"sparse.vmdk", "stream.vmdk"};
+
+	QT_SKIP_WITHOUT_QEMU();
+	if (!python || !g_file_test(script, G_FILE_TEST_EXISTS)) {
+		g_test_skip("python3 or tests/fuzz/make-vmdk-seeds.py is missing");
+		return;
+	}
+	qt_run_ok("'%s' '%s' '%s'", python, script, f->dir);
+	for (unsigned i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree char *image = qt_in_dir(f, names[i]);
+		g_autofree char *raw = qt_in_dir(f, "qemu-view.raw");
+		unlink(raw);
+		qt_run_ok("qemu-img convert -f vmdk -O raw '%s' '%s'", image, raw);
+		HgBlockBackend *blk = qt_open(image, true);
+		assert_reads_like_raw(blk, raw);
+		hg_block_close(blk);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const VariantCase variants[] = {
@@ -328,6 +356,8 @@ int main(int argc, char **argv)
 	}
 	TEST("/vmdk/qemu/stream-with-grain-directory-in-footer", test_reads_stream_with_footer);
 	TEST("/vmdk/qemu/zeroed-grains-read-as-zeroes", test_reads_zeroed_grains);
+	TEST("/vmdk/qemu/spec-written-images-read-as-qemu-reads-them",
+	     test_reads_seed_script_images);
 	TEST("/vmdk/open/refuses-writing", test_refuses_writing);
 	TEST("/vmdk/descriptor/zero-extents-offsets-subfolders-and-vmfs",
 	     test_reads_hand_written_descriptor);
