@@ -336,6 +336,56 @@ static void test_reads_seed_script_images(Fixture *f, gconstpointer data)
 	}
 }
 
+typedef struct {
+	HgBlockBackend *blk;
+	const uint8_t *want;
+	uint64_t size;
+	uint64_t seed;
+} ReaderThread;
+
+static gpointer reader_thread(gpointer data)
+{
+	ReaderThread *t = data;
+	g_autofree uint8_t *got = g_malloc(256 * KIB);
+	uint64_t rng = t->seed;
+
+	for (unsigned i = 0; i < 300; i++) {
+		uint64_t len = 1 + qt_random_below(&rng, 256 * KIB);
+		uint64_t at = qt_random_below(&rng, t->size - len);
+		struct iovec iov = {got, len};
+		g_assert_cmpint(hg_block_readv(t->blk, at, &iov, 1), ==, 0);
+		g_assert_true(memcmp(got, t->want + at, len) == 0);
+	}
+	return NULL;
+}
+
+/* Several threads reading one image at once (the grain-table cache and the
+ * decompression buffer are shared) all get the right bytes. */
+static void test_reads_from_several_threads(Fixture *f, gconstpointer data)
+{
+	const char *subformat = data;
+	g_autofree char *raw = qt_in_dir(f, "source.raw");
+	g_autofree char *image = qt_in_dir(f, "disk.vmdk");
+	g_autofree char *want = NULL;
+	ReaderThread threads[4];
+	GThread *running[4];
+	gsize size;
+
+	QT_SKIP_WITHOUT_QEMU();
+	make_raw(raw, 48 * MIB, 5);
+	qt_run_ok("qemu-img convert -f raw -O vmdk -o subformat=%s '%s' '%s'", subformat, raw,
+		  image);
+	g_assert_true(g_file_get_contents(raw, &want, &size, NULL));
+	HgBlockBackend *blk = qt_open(image, true);
+	for (unsigned i = 0; i < G_N_ELEMENTS(threads); i++) {
+		threads[i] = (ReaderThread){blk, (const uint8_t *)want, size, 100 + i};
+		running[i] = g_thread_new("reader", reader_thread, &threads[i]);
+	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(threads); i++)
+		g_thread_join(running[i]);
+	hg_block_close(blk);
+}
+
 int main(int argc, char **argv)
 {
 	static const VariantCase variants[] = {
@@ -358,6 +408,10 @@ int main(int argc, char **argv)
 	TEST("/vmdk/qemu/zeroed-grains-read-as-zeroes", test_reads_zeroed_grains);
 	TEST("/vmdk/qemu/spec-written-images-read-as-qemu-reads-them",
 	     test_reads_seed_script_images);
+	g_test_add("/vmdk/threads/stream-optimized", Fixture, "streamOptimized", qt_fixture_set_up,
+		   test_reads_from_several_threads, qt_fixture_tear_down);
+	g_test_add("/vmdk/threads/monolithic-sparse", Fixture, "monolithicSparse",
+		   qt_fixture_set_up, test_reads_from_several_threads, qt_fixture_tear_down);
 	TEST("/vmdk/open/refuses-writing", test_refuses_writing);
 	TEST("/vmdk/descriptor/zero-extents-offsets-subfolders-and-vmfs",
 	     test_reads_hand_written_descriptor);
