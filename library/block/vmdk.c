@@ -41,12 +41,12 @@ typedef struct {
 	unsigned count;
 } HgVmdk;
 
-int hg_vmdk_read_slice(int fd, uint64_t offset, const struct iovec *iov, int iovcnt,
-		       uint64_t skip, uint64_t len)
+int hg_vmdk_read_slice(int fd, uint64_t offset, const struct iovec *iov, int iovcnt, uint64_t skip,
+		       uint64_t len)
 {
 	struct iovec stack[256];
-	struct iovec *slice = iovcnt <= (int)G_N_ELEMENTS(stack) ? stack
-								: g_new(struct iovec, iovcnt);
+	struct iovec *slice =
+		iovcnt <= (int)G_N_ELEMENTS(stack) ? stack : g_new(struct iovec, iovcnt);
 	int n = hg_block_iov_slice(iov, iovcnt, skip, len, slice, MAX(iovcnt, 1));
 	int r = n < 0 ? -EIO : hg_block_fd_transfer(fd, offset, slice, n, false);
 
@@ -95,10 +95,11 @@ static HgVmdk *vmdk_open_monolithic(const char *path, int fd, GError **error)
 	text = hg_vmdk_sparse_read_descriptor(sparse, &len, error);
 	if (!text) {
 		if (error && !*error)
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-				    "%s: a VMDK sparse extent without a descriptor: it is one piece "
-				    "of a split disk; open the descriptor file that lists it",
-				    path);
+			g_set_error(
+				error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+				"%s: a VMDK sparse extent without a descriptor: it is one piece "
+				"of a split disk; open the descriptor file that lists it",
+				path);
 		hg_vmdk_sparse_free(sparse);
 		return NULL;
 	}
@@ -151,10 +152,11 @@ static bool extent_name_check(const char *path, const char *name, GError **error
 				why = "a path out of the descriptor's folder (\"..\")";
 	}
 	if (why) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-			    "%s: the extent \"%.200s\" is %s; only files in the descriptor's folder "
-			    "or below it are opened",
-			    path, name, why);
+		g_set_error(
+			error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+			"%s: the extent \"%.200s\" is %s; only files in the descriptor's folder "
+			"or below it are opened",
+			path, name, why);
 		return false;
 	}
 	return true;
@@ -350,7 +352,8 @@ static int vmdk_readv(HgBlockBackend *blk, uint64_t offset, const struct iovec *
 							      ? stack
 							      : g_new(struct iovec, iovcnt);
 				int n = hg_block_iov_slice(iov, iovcnt, done, piece, slice, iovcnt);
-				r = n < 0 ? -EIO : hg_vmdk_sparse_readv(e->sparse, in_extent, slice, n);
+				r = n < 0 ? -EIO
+					  : hg_vmdk_sparse_readv(e->sparse, in_extent, slice, n);
 				if (slice != stack)
 					g_free(slice);
 			}

@@ -20,8 +20,8 @@
 #define VMDK_PROBE_DESCRIPTOR_MAX_BYTES (64u * 1024)
 
 /* Reads [skip, skip + len) of iov from fd at offset (vmdk.c). */
-int hg_vmdk_read_slice(int fd, uint64_t offset, const struct iovec *iov, int iovcnt,
-		       uint64_t skip, uint64_t len);
+int hg_vmdk_read_slice(int fd, uint64_t offset, const struct iovec *iov, int iovcnt, uint64_t skip,
+		       uint64_t len);
 
 /* The descriptor, as parsed. */
 typedef enum {
@@ -47,8 +47,8 @@ typedef struct {
  * into desc; where names the file in errors.  Refuses what the driver
  * cannot read (unknown createType, other extent types, encrypted disks,
  * snapshot deltas, unsafe extent names), saying why. */
-bool hg_vmdk_descriptor_parse(const char *text, size_t len, const char *where,
-			      VmdkDescriptor *desc, GError **error);
+bool hg_vmdk_descriptor_parse(const char *text, size_t len, const char *where, VmdkDescriptor *desc,
+			      GError **error);
 void hg_vmdk_descriptor_clear(VmdkDescriptor *desc);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VmdkDescriptor, hg_vmdk_descriptor_clear)
 /* Does this start like a descriptor file?  For probing small files. */
@@ -68,5 +68,4 @@ int hg_vmdk_sparse_fd(VmdkSparse *sparse);
 char *hg_vmdk_sparse_read_descriptor(VmdkSparse *sparse, size_t *len, GError **error);
 /* Reads [offset, offset + length of iov) of the extent, in bytes: 0 or
  * -errno (-EIO for anything the file gets wrong). */
-int hg_vmdk_sparse_readv(VmdkSparse *sparse, uint64_t offset, const struct iovec *iov,
-			 int iovcnt);
+int hg_vmdk_sparse_readv(VmdkSparse *sparse, uint64_t offset, const struct iovec *iov, int iovcnt);

@@ -17,7 +17,7 @@
 /* The createType values this driver reads; the rest are refused with the
  * reason.  "vmfs" is ESX's plain disk: a raw extent of type VMFS. */
 static const char *const readable_create_types[] = {
-	"monolithicSparse",  "monolithicFlat", "twoGbMaxExtentSparse",
+	"monolithicSparse",   "monolithicFlat",	 "twoGbMaxExtentSparse",
 	"twoGbMaxExtentFlat", "streamOptimized", "vmfs",
 };
 
@@ -196,8 +196,9 @@ static bool parse_setting(Parser *p, char *line, GError **error)
 
 	*equals = '\0';
 	key = strip(line);
-	if (!*key || strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-			     strlen(key)) {
+	if (!*key ||
+	    strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+		    strlen(key)) {
 		fail(p, error, "\"%s\" is not a setting's name", key);
 		return false;
 	}
@@ -280,8 +281,8 @@ static bool check_create_type(Parser *p, GError **error)
 	return false;
 }
 
-bool hg_vmdk_descriptor_parse(const char *text, size_t len, const char *where,
-			      VmdkDescriptor *desc, GError **error)
+bool hg_vmdk_descriptor_parse(const char *text, size_t len, const char *where, VmdkDescriptor *desc,
+			      GError **error)
 {
 	Parser p = {where, 0, desc, false, NULL};
 	g_autofree char *copy = NULL;

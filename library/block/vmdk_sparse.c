@@ -41,7 +41,7 @@
 #define SPARSE_MAX_GTES_PER_GT 4096u
 #define SPARSE_MAX_GD_BYTES (64u << 20)
 #define SPARSE_GT_CACHE_SLOTS 32u
-#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
+#define DIV_ROUND_UP(n, d) (((n) + (d)-1) / (d))
 
 typedef struct {
 	uint32_t version;
@@ -180,7 +180,8 @@ static bool header_check(VmdkSparse *s, const uint8_t *raw, GError **error)
 	if (h->descriptor_offset != 0 &&
 	    (h->descriptor_sectors > VMDK_MAX_DESCRIPTOR_BYTES / VMDK_SECTOR ||
 	     !sectors_in_file(s, h->descriptor_offset, h->descriptor_sectors)))
-		return invalid(s, error, "the embedded descriptor is outside the file or too large");
+		return invalid(s, error,
+			       "the embedded descriptor is outside the file or too large");
 	s->grain_bytes = h->grain_sectors * VMDK_SECTOR;
 	return true;
 }
@@ -193,12 +194,14 @@ static bool footer_read(VmdkSparse *s, GError **error)
 
 	if (s->file_size < 4 * VMDK_SECTOR || s->file_size % VMDK_SECTOR ||
 	    hg_block_fd_pread(s->fd, s->file_size - sizeof(raw), raw, sizeof(raw)) < 0)
-		return invalid(s, error, "the grain directory is at the end, but the file ends "
-					 "without a footer (truncated?)");
+		return invalid(s, error,
+			       "the grain directory is at the end, but the file ends "
+			       "without a footer (truncated?)");
 	if (le32_at(raw + 8) != 0 || le32_at(raw + 12) != SPARSE_MARKER_FOOTER ||
 	    le32_at(raw + VMDK_SECTOR) != SPARSE_MAGIC)
-		return invalid(s, error, "the grain directory is at the end, but the footer is "
-					 "missing or damaged (truncated?)");
+		return invalid(s, error,
+			       "the grain directory is at the end, but the footer is "
+			       "missing or damaged (truncated?)");
 	header_decode(raw + VMDK_SECTOR, &footer);
 	if (footer.capacity != s->header.capacity ||
 	    footer.grain_sectors != s->header.grain_sectors ||
@@ -221,14 +224,17 @@ static bool gd_load(VmdkSparse *s, GError **error)
 	s->gd_entries = DIV_ROUND_UP(h->capacity, span);
 	bytes = s->gd_entries * 4;
 	if (bytes > SPARSE_MAX_GD_BYTES)
-		return invalid(s, error, "the grain directory would take %" G_GUINT64_FORMAT
-					 " bytes (grains or grain tables too small for the size)",
+		return invalid(s, error,
+			       "the grain directory would take %" G_GUINT64_FORMAT
+			       " bytes (grains or grain tables too small for the size)",
 			       bytes);
 	if (s->gd_entries == 0)
 		return true;
-	if (h->gd_offset == 0 || !sectors_in_file(s, h->gd_offset, DIV_ROUND_UP(bytes, VMDK_SECTOR)))
-		return invalid(s, error, "the grain directory (sector %" G_GUINT64_FORMAT
-					 ") is outside the file",
+	if (h->gd_offset == 0 ||
+	    !sectors_in_file(s, h->gd_offset, DIV_ROUND_UP(bytes, VMDK_SECTOR)))
+		return invalid(s, error,
+			       "the grain directory (sector %" G_GUINT64_FORMAT
+			       ") is outside the file",
 			       h->gd_offset);
 	s->gd = g_malloc(bytes);
 	if (hg_block_fd_pread(s->fd, h->gd_offset * VMDK_SECTOR, s->gd, bytes) < 0)

@@ -110,7 +110,7 @@ static uint64_t first_gte_at(const char *path)
 	return get_le(path, gd, 4) * 512;
 }
 
-#define SPARSE_CASE(name, ...)                                                                    \
+#define SPARSE_CASE(name, ...)                                                                     \
 	static void test_##name(Fixture *f, gconstpointer data)                                    \
 	{                                                                                          \
 		QT_SKIP_WITHOUT_QEMU();                                                            \
@@ -218,7 +218,7 @@ SPARSE_CASE(bad_magic, {
 	g_array_unref(chain.visited);
 })
 
-#define STREAM_CASE(name, ...)                                                                    \
+#define STREAM_CASE(name, ...)                                                                     \
 	static void test_##name(Fixture *f, gconstpointer data)                                    \
 	{                                                                                          \
 		QT_SKIP_WITHOUT_QEMU();                                                            \

@@ -81,7 +81,8 @@ static void assert_reads_like_raw(HgBlockBackend *blk, const char *raw_path)
 		if (memcmp(got, want, len) != 0) {
 			for (uint64_t i = 0; i < len; i++)
 				if (got[i] != want[i])
-					g_error("byte %" G_GUINT64_FORMAT ": got 0x%02x, expected 0x%02x",
+					g_error("byte %" G_GUINT64_FORMAT
+						": got 0x%02x, expected 0x%02x",
 						offset + i, got[i], want[i]);
 		}
 		offset += len;
@@ -95,7 +96,8 @@ static void assert_converts_like_raw(Fixture *f, HgBlockBackend *blk, const char
 	g_autofree char *qcow2 = qt_in_dir(f, "converted.qcow2");
 	g_autoptr(GError) error = NULL;
 
-	g_assert_true(hg_block_convert(blk, qcow2, HG_BLOCK_FORMAT_QCOW2, NULL, NULL, NULL, &error));
+	g_assert_true(
+		hg_block_convert(blk, qcow2, HG_BLOCK_FORMAT_QCOW2, NULL, NULL, NULL, &error));
 	g_assert_no_error(error);
 	qt_assert_images_equal(raw_path, qcow2);
 }
@@ -186,7 +188,8 @@ static void test_reads_zeroed_grains(Fixture *f, gconstpointer data)
 
 	QT_SKIP_WITHOUT_QEMU();
 	qt_run_ok("qemu-img create -q -f vmdk -o zeroed_grain=on '%s' 8M", image);
-	qt_run_ok("qemu-io -f vmdk -c 'write -P 0xab 0 2M' -c 'write -z 64k 256k' -c 'write -z 3M 1M' "
+	qt_run_ok("qemu-io -f vmdk -c 'write -P 0xab 0 2M' -c 'write -z 64k 256k' -c 'write -z 3M "
+		  "1M' "
 		  "-c 'write -P 0xcd 3200k 8k' '%s'",
 		  image);
 	qt_run_ok("qemu-img convert -O raw '%s' '%s'", image, raw);
@@ -399,8 +402,8 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 #define TEST(path, fn) g_test_add(path, Fixture, NULL, qt_fixture_set_up, fn, qt_fixture_tear_down)
 	for (unsigned i = 0; i < G_N_ELEMENTS(variants); i++) {
-		g_autofree char *path =
-			g_strdup_printf("/vmdk/qemu/%s-reads-like-its-source", variants[i].subformat);
+		g_autofree char *path = g_strdup_printf("/vmdk/qemu/%s-reads-like-its-source",
+							variants[i].subformat);
 		g_test_add(path, Fixture, &variants[i], qt_fixture_set_up, test_reads_qemu_variant,
 			   qt_fixture_tear_down);
 	}
