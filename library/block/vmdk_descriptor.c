@@ -301,7 +301,11 @@ bool hg_vmdk_descriptor_parse(const char *text, size_t len, const char *where, V
 		return false;
 	}
 	copy = g_strndup(text, len);
-	for (line = copy; ok && line; line = next) {
+	line = copy;
+	/* Windows editors may put a UTF-8 byte-order mark first. */
+	if (g_str_has_prefix(line, "\xef\xbb\xbf"))
+		line += 3;
+	for (; ok && line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
@@ -353,11 +357,17 @@ bool hg_vmdk_descriptor_probe(const uint8_t *head, size_t len)
 {
 	static const char header[] = "# Disk DescriptorFile";
 	const char *text = (const char *)head;
-	const char *end = text + strnlen(text, len);
-	const char *line = text;
+	const char *end, *line;
 
-	if (len >= sizeof(header) - 1 && memcmp(head, header, sizeof(header) - 1) == 0)
+	/* Windows editors may put a UTF-8 byte-order mark first. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		text += 3;
+		len -= 3;
+	}
+	if (len >= sizeof(header) - 1 && memcmp(text, header, sizeof(header) - 1) == 0)
 		return true;
+	end = text + strnlen(text, len);
+	line = text;
 	while (line < end) {
 		const char *eol = memchr(line, '\n', end - line);
 		const char *c = line;

@@ -277,13 +277,15 @@ static void test_reads_hand_written_descriptor(Fixture *f, gconstpointer data)
 	hg_block_close(blk);
 }
 
-/* A descriptor without the "# Disk DescriptorFile" line is still found. */
+/* A descriptor without the "# Disk DescriptorFile" line, and with a
+ * byte-order mark, is still found. */
 static void test_probes_descriptor_without_comment(Fixture *f, gconstpointer data)
 {
 	g_autofree char *flat = qt_in_dir(f, "x.bin");
 	g_autofree char *desc = qt_in_dir(f, "x.vmdk");
-	const char *text = "\n# written by a tool\nversion = 1\ncreateType=\"monolithicFlat\"\n"
-			   "RW 8 FLAT \"x.bin\" 0\n";
+	const char *text =
+		"\xef\xbb\xbf\n# written by a tool\nversion = 1\ncreateType=\"monolithicFlat\"\n"
+		"RW 8 FLAT \"x.bin\" 0\n";
 	uint8_t content[4096];
 
 	fill_pattern(content, sizeof(content), 1);
