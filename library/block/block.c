@@ -19,6 +19,7 @@ static const HgBlockDriver *const block_drivers[] = {
 	&hg_block_vdi_driver,
 	&hg_block_vhd_driver,
 	&hg_block_vhdx_driver,
+	&hg_block_vmdk_driver,
 };
 
 static const HgBlockDriver *block_driver_by_name(const char *name)
@@ -39,6 +40,8 @@ const HgBlockDriver *hg_block_probe_bytes(const uint8_t *head, size_t len, const
 		return &hg_block_vdi_driver;
 	if (len >= 8 && memcmp(head, "vhdxfile", 8) == 0)
 		return &hg_block_vhdx_driver;
+	if (len >= 4 && memcmp(head, "KDMV", 4) == 0)
+		return &hg_block_vmdk_driver;
 	if (hg_block_vhd_probe(head, len, tail))
 		return &hg_block_vhd_driver;
 	return &hg_block_raw_driver;
@@ -50,12 +53,17 @@ static const HgBlockDriver *block_driver_probe(int fd)
 	ssize_t got = pread(fd, head, sizeof(head), 0);
 	size_t len = got > 0 ? (size_t)got : 0;
 	bool have_tail = false;
+	const HgBlockDriver *driver;
 	struct stat st;
 
 	/* One more read for the formats whose mark ends the file (fixed VHD). */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)sizeof(tail))
 		have_tail = hg_block_fd_pread(fd, st.st_size - sizeof(tail), tail, sizeof(tail)) == 0;
-	return hg_block_probe_bytes(head, len, have_tail ? tail : NULL);
+	driver = hg_block_probe_bytes(head, len, have_tail ? tail : NULL);
+	/* A VMDK descriptor is small text, told by parsing it. */
+	if (driver == &hg_block_raw_driver && hg_block_vmdk_probe(fd))
+		return &hg_block_vmdk_driver;
+	return driver;
 }
 
 HgBlockBackend *hg_block_open_in_chain(const char *path, const char *format, bool read_only,

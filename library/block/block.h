@@ -19,9 +19,9 @@ void hg_block_close(HgBlockBackend *blk);
 uint64_t hg_block_size(HgBlockBackend *blk);
 bool hg_block_is_read_only(HgBlockBackend *blk);
 const char *hg_block_path(HgBlockBackend *blk);
-/* "raw", "qcow2", or one of the import formats, always read-only: "vdi",
- * "vpc" (VHD: QEMU's name, which qcow2 overlays record as their backing
- * format) and "vhdx". */
+/* "raw", "qcow2", or one of the import formats, always read-only: "vmdk",
+ * "vdi", "vpc" (VHD: QEMU's name, which qcow2 overlays record as their
+ * backing format) and "vhdx". */
 const char *hg_block_format(HgBlockBackend *blk);
 /* The host space the image's files take, backing files included: an
  * estimate of how much data it holds (compressed clusters count at their

@@ -77,6 +77,9 @@ bool hg_block_vhd_probe(const uint8_t *head, size_t head_len, const uint8_t *tai
 #define HG_BLOCK_PROBE_TAIL 512
 const HgBlockDriver *hg_block_probe_bytes(const uint8_t *head, size_t head_len,
 					  const uint8_t *tail);
+extern const HgBlockDriver hg_block_vmdk_driver;
+/* Is fd a VMDK sparse file or descriptor? (vmdk.c) */
+bool hg_block_vmdk_probe(int fd);
 
 /* Opens one image of a chain; format NULL probes the content. */
 HgBlockBackend *hg_block_open_in_chain(const char *path, const char *format, bool read_only,

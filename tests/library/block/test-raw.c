@@ -65,6 +65,7 @@ static void test_format_marks_are_refused(void)
 	g_assert_no_error(error);
 	g_assert_cmpint(write_at(blk, 0, "QFI\xfb", 4), ==, -EPERM);
 	g_assert_cmpint(write_at(blk, 0, "vhdxfile", 8), ==, -EPERM);
+	g_assert_cmpint(write_at(blk, 0, "KDMV", 4), ==, -EPERM);
 	g_assert_cmpint(write_at(blk, 0x40, "\x7f\x10\xda\xbe", 4), ==, -EPERM);
 	/* A sector write that carries the mark, too. */
 	memset(sector, 0, sizeof(sector));
