@@ -195,7 +195,9 @@ static void atapi_close_medium(Atapi *a)
 
 static bool atapi_open_medium(Atapi *a, const char *path, GError **error)
 {
-	HgBlockBackend *blk = hg_block_open(path, true, error);
+	/* A disc is its bytes: never probed, so an "ISO" cannot be an image
+	 * that reads other host files (a qcow2 backing file, VMDK extents). */
+	HgBlockBackend *blk = hg_block_open_format(path, "raw", true, error);
 
 	if (!blk)
 		return false;

@@ -140,13 +140,24 @@ HgBlockBackend *hg_block_open_in_chain(const char *path, const char *format, boo
 	return blk;
 }
 
-HgBlockBackend *hg_block_open(const char *path, bool read_only, GError **error)
+HgBlockBackend *hg_block_open_format(const char *path, const char *format, bool read_only,
+				     GError **error)
 {
 	HgBlockChain chain = {0, g_array_new(FALSE, FALSE, sizeof(HgBlockFileId))};
-	HgBlockBackend *blk = hg_block_open_in_chain(path, NULL, read_only, &chain, error);
+	HgBlockBackend *blk = NULL;
 
+	if (format && !block_driver_by_name(format))
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "%s: \"%s\" is not an image format this version knows", path, format);
+	else
+		blk = hg_block_open_in_chain(path, format, read_only, &chain, error);
 	g_array_unref(chain.visited);
 	return blk;
+}
+
+HgBlockBackend *hg_block_open(const char *path, bool read_only, GError **error)
+{
+	return hg_block_open_format(path, NULL, read_only, error);
 }
 
 void hg_block_close(HgBlockBackend *blk)

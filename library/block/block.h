@@ -15,6 +15,12 @@
 typedef struct HgBlockBackend HgBlockBackend;
 
 HgBlockBackend *hg_block_open(const char *path, bool read_only, GError **error);
+/* The same with the format given ("raw", "qcow2", ...) instead of probed:
+ * for files whose content must not decide, like an ISO from anywhere,
+ * which could otherwise carry a qcow2 header naming any host file as its
+ * backing file. */
+HgBlockBackend *hg_block_open_format(const char *path, const char *format, bool read_only,
+				     GError **error);
 void hg_block_close(HgBlockBackend *blk);
 uint64_t hg_block_size(HgBlockBackend *blk);
 bool hg_block_is_read_only(HgBlockBackend *blk);

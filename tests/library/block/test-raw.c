@@ -93,9 +93,35 @@ static void test_format_marks_are_refused(void)
 	remove_disk(path);
 }
 
+/* A file opened as raw stays raw, whatever its content says: how CD-ROM
+ * media are opened, so an "ISO" with a qcow2 header cannot read the host
+ * file it names as backing file. */
+static void test_format_given_is_not_probed(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *dir = g_dir_make_tmp("hangar-raw-XXXXXX", &error);
+	g_autofree char *image = g_build_filename(dir, "media.iso", NULL);
+	HgBlockBackend *blk;
+	GStatBuf st;
+
+	g_assert_true(hg_block_create_qcow2(image, 1u << 30, "/etc/passwd", 16, &error));
+	g_assert_no_error(error);
+	blk = hg_block_open_format(image, "raw", true, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(hg_block_format(blk), ==, "raw");
+	g_assert_cmpint(g_stat(image, &st), ==, 0);
+	g_assert_cmpuint(hg_block_size(blk), ==, (guint64)st.st_size);
+	hg_block_close(blk);
+	g_assert_null(hg_block_open_format(image, "floppy", true, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+	g_unlink(image);
+	g_rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/raw/format-marks-are-refused", test_format_marks_are_refused);
+	g_test_add_func("/raw/format-given-is-not-probed", test_format_given_is_not_probed);
 	return g_test_run();
 }
