@@ -177,6 +177,35 @@ static char *name_from_path(const char *path)
 	return g_strdup(base);
 }
 
+/* An image from elsewhere may name any host file as its backing file, and
+ * its copy would then carry that file's content into the guest (an SSH
+ * key, say).  Only backing files beside the image, or below its folder,
+ * are followed, as a set of images shipped together has them. */
+static bool backing_file_acceptable(const char *path, GError **error)
+{
+	g_autofree char *absolute = g_canonicalize_filename(path, NULL);
+	g_autofree char *dir = g_path_get_dirname(absolute);
+	g_autofree char *prefix = g_strconcat(dir, "/", NULL);
+	g_autoptr(GError) local = NULL;
+	g_autofree char *backing = hg_block_read_backing_path(absolute, &local);
+	g_autofree char *resolved = NULL;
+
+	if (local) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID, "%s", local->message);
+		return false;
+	}
+	if (!backing)
+		return true;
+	resolved = g_canonicalize_filename(backing, NULL);
+	if (g_str_has_prefix(resolved, prefix))
+		return true;
+	g_autofree char *why = g_strdup_printf(
+		"it names %s as its backing file, outside its own folder: refused, since an "
+		"image from elsewhere could read host files that way",
+		backing);
+	return import_error(error, HG_VM_ERROR_UNSUPPORTED, path, why);
+}
+
 /* The disk in the staging folder, as the mode says; returns the path the
  * configuration names (relative, or the image itself). */
 static char *import_disk(const char *path, const char *format, HgImportMode mode,
@@ -256,7 +285,8 @@ HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path,
 		name = name_from_path(path);
 	config = hg_vm_config_new(name);
 	if (!hg_vm_config_validate(config, error) ||
-	    !hg_vm_library_name_is_free(lib, name, NULL, error))
+	    !hg_vm_library_name_is_free(lib, name, NULL, error) ||
+	    !backing_file_acceptable(path, error))
 		return NULL;
 	src = hg_block_open(path, true, &local);
 	if (!src) {

@@ -256,6 +256,32 @@ static void test_refusals_leave_nothing(void)
 	g_assert_cmpuint(hidden_folders(), ==, 0);
 }
 
+/* A qcow2 image naming a host file as backing file is not followed. */
+static void test_backing_file_outside_is_refused(void)
+{
+	g_autofree char *evil = work_file("evil.qcow2");
+	g_autofree char *dir = work_file("set");
+	g_autofree char *base = work_file("set/base.qcow2");
+	g_autofree char *top = work_file("set/top.qcow2");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(HgVmEntry) entry = NULL;
+
+	g_assert_true(hg_block_create_qcow2(evil, 1 << 20, "/etc/passwd", 16, &error));
+	g_assert_null(hg_import_disk_image(lib, evil, NULL, NULL, NULL, NULL, &error));
+	g_assert_error(error, HG_VM_ERROR, HG_VM_ERROR_UNSUPPORTED);
+	g_assert_nonnull(strstr(error->message, "/etc/passwd"));
+	g_clear_error(&error);
+	g_assert_cmpuint(hidden_folders(), ==, 0);
+
+	/* A chain shipped together, relative names: fine. */
+	g_mkdir(dir, 0700);
+	g_assert_true(hg_block_create_qcow2(base, 1 << 20, NULL, 16, &error));
+	g_assert_true(hg_block_create_qcow2(top, 0, "base.qcow2", 16, &error));
+	entry = hg_import_disk_image(lib, top, NULL, NULL, NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(entry);
+}
+
 static void cancel_at_once(guint64 done, guint64 total, gpointer data)
 {
 	g_cancellable_cancel(data);
@@ -295,6 +321,8 @@ int main(int argc, char **argv)
 			test_firmware_from_the_partition_table);
 	g_test_add_func("/import/refusals-leave-nothing", test_refusals_leave_nothing);
 	g_test_add_func("/import/cancel-leaves-nothing", test_cancel_leaves_nothing);
+	g_test_add_func("/import/backing-file-outside-is-refused",
+			test_backing_file_outside_is_refused);
 	status = g_test_run();
 	hg_vm_library_free(lib);
 	cmd = g_strdup_printf("rm -rf '%s'", work);
