@@ -265,7 +265,7 @@ int hgctl_cmd_create(int argc, char **argv)
 		 N_("MIB")},
 		{"cpus", 0, 0, G_OPTION_ARG_INT, &o.cpus, N_("Virtual CPUs (default 1)"), N_("N")},
 		{"disk-size", 0, 0, G_OPTION_ARG_STRING, &o.disk_size,
-		 N_("Size of a new sparse raw disk on virtio, e.g. 20G (0: no disk)"), N_("SIZE")},
+		 N_("Size of a new qcow2 disk on virtio, e.g. 20G (0: no disk)"), N_("SIZE")},
 		{"disk", 0, 0, G_OPTION_ARG_FILENAME, &o.disk,
 		 N_("Use an existing disk image in place (not copied)"), N_("FILE")},
 		{"iso", 0, 0, G_OPTION_ARG_FILENAME, &o.iso,

@@ -100,13 +100,13 @@ static const HgctlCommand commands[] = {
 	    "folder; an image used in place is left as it is."),
 	 hgctl_cmd_convert},
 	{"import", N_("FILE"), N_("Make a VM from a disk image"),
-	 N_("The image's format is found from its content: raw, qcow2, VMDK, VDI or VHD (the "
-	    "last three as far as this version reads them). By default it is copied into the "
-	    "new VM's folder as qcow2 (blocks of zeros stay unallocated); --mode in-place uses "
-	    "a raw or qcow2 image where it is, --mode overlay makes a qcow2 overlay whose "
-	    "backing file is the image. The VM gets 2048 MiB, 2 CPUs, the disk on SATA, and "
-	    "UEFI when the disk boots from an EFI system partition only. Archives (OVA, tar, "
-	    "zip), compressed images and ISOs are refused with the reason."),
+	 N_("The image's format is found from its content: raw, qcow2, VMDK, VDI, VHD or "
+	    "VHDX. By default it is copied into the new VM's folder as qcow2 (blocks of zeros "
+	    "stay unallocated); --mode in-place uses a raw or qcow2 image where it is, --mode "
+	    "overlay makes a qcow2 overlay whose backing file is the image. The VM gets "
+	    "2048 MiB, 2 CPUs, the disk on SATA, and UEFI when the disk can boot only from an "
+	    "EFI system partition. Archives (OVA, tar, zip), compressed images and ISOs are "
+	    "refused with the reason."),
 	 hgctl_cmd_import},
 	{"version", "", N_("Show hangarctl's and the engine's version"), NULL, hgctl_cmd_version},
 };

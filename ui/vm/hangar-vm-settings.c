@@ -636,8 +636,13 @@ static void on_add_disk_response(GtkNativeDialog *chooser, int response, gpointe
 			bus = HG_DISK_BUS_VIRTIO;
 		if (bus == HG_DISK_BUS_VIRTIO && count_bus(self, HG_DISK_BUS_VIRTIO) >= 12)
 			bus = HG_DISK_BUS_SATA;
-		if (!hangar_image_check_usable(path, NULL, &error))
+		gboolean writable = FALSE;
+		if (!hangar_image_check_usable(path, NULL, &writable, &error))
 			show_error(self, error->message);
+		else if (!writable)
+			show_error(self, _("Only raw and qcow2 images can be added as they are. Import "
+					   "this image (drop it on Hangar’s window) to get a "
+					   "qcow2 copy."));
 		else if (count_bus(self, bus) >= (bus == HG_DISK_BUS_SATA ? 6u : 12u))
 			show_error(self, _("There is no room for another disk: a virtual machine "
 					   "has at most 6 SATA and 12 VirtIO drives."));

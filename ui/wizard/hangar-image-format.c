@@ -1,4 +1,5 @@
-/* Which disk images can be used: raw and qcow2 (the image layer's), for now. */
+/* Which disk images can be used: whatever the image layer reads (raw and
+ * qcow2 in place; VMDK, VDI, VHD and VHDX as a qcow2 copy). */
 #include "ui/wizard/hangar-image-format.h"
 
 #include <errno.h>
@@ -31,7 +32,8 @@ const char *hangar_image_format_from_header(const guint8 *head, gsize length)
 	return NULL;
 }
 
-gboolean hangar_image_check_usable(const char *path, guint64 *size, GError **error)
+gboolean hangar_image_check_usable(const char *path, guint64 *size, gboolean *writable,
+				   GError **error)
 {
 	g_autofree char *base = g_path_get_basename(path);
 	g_autoptr(GError) local = NULL;
@@ -69,17 +71,15 @@ gboolean hangar_image_check_usable(const char *path, guint64 *size, GError **err
 		return FALSE;
 	}
 	format = hangar_image_format_from_header(head, (gsize)got);
-	if (format && strcmp(format, "QCOW2") != 0) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-			    _("“%s” is a %s image. Raw and qcow2 images can be used for now; %s "
-			      "support comes in a later version. “qemu-img convert -O qcow2” makes a "
-			      "copy that can be used."),
-			    base, format, format);
-		return FALSE;
-	}
 	/* The image layer opens it as the engine will: a broken qcow2 is
 	 * told now, not at the first start. */
 	blk = hg_block_open(path, TRUE, &local);
+	if (!blk && format && strcmp(format, "QCOW2") != 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    _("“%s” is a %s image that cannot be read: %s."), base, format,
+			    local->message);
+		return FALSE;
+	}
 	if (!blk) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    _("“%s” cannot be used: %s."), base, local->message);
@@ -87,6 +87,10 @@ gboolean hangar_image_check_usable(const char *path, guint64 *size, GError **err
 	}
 	if (size)
 		*size = hg_block_size(blk);
+	/* The import formats are read-only here: the VM gets a qcow2 copy. */
+	if (writable)
+		*writable = strcmp(hg_block_format(blk), "raw") == 0 ||
+			    strcmp(hg_block_format(blk), "qcow2") == 0;
 	hg_block_close(blk);
 	return TRUE;
 }

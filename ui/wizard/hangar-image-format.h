@@ -1,7 +1,8 @@
-/* Which disk images the VM can use: raw and qcow2; the formats the image
- * layer cannot open yet are recognised by their magic, so that the user is
- * told in plain words instead of the guest seeing garbage.  Used by the
- * wizard and the settings dialog. */
+/* Which disk images a VM can use: whatever the image layer reads; raw and
+ * qcow2 also in place (the others are read-only there, so the VM gets a
+ * qcow2 copy).  Formats are recognised by their magic, so that the user is
+ * told in plain words what a file is.  Used by the wizard and the settings
+ * dialog. */
 #pragma once
 
 #include <glib.h>
@@ -14,8 +15,9 @@ const char *hangar_image_format_from_header(const guint8 *head, gsize length);
 
 /* Opens path as the engine would (a short blocking read of its header and
  * tables).  FALSE with a plain error: unreadable, empty, broken, or a
- * format that cannot be used yet.  *size (may be NULL): the disk's size as
- * the guest sees it. */
-gboolean hangar_image_check_usable(const char *path, guint64 *size, GError **error);
+ * variant that cannot be read.  *size (may be NULL): the disk's size as the
+ * guest sees it; *writable (may be NULL): raw or qcow2, so usable in place. */
+gboolean hangar_image_check_usable(const char *path, guint64 *size, gboolean *writable,
+				   GError **error);
 
 G_END_DECLS

@@ -56,6 +56,7 @@ typedef struct {
 	char *path;
 	gboolean is_iso;
 	guint64 size; /* bytes */
+	gboolean writable; /* raw or qcow2: can be used in place */
 	/* ISO: what libosinfo recognised (NULL when unknown) and suggests. */
 	HgOsGuess *guess;
 } Inspection;
@@ -317,7 +318,7 @@ static void inspect_thread(GTask *task, gpointer source_object, gpointer task_da
 	in->path = g_strdup(want->path);
 	in->is_iso = want->is_iso;
 	if (!want->is_iso) {
-		if (!hangar_image_check_usable(want->path, &in->size, &error)) {
+		if (!hangar_image_check_usable(want->path, &in->size, &in->writable, &error)) {
 			g_task_return_error(task, g_steal_pointer(&error));
 			return;
 		}
@@ -478,6 +479,15 @@ static void inspect_done(GObject *source, GAsyncResult *result, gpointer user_da
 		g_clear_pointer(&self->iso, inspection_free);
 		self->iso = g_steal_pointer(&in);
 	} else {
+		/* VMDK, VDI, VHD: read-only here, so the VM gets a copy. */
+		gtk_widget_set_sensitive(GTK_WIDGET(self->image_in_place_radio), in->writable);
+		gtk_widget_set_tooltip_text(GTK_WIDGET(self->image_in_place_radio),
+					    in->writable ? NULL
+							 : _("This format is copied to qcow2: only "
+							     "raw and qcow2 images can be used where "
+							     "they are"));
+		if (!in->writable)
+			gtk_toggle_button_set_active(self->image_copy_radio, TRUE);
 		g_clear_pointer(&self->image, inspection_free);
 		self->image = g_steal_pointer(&in);
 	}
@@ -1037,7 +1047,9 @@ static void hangar_wizard_init(HangarWizard *self)
 	static const char *const iso_types[] = {"application/x-cd-image",
 						"application/x-iso9660-image", NULL};
 	static const char *const iso_patterns[] = {"*.iso", "*.ISO", NULL};
-	static const char *const image_patterns[] = {"*.img", "*.raw", "*.IMG", "*.RAW", NULL};
+	static const char *const image_patterns[] = {"*.img",  "*.raw", "*.qcow2", "*.vmdk", "*.vdi",
+						     "*.vhd",  "*.vhdx", "*.IMG", "*.RAW", "*.QCOW2",
+						     "*.VMDK", "*.VDI", "*.VHD", "*.VHDX", NULL};
 	static const char *const all[] = {"*", NULL};
 	GSettingsSchemaSource *schemas = g_settings_schema_source_get_default();
 	g_autoptr(GSettingsSchema) schema = NULL;
@@ -1058,7 +1070,7 @@ static void hangar_wizard_init(HangarWizard *self)
 								   iso_types, iso_patterns));
 	gtk_file_chooser_add_filter(self->iso_chooser, file_filter(_("All files"), NULL, all));
 	gtk_file_chooser_add_filter(self->image_chooser,
-				    file_filter(_("Raw disk images"), NULL, image_patterns));
+				    file_filter(_("Disk images"), NULL, image_patterns));
 	gtk_file_chooser_add_filter(self->image_chooser, file_filter(_("All files"), NULL, all));
 
 	hangar_memory_spin_setup(self->memory_spin, HG_VM_MEMORY_MIN_MIB,

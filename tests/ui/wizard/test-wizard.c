@@ -9,6 +9,7 @@
  * dialog there. */
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -507,7 +508,7 @@ static void choose_image(HangarWizard *wizard, const char *path)
 	g_signal_emit_by_name(chooser, "file-set");
 }
 
-static void test_vmdk_image_is_refused_in_plain_words(Fixture *f, gconstpointer data)
+static void test_broken_vmdk_is_refused_in_plain_words(Fixture *f, gconstpointer data)
 {
 	g_autofree char *path = g_build_filename(work_dir, "disk.vmdk", NULL);
 	g_autoptr(HangarWizard) wizard = NULL;
@@ -518,7 +519,7 @@ static void test_vmdk_image_is_refused_in_plain_words(Fixture *f, gconstpointer 
 	choose_image(wizard, path);
 	wait_for(source_error_shown, wizard);
 	g_assert_nonnull(strstr(label_text(wizard, "source_error_label"), "VMDK"));
-	g_assert_nonnull(strstr(label_text(wizard, "source_error_label"), "qcow2"));
+	g_assert_nonnull(strstr(label_text(wizard, "source_error_label"), "cannot be read"));
 	g_assert_false(next_is_sensitive(wizard));
 	screenshot(GTK_WIDGET(wizard), "wizard-vmdk-refused.png");
 }
@@ -622,6 +623,36 @@ static void test_image_used_in_place(Fixture *f, gconstpointer data)
 	disk = entry->config->disks->pdata[0];
 	g_assert_cmpstr(disk->path, ==, path);
 	g_assert_cmpint(disk->media, ==, HG_DISK_MEDIA_DISK);
+}
+
+/* An import format opens read-only: the wizard copies it, never uses it
+ * in place. */
+static void test_vmdk_is_copied_to_qcow2(Fixture *f, gconstpointer data)
+{
+	g_autofree char *raw = g_build_filename(work_dir, "vmware.img", NULL);
+	g_autofree char *vmdk = g_build_filename(work_dir, "vmware.vmdk", NULL);
+	g_autoptr(HangarWizard) wizard = NULL;
+	g_autoptr(HgVmEntry) entry = NULL;
+	g_autofree char *cmd = NULL;
+	const HgVmDisk *disk;
+
+	make_raw_image(raw, 8ull << 20);
+	cmd = g_strdup_printf("qemu-img convert -O vmdk '%s' '%s'", raw, vmdk);
+	g_assert_cmpint(system(cmd), ==, 0);
+	wizard = g_object_ref(open_wizard(f, NULL));
+	choose_image(wizard, vmdk);
+	go_to_settings(wizard);
+	g_assert_false(gtk_widget_get_sensitive(WIZARD_CHILD(wizard, "image_in_place_radio")));
+	g_assert_true(gtk_toggle_button_get_active(
+		GTK_TOGGLE_BUTTON(WIZARD_CHILD(wizard, "image_copy_radio"))));
+	gtk_dialog_response(GTK_DIALOG(wizard), GTK_RESPONSE_OK);
+	wait_for(wizard_destroyed, f);
+	entry = created_entry(f);
+	disk = entry->config->disks->pdata[0];
+	g_assert_cmpstr(disk->path, ==, "disk.qcow2");
+	g_autofree char *copy = g_build_filename(entry->dir, "disk.qcow2", NULL);
+	g_autofree char *compare = g_strdup_printf("qemu-img compare -q '%s' '%s'", raw, copy);
+	g_assert_cmpint(system(compare), ==, 0);
 }
 
 static void test_qcow2_image_used_in_place(Fixture *f, gconstpointer data)
@@ -891,8 +922,9 @@ int main(int argc, char **argv)
 	TEST("/wizard/name-taken-is-refused-and-nothing-made",
 	     test_name_taken_is_refused_and_nothing_made);
 	TEST("/wizard/blank/has-disk-and-empty-cdrom", test_blank_vm_has_disk_and_empty_cdrom);
-	TEST("/wizard/image/vmdk-is-refused-in-plain-words",
-	     test_vmdk_image_is_refused_in_plain_words);
+	TEST("/wizard/image/broken-vmdk-is-refused-in-plain-words",
+	     test_broken_vmdk_is_refused_in_plain_words);
+	TEST("/wizard/image/vmdk-is-copied-to-qcow2", test_vmdk_is_copied_to_qcow2);
 	TEST("/wizard/image/broken-qcow2-is-refused", test_broken_qcow2_image_is_refused);
 	TEST("/wizard/image/copied-into-vm-folder-stays-sparse",
 	     test_image_copied_into_vm_folder_stays_sparse);
