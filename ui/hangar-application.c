@@ -5,6 +5,8 @@
  * tests drive the same code:
  *   app.new-vm, app.about, app.quit
  *   app.open-vm(s)      show that VM in the window
+ *   app.import(s)       a file by its path, as `hangar FILE` opens it:
+ *                       an ISO in the create wizard, a disk image imported
  *   app.start-vm(s), app.pause-vm(s), app.resume-vm(s), app.shut-down-vm(s),
  *   app.force-off-vm(s), app.reset-vm(s)            by vm-id */
 #include "ui/hangar-application.h"
@@ -220,6 +222,15 @@ static void action_new_vm(GSimpleAction *action, GVariant *parameter, gpointer u
 	application_new_vm(user_data, NULL);
 }
 
+static void application_open_file(HangarApplication *app, GFile *file);
+
+static void action_import(GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+	g_autoptr(GFile) file = g_file_new_for_commandline_arg(g_variant_get_string(parameter, NULL));
+
+	application_open_file(user_data, file);
+}
+
 static void action_about(GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
 	HangarApplication *app = user_data;
@@ -333,6 +344,7 @@ static const GActionEntry app_actions[] = {
 	{"about", action_about},
 	{"quit", action_quit},
 	{"open-vm", action_open_vm, "s"},
+	{"import", action_import, "s"},
 	{"start-vm", action_start_vm, "s"},
 	{"pause-vm", action_pause_vm, "s"},
 	{"resume-vm", action_resume_vm, "s"},
@@ -382,12 +394,14 @@ static void hangar_application_startup(GApplication *application)
 	HangarApplication *app = HANGAR_APPLICATION(application);
 	const char *quit_accels[] = {"<Control>q", NULL};
 	const char *new_accels[] = {"<Control>n", NULL};
+	const char *import_accels[] = {"<Control>i", NULL};
 
 	G_APPLICATION_CLASS(hangar_application_parent_class)->startup(application);
 	g_action_map_add_action_entries(G_ACTION_MAP(app), app_actions, G_N_ELEMENTS(app_actions),
 					app);
 	gtk_application_set_accels_for_action(GTK_APPLICATION(app), "app.quit", quit_accels);
 	gtk_application_set_accels_for_action(GTK_APPLICATION(app), "app.new-vm", new_accels);
+	gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.import", import_accels);
 	gtk_window_set_default_icon_name("org.hangar.Hangar");
 	app->settings = application_settings_new();
 	if (app->settings)
@@ -417,30 +431,40 @@ static gboolean file_is_iso9660(GFile *file)
 	return got == sizeof(magic) && memcmp(magic, "CD001", 5) == 0;
 }
 
-/* `hangar FILE` and "Open With": an ISO starts the create wizard with it;
- * importing other images is not there yet (it comes with the import
- * feature) and says so. */
+/* An ISO starts the create wizard with it; anything else is imported (the
+ * import says what it is, and why not when it cannot be). */
+static void application_open_file(HangarApplication *app, GFile *file)
+{
+	HangarWindow *window = application_window(app);
+
+	gtk_window_present(GTK_WINDOW(window));
+	if (file_is_iso9660(file)) {
+		application_new_vm(app, file);
+	} else if (!app->library) {
+		hangar_window_show_error(window, _("The VM library cannot be opened"),
+					 app->library_error);
+	} else if (!g_file_is_native(file)) {
+		g_autofree char *uri = g_file_get_uri(file);
+
+		hangar_window_show_error(window,
+					 _("Only files on this computer can be imported: download "
+					   "it first"),
+					 uri);
+	} else {
+		hangar_window_import(window, file);
+	}
+}
+
+/* `hangar FILE`, "Open With", and files dropped on the window or chosen
+ * with Import…. */
 static void hangar_application_open(GApplication *application, GFile **files, int n_files,
 				    const char *hint)
 {
 	HangarApplication *app = HANGAR_APPLICATION(application);
-	HangarWindow *window = application_window(app);
 
-	gtk_window_present(GTK_WINDOW(window));
-	for (int i = 0; i < n_files; i++) {
-		g_autofree char *name = g_file_get_parse_name(files[i]);
-
-		if (file_is_iso9660(files[i])) {
-			application_new_vm(app, files[i]);
-		} else {
-			g_autofree char *detail = g_strdup_printf(
-				_("%s is not an installation disc (ISO 9660). Importing disk "
-				  "images and appliances is not available in this version yet."),
-				name);
-
-			hangar_window_show_error(window, _("This file cannot be opened"), detail);
-		}
-	}
+	gtk_window_present(GTK_WINDOW(application_window(app)));
+	for (int i = 0; i < n_files; i++)
+		application_open_file(app, files[i]);
 }
 
 static void hangar_application_shutdown(GApplication *application)

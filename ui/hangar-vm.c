@@ -109,7 +109,7 @@ static char *vm_describe_crash(HangarVm *vm, const char *reason)
 	if (log && *log)
 		g_string_append_printf(text, _("\n\nIts last messages:\n%s"), log);
 	if (serial && *serial)
-		g_string_append_printf(text, _("\n\nThe guest's last serial output:\n%s"), serial);
+		g_string_append_printf(text, _("\n\nThe guest’s last serial output:\n%s"), serial);
 	return g_string_free(text, FALSE);
 }
 

@@ -41,10 +41,13 @@ static void window_error_response(HangarWindow *window, int response)
 	gtk_widget_hide(GTK_WIDGET(window->error_bar));
 }
 
-/* The library page, or its empty state when there is nothing to show. */
+/* The library page, or its empty state when there is nothing to show (no
+ * VMs, and no imports under way). */
 static void window_update_library_page(HangarWindow *window)
 {
-	const char *page = g_list_model_get_n_items(window->vms) ? "library" : "empty";
+	gboolean any = g_list_model_get_n_items(window->vms) ||
+		       hangar_library_page_has_imports(window->library_page);
+	const char *page = any ? "library" : "empty";
 	const char *current = gtk_stack_get_visible_child_name(window->main_stack);
 
 	if (g_strcmp0(current, "vm") != 0)
@@ -76,6 +79,141 @@ static void window_set_shown_vm(HangarWindow *window, HangarVm *vm)
 	window_update_title(window);
 }
 
+/* ---- importing: drops, Import… ---- */
+
+static void window_accept_drops(HangarWindow *window, gboolean accept);
+
+void hangar_window_import(HangarWindow *window, GFile *file)
+{
+	GtkApplication *app = gtk_window_get_application(GTK_WINDOW(window));
+	HgVmLibrary *library = app ? hangar_application_get_library(HANGAR_APPLICATION(app)) : NULL;
+
+	if (!library) {
+		hangar_window_show_error(window, _("The VM library cannot be opened"), NULL);
+		return;
+	}
+	/* Asked for from outside (`hangar FILE`): show where it goes. */
+	if (window->shown_vm)
+		hangar_window_show_library(window);
+	hangar_library_page_import(window->library_page, hg_vm_library_root(library), file);
+	window_update_library_page(window);
+}
+
+/* Files from a drop or the file chooser go where `hangar FILE` sends them
+ * (the application's "open"): an installation disc to the wizard, anything
+ * else to an import. */
+static void window_open_files(HangarWindow *window, GPtrArray *files)
+{
+	GApplication *app = G_APPLICATION(gtk_window_get_application(GTK_WINDOW(window)));
+
+	if (app && files->len)
+		g_application_open(app, (GFile **)files->pdata, (int)files->len, "");
+}
+
+static void window_drag_data_received(GtkWidget *widget, GdkDragContext *context, int x, int y,
+				      GtkSelectionData *data, guint info, guint time)
+{
+	HangarWindow *window = HANGAR_WINDOW(widget);
+	g_auto(GStrv) uris = gtk_selection_data_get_uris(data);
+	g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_object_unref);
+	g_autoptr(GString) ignored = g_string_new(NULL);
+
+	for (guint i = 0; uris && uris[i]; i++) {
+		g_autoptr(GFile) file = g_file_new_for_uri(uris[i]);
+
+		if (g_file_is_native(file))
+			g_ptr_array_add(files, g_steal_pointer(&file));
+		else
+			g_string_append_printf(ignored, "%s%s", ignored->len ? "\n" : "", uris[i]);
+	}
+	if (ignored->len)
+		hangar_window_show_error(
+			window,
+			_("Only files on this computer can be imported: download these first"),
+			ignored->str);
+	window_open_files(window, files);
+}
+
+/* The library takes files dropped anywhere on the window; a VM's page does
+ * not (its display may take them for the guest). */
+static void window_accept_drops(HangarWindow *window, gboolean accept)
+{
+	if (!accept) {
+		gtk_drag_dest_unset(GTK_WIDGET(window));
+		return;
+	}
+	gtk_drag_dest_set(GTK_WIDGET(window), GTK_DEST_DEFAULT_ALL, NULL, 0, GDK_ACTION_COPY);
+	gtk_drag_dest_add_uri_targets(GTK_WIDGET(window));
+}
+
+static void window_import_chosen(GtkNativeDialog *chooser, int response, HangarWindow *window)
+{
+	g_autoptr(GSList) chosen = NULL;
+	g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_object_unref);
+
+	if (response == GTK_RESPONSE_ACCEPT)
+		chosen = gtk_file_chooser_get_files(GTK_FILE_CHOOSER(chooser));
+	for (GSList *l = chosen; l; l = l->next)
+		g_ptr_array_add(files, l->data); /* takes the list's reference */
+	g_object_unref(chooser);
+	window_open_files(window, files);
+	g_object_unref(window);
+}
+
+static void window_add_filter(GtkFileChooser *chooser, const char *name,
+			      const char *const *mime_types, const char *pattern)
+{
+	GtkFileFilter *filter = gtk_file_filter_new();
+
+	gtk_file_filter_set_name(filter, name);
+	for (guint i = 0; mime_types && mime_types[i]; i++)
+		gtk_file_filter_add_mime_type(filter, mime_types[i]);
+	if (pattern)
+		gtk_file_filter_add_pattern(filter, pattern);
+	gtk_file_chooser_add_filter(chooser, filter);
+}
+
+/* win.import: a file chooser (the portal's when sandboxed), several files
+ * at once. */
+static void window_import_action(GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+	HangarWindow *window = user_data;
+	static const char *const images[] = {
+		"application/x-qemu-disk", "application/x-raw-disk-image",
+		"application/x-vmdk-disk", "application/x-vdi-disk",
+		"application/x-vhd-disk",  "application/x-vhdx-disk",
+		"application/x-cd-image",  NULL,
+	};
+	GtkFileChooserNative *chooser = gtk_file_chooser_native_new(
+		_("Import Disk Images"), GTK_WINDOW(window), GTK_FILE_CHOOSER_ACTION_OPEN,
+		_("_Import"), _("_Cancel"));
+
+	gtk_file_chooser_set_select_multiple(GTK_FILE_CHOOSER(chooser), TRUE);
+	/* What a file is comes from its content: a raw image may be called
+	 * anything, so every file can be chosen too. */
+	window_add_filter(GTK_FILE_CHOOSER(chooser), _("Disk images and installation discs"),
+			  images, "*.raw");
+	window_add_filter(GTK_FILE_CHOOSER(chooser), _("All files"), NULL, "*");
+	g_signal_connect(chooser, "response", G_CALLBACK(window_import_chosen),
+			 g_object_ref(window));
+	gtk_native_dialog_show(GTK_NATIVE_DIALOG(chooser));
+}
+
+static const GActionEntry window_actions[] = {
+	{"import", window_import_action},
+};
+
+static void window_vm_imported(HangarWindow *window, const char *vm_id)
+{
+	GtkApplication *app = gtk_window_get_application(GTK_WINDOW(window));
+
+	/* Now rather than when the folder monitor settles. */
+	if (app)
+		hangar_application_reload(HANGAR_APPLICATION(app));
+}
+
+/* ---- pages ---- */
+
 void hangar_window_show_vm(HangarWindow *window, HangarVm *vm)
 {
 	hangar_vm_page_set_vm(window->vm_page, vm);
@@ -85,6 +223,7 @@ void hangar_window_show_vm(HangarWindow *window, HangarVm *vm)
 	gtk_widget_hide(GTK_WIDGET(window->search_button));
 	gtk_widget_hide(GTK_WIDGET(window->list_view_button));
 	gtk_widget_hide(window->new_button);
+	window_accept_drops(window, FALSE);
 }
 
 void hangar_window_show_library(HangarWindow *window)
@@ -97,6 +236,7 @@ void hangar_window_show_library(HangarWindow *window)
 	gtk_widget_show(GTK_WIDGET(window->search_button));
 	gtk_widget_show(GTK_WIDGET(window->list_view_button));
 	gtk_widget_show(window->new_button);
+	window_accept_drops(window, TRUE);
 }
 
 static void window_back_clicked(HangarWindow *window)
@@ -253,6 +393,7 @@ static void hangar_window_class_init(HangarWindowClass *klass)
 	G_OBJECT_CLASS(klass)->dispose = hangar_window_dispose;
 	widget_class->delete_event = window_delete_event;
 	widget_class->focus_in_event = window_focus_in;
+	widget_class->drag_data_received = window_drag_data_received;
 
 	g_type_ensure(HANGAR_TYPE_LIBRARY_PAGE);
 	g_type_ensure(HANGAR_TYPE_VM_PAGE);
@@ -274,6 +415,8 @@ static void hangar_window_class_init(HangarWindowClass *klass)
 	gtk_widget_class_bind_template_callback(widget_class, window_vm_activated);
 	gtk_widget_class_bind_template_callback(widget_class, window_view_toggled);
 	gtk_widget_class_bind_template_callback(widget_class, window_error_response);
+	gtk_widget_class_bind_template_callback(widget_class, window_vm_imported);
+	gtk_widget_class_bind_template_callback(widget_class, window_update_library_page);
 }
 
 static void hangar_window_init(HangarWindow *window)
@@ -281,6 +424,8 @@ static void hangar_window_init(HangarWindow *window)
 	g_autoptr(GtkCssProvider) css = gtk_css_provider_new();
 
 	gtk_widget_init_template(GTK_WIDGET(window));
+	g_action_map_add_action_entries(G_ACTION_MAP(window), window_actions,
+					G_N_ELEMENTS(window_actions), window);
 	gtk_css_provider_load_from_resource(css, "/org/hangar/Hangar/ui/window/style.css");
 	gtk_style_context_add_provider_for_screen(gdk_screen_get_default(), GTK_STYLE_PROVIDER(css),
 						  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
