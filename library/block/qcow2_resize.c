@@ -335,19 +335,18 @@ static int grow_prepare_l1(HgQcow2 *q, uint64_t entries, NewL1 *n)
 	uint64_t capacity = MIN(round_up((uint64_t)q->l1_size * 8, cs) / 8, max_entries);
 	int r = 0;
 
+	/* n->l1 stays NULL when the present table will do: the zeroing may
+	 * still change that one, so it is not copied. */
 	memset(n, 0, sizeof(*n));
-	n->l1_size = q->l1_size;
-	n->l1_offset = q->l1_offset;
-	if (entries <= q->l1_size) {
-		n->l1 = g_memdup2(q->l1, MAX(1, q->l1_size) * sizeof(uint64_t));
+	if (entries <= q->l1_size)
 		return 0;
-	}
+	n->l1_offset = q->l1_offset;
 
 	uint64_t last_rc = 0;
 	if (q->l1_size && entries <= capacity)
-		r = hg_qcow2_refcount_get(q, (q->l1_offset >> q->cluster_bits) +
-						     ((uint64_t)q->l1_size * 8 - 1) / cs,
-					  &last_rc);
+		r = hg_qcow2_refcount_get(
+			q, (q->l1_offset >> q->cluster_bits) + ((uint64_t)q->l1_size * 8 - 1) / cs,
+			&last_rc);
 	if (r < 0)
 		return r;
 	if (last_rc == 1) {
@@ -400,8 +399,8 @@ static void grow_take_l1(HgQcow2 *q, NewL1 *n)
 	q->l1_size = n->l1_size;
 	q->l1_offset = n->l1_offset;
 	if (n->fresh_clusters && old_bytes)
-		hg_qcow2_pending_free(q, old_offset, round_up(old_bytes, q->cluster_size) >>
-							     q->cluster_bits);
+		hg_qcow2_pending_free(q, old_offset,
+				      round_up(old_bytes, q->cluster_size) >> q->cluster_bits);
 	n->fresh_clusters = 0;
 }
 
@@ -488,7 +487,7 @@ static bool qcow2_grow(HgBlockBackend *blk, HgQcow2 *q, uint64_t size, GError **
 
 	if (zero_end > old_size) {
 		/* The bigger table first, still with the old size. */
-		if ((n.l1_size != q->l1_size || n.by_commit) && grow_switch(q, &n, old_size, error) < 0)
+		if (n.l1 && grow_switch(q, &n, old_size, error) < 0)
 			goto fail;
 		/* Discard treats the last cluster as whole only at the end of
 		 * the disk: let it see the new size, which no one else does. */

@@ -215,8 +215,8 @@ static bool raw_resize(HgBlockBackend *blk, uint64_t size, GError **error)
 			r = -errno;
 	}
 	if (r < 0) {
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-r),
-			    "%s: cannot resize: %s", blk->path, g_strerror(-r));
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-r), "%s: cannot resize: %s",
+			    blk->path, g_strerror(-r));
 		return false;
 	}
 	return true;

@@ -68,8 +68,8 @@ static void assert_qemu_reads(const char *image, uint64_t offset, uint64_t len, 
 			    " %" G_GUINT64_FORMAT "' '%s'",
 			    byte, offset, len, image);
 	if (status != 0 || strstr(output, "failed") || strstr(output, "error"))
-		g_error("qemu-io read of %s at %" G_GUINT64_FORMAT ": status %d\n%s", image,
-			offset, status, output);
+		g_error("qemu-io read of %s at %" G_GUINT64_FORMAT ": status %d\n%s", image, offset,
+			status, output);
 }
 
 static uint64_t qemu_virtual_size(const char *image)
@@ -239,6 +239,45 @@ static void test_qcow2_grow_qemu_image(Fixture *f, gconstpointer data)
 	assert_qemu_reads(image, 0, 5 * MIB + 512, 0x61);
 }
 
+/* Version 2 (no zero flag: zeroes over a longer backing file are written
+ * as data) and an empty image made by qemu-img (no L1 table at all). */
+static void test_qcow2_version_2_and_empty(Fixture *f, gconstpointer data)
+{
+	g_autofree char *base = qt_in_dir(f, "base.qcow2");
+	g_autofree char *image = qt_in_dir(f, "disk.qcow2");
+	g_autofree char *empty = qt_in_dir(f, "empty.qcow2");
+
+	QT_SKIP_WITHOUT_QEMU();
+	qt_run_ok("qemu-img create -q -f qcow2 -o compat=0.10 '%s' 8M", base);
+	qt_run_ok("qemu-io -f qcow2 -c 'write -P 0x71 0 8M' '%s'", base);
+	qt_run_ok("qemu-img create -q -f qcow2 -o compat=0.10 -b base.qcow2 -F qcow2 '%s' 2M",
+		  image);
+	HgBlockBackend *blk = qt_open(image, false);
+	resize_ok(blk, 16 * MIB);
+	assert_bytes(blk, 0, 2 * MIB, 0x71);
+	assert_bytes(blk, 2 * MIB, 14 * MIB, 0);
+	resize_refused(blk, MIB, G_IO_ERROR_NOT_SUPPORTED); /* the backing file shows */
+	resize_ok(blk, 10 * MIB); /* zeroes were written: allocated, refused */
+	hg_block_close(blk);
+	g_assert_cmpint(qt_qemu_img_check(image, NULL), ==, 0);
+	g_assert_cmpuint(qemu_virtual_size(image), ==, 10 * MIB);
+	assert_qemu_reads(image, 0, 2 * MIB, 0x71);
+	assert_qemu_reads(image, 2 * MIB, 8 * MIB, 0);
+
+	qt_run_ok("qemu-img create -q -f qcow2 '%s' 0", empty);
+	blk = qt_open(empty, false);
+	g_assert_cmpuint(hg_block_size(blk), ==, 0);
+	resize_ok(blk, 3 * MIB);
+	fill(blk, 3 * MIB - 512, 512, 0x72);
+	resize_refused(blk, 0, G_IO_ERROR_NOT_SUPPORTED);
+	g_assert_cmpint(hg_block_discard(blk, 0, 3 * MIB), ==, 0);
+	resize_ok(blk, 0);
+	resize_ok(blk, MIB);
+	hg_block_close(blk);
+	qt_assert_check_clean(empty);
+	assert_qemu_reads(empty, 0, MIB, 0);
+}
+
 static HgBlockSnapshot *find_snapshot(GPtrArray *list, const char *name)
 {
 	for (unsigned i = 0; i < list->len; i++) {
@@ -328,6 +367,17 @@ static void test_qcow2_grow_over_longer_backing(Fixture *f, gconstpointer data)
 	assert_qemu_reads(image, 4 * MIB + 512, 16 * MIB - 512, 0);
 	assert_qemu_reads(image, 20 * MIB, 4096, 0xc3);
 	assert_qemu_reads(image, 20 * MIB + 4096, 12 * MIB - 4096, 0);
+
+	/* An overlay that maps nothing yet: the zeroes need new L2 tables. */
+	g_autofree char *image3 = qt_in_dir(f, "disk3.qcow2");
+	create_qcow2(image3, MIB, "base.raw", 16);
+	blk = qt_open(image3, false);
+	resize_ok(blk, 32 * MIB);
+	assert_bytes(blk, 0, MIB, 0xc1);
+	assert_bytes(blk, MIB, 31 * MIB, 0);
+	hg_block_close(blk);
+	qt_assert_check_clean(image3);
+	assert_qemu_reads(image3, MIB, 31 * MIB, 0);
 
 	/* Shrinking over the backing file's data is refused; where the
 	 * overlay says zero it is not. */
@@ -531,6 +581,8 @@ static void test_kill_during_resizes(Fixture *f, gconstpointer data)
 	g_autofree char *image = qt_in_dir(f, "disk.qcow2");
 	uint64_t rng = 777 + bits;
 	unsigned leaks = 0;
+	g_autoptr(GHashTable) sizes = g_hash_table_new(g_int64_hash, g_int64_equal);
+	gint64 seen[12];
 
 	QT_SKIP_WITHOUT_QEMU();
 	create_qcow2(image, 4 * MIB, NULL, bits);
@@ -556,10 +608,15 @@ static void test_kill_during_resizes(Fixture *f, gconstpointer data)
 		leaks += check == 3;
 		HgBlockBackend *blk = qt_open(image, false);
 		g_assert_cmpuint(hg_block_size(blk), ==, qemu_virtual_size(image));
+		seen[round] = hg_block_size(blk);
+		g_hash_table_add(sizes, &seen[round]);
 		hg_block_close(blk);
 		qt_assert_check_clean(image);
 	}
-	g_test_message("12 kills, %u left leaks to repair", leaks);
+	g_test_message("12 kills, %u left leaks to repair, %u different sizes found", leaks,
+		       g_hash_table_size(sizes));
+	/* The children did resize (each starts from its own random size). */
+	g_assert_cmpuint(g_hash_table_size(sizes), >, 6);
 }
 
 int main(int argc, char **argv)
@@ -591,6 +648,7 @@ int main(int argc, char **argv)
 	ADD("qcow2/grow-zeroes-the-tail-of-a-qemu-image", test_qcow2_grow_qemu_image, NULL);
 	ADD("qcow2/grow-keeps-internal-snapshots", test_qcow2_grow_keeps_snapshots, NULL);
 	ADD("qcow2/grow-hides-a-longer-backing-file", test_qcow2_grow_over_longer_backing, NULL);
+	ADD("qcow2/version-2-and-empty-images", test_qcow2_version_2_and_empty, NULL);
 	ADD("qcow2/shrink-is-refused-over-data", test_qcow2_shrink_refused_over_data, NULL);
 	ADD("qcow2/shrink-over-zeroes-frees-clusters", test_qcow2_shrink_over_zeroes, NULL);
 	ADD("qcow2/shrink-leaves-a-snapshot-whole", test_qcow2_shrink_with_snapshot, NULL);
