@@ -251,6 +251,23 @@ int hg_block_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len, bo
 	return blk->driver->write_zeroes(blk, offset, len, may_unmap);
 }
 
+bool hg_block_resize(HgBlockBackend *blk, uint64_t size, GError **error)
+{
+	if (!blk->driver->resize) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "%s: %s images cannot be resized", blk->path, blk->driver->format_name);
+		return false;
+	}
+	if (blk->read_only) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_READ_ONLY,
+			    "%s: the image is open read-only", blk->path);
+		return false;
+	}
+	if (size == blk->size)
+		return true;
+	return blk->driver->resize(blk, size, error);
+}
+
 /* Internal snapshots: the checks all formats share, then the driver. */
 static bool snapshot_supported(HgBlockBackend *blk, const void *hook, GError **error)
 {

@@ -57,6 +57,10 @@ struct HgBlockDriver {
 	uint64_t (*allocated_bytes)(HgBlockBackend *blk);
 	/* See hg_block_next_data; NULL: every byte may be data. */
 	uint64_t (*next_data)(HgBlockBackend *blk, uint64_t offset);
+	/* See hg_block_resize; NULL: the size is fixed.  Called on a
+	 * writable backend with a size that differs from blk->size; sets
+	 * blk->size. */
+	bool (*resize)(HgBlockBackend *blk, uint64_t size, GError **error);
 };
 
 extern const HgBlockDriver hg_block_raw_driver;

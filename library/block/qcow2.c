@@ -1,8 +1,8 @@
 /* The qcow2 driver: open (header checks, backing file, repair of a dirty
  * image), close, and the calls block.c makes.  The work is in the
  * qcow2_*.c files: qcow2_header.c, qcow2_refcount.c, qcow2_cache.c,
- * qcow2_cluster.c, qcow2_compress.c, and for internal snapshots
- * qcow2_snapshot.c, qcow2_snapshot_table.c, qcow2_commit.c.
+ * qcow2_cluster.c, qcow2_compress.c, qcow2_resize.c, and for internal
+ * snapshots qcow2_snapshot.c, qcow2_snapshot_table.c, qcow2_commit.c.
  *
  * A version 3 image opened for writing carries the dirty bit until it is
  * closed cleanly, though refcounts are kept exact: after a crash, the next
@@ -223,4 +223,5 @@ const HgBlockDriver hg_block_qcow2_driver = {
 	.snapshot_delete = hg_qcow2_snapshot_delete,
 	.snapshot_show = hg_qcow2_snapshot_show,
 	.allocated_bytes = qcow2_allocated_bytes,
+	.resize = hg_qcow2_resize,
 };

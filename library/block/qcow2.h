@@ -178,6 +178,9 @@ typedef struct {
 } HgQcow2View;
 bool hg_qcow2_commit(HgQcow2 *q, HgQcow2View *v, GError **error);
 
+/* qcow2_resize.c: the driver's resize call. */
+bool hg_qcow2_resize(HgBlockBackend *blk, uint64_t size, GError **error);
+
 /* qcow2_snapshot.c: the driver's snapshot calls. */
 GPtrArray *hg_qcow2_snapshot_list(HgBlockBackend *blk, GError **error);
 HgBlockSnapshot *hg_qcow2_snapshot_create(HgBlockBackend *blk, const char *name,

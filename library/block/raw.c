@@ -165,6 +165,84 @@ static uint64_t raw_next_data(HgBlockBackend *blk, uint64_t offset)
 	return (uint64_t)data;
 }
 
+/* Whether [from, to) holds a non-zero byte: only the file system's data
+ * extents are read, so a hole costs nothing and a block that the new end
+ * cuts through counts only for its bytes past the end. */
+static int raw_has_data(RawImage *raw, uint64_t from, uint64_t to, bool *found)
+{
+	g_autofree uint8_t *buf = g_malloc(1 << 20);
+	uint64_t pos = from;
+
+	*found = false;
+	while (pos < to) {
+		off_t data = lseek(raw->fd, (off_t)pos, SEEK_DATA);
+		if (data < 0)
+			return errno == ENXIO ? 0 : -errno;
+		if ((uint64_t)data >= to)
+			return 0;
+		off_t hole = lseek(raw->fd, data, SEEK_HOLE);
+		uint64_t end = hole < 0 ? to : MIN((uint64_t)hole, to);
+		for (pos = data; pos < end;) {
+			size_t len = MIN(end - pos, 1 << 20);
+			int r = hg_block_fd_pread(raw->fd, pos, buf, len);
+			if (r < 0)
+				return r;
+			for (size_t i = 0; i < len; i++) {
+				if (buf[i]) {
+					*found = true;
+					return 0;
+				}
+			}
+			pos += len;
+		}
+	}
+	return 0;
+}
+
+/* Files only: a block device's size is its own.  Growing makes a hole at
+ * the end, which reads as zeroes. */
+static bool raw_resize(HgBlockBackend *blk, uint64_t size, GError **error)
+{
+	RawImage *raw = blk->state;
+	struct stat st;
+	bool data = false;
+	int r = 0;
+
+	if (fstat(raw->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "%s: only image files can be resized, not block devices", blk->path);
+		return false;
+	}
+	if (size > (uint64_t)G_MAXINT64) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "%s: %" G_GUINT64_FORMAT " bytes is too big for a file", blk->path,
+			    size);
+		return false;
+	}
+	if (size < blk->size)
+		r = raw_has_data(raw, size, blk->size, &data);
+	if (r == 0 && data) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "%s: cannot shrink to %" G_GUINT64_FORMAT
+			    " bytes: there is data past that",
+			    blk->path, size);
+		return false;
+	}
+	if (r == 0 && ftruncate(raw->fd, (off_t)size) < 0)
+		r = -errno;
+	if (r == 0) {
+		blk->size = size;
+		if (fdatasync(raw->fd) < 0)
+			r = -errno;
+	}
+	if (r < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-r), "%s: cannot resize: %s",
+			    blk->path, g_strerror(-r));
+		return false;
+	}
+	return true;
+}
+
 static uint64_t raw_allocated_bytes(HgBlockBackend *blk)
 {
 	RawImage *raw = blk->state;
@@ -182,4 +260,5 @@ const HgBlockDriver hg_block_raw_driver = {
 	.write_zeroes = raw_write_zeroes,
 	.allocated_bytes = raw_allocated_bytes,
 	.next_data = raw_next_data,
+	.resize = raw_resize,
 };

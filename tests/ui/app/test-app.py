@@ -21,157 +21,28 @@ Output is TAP.  Environment: HANGAR_APP, HANGARCTL, HANGAR_ENGINE,
 GSETTINGS_SCHEMA_DIR, HANGAR_TEST_ISO (boot-power-button.iso); optional
 HANGAR_TEST_SCREENSHOTS=DIR keeps the screenshots.
 """
-import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import time
 
 import gi
 
 gi.require_version("Atspi", "2.0")
 gi.require_version("Gdk", "3.0")
 gi.require_version("GdkPixbuf", "2.0")
-from gi.repository import Atspi, Gdk, GdkPixbuf  # noqa: E402
-
-TIMEOUT = 60  # seconds for anything the UI or the engine must do
-
-step = 0
-
-
-def tap_ok(name):
-    global step
-    step += 1
-    print(f"ok {step} - {name}", flush=True)
-
-
-def bail(message):
-    print(f"not ok {step + 1} - {message}", flush=True)
-    print(f"1..{step + 1}", flush=True)
-    raise SystemExit(1)
-
-
-def wait_for(predicate, what, timeout=TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    bail(f"timed out after {timeout} s waiting for {what}")
+from gi.repository import Atspi, GdkPixbuf  # noqa: E402
+from uitest import (  # noqa: E402
+    TIMEOUT, tap_ok, bail, tap_plan, wait_for, find_all, find, app_node, press, hangarctl,
+    vm_state, engine_pid, screenshot)
 
 
 # ---- the accessibility tree ----
 
-def children(node):
-    try:
-        return [node.get_child_at_index(i) for i in range(node.get_child_count())]
-    except Exception:  # the widget went away while we walked
-        return []
-
-
-def showing(node):
-    try:
-        return node.get_state_set().contains(Atspi.StateType.SHOWING)
-    except Exception:
-        return False
-
-
-def walk(node):
-    for child in children(node):
-        if child is None:
-            continue
-        yield child
-        yield from walk(child)
-
-
-def find_all(root, role=None, name=None, contains=None):
-    found = []
-    for node in walk(root):
-        try:
-            if role and node.get_role_name() != role:
-                continue
-            node_name = node.get_name() or ""
-            if name is not None and node_name != name:
-                continue
-            if contains is not None:
-                if contains not in node_name:
-                    continue
-            if not showing(node):
-                continue
-        except Exception:
-            continue
-        found.append(node)
-    return found
-
-
-def find(root, role=None, name=None, contains=None):
-    nodes = find_all(root, role, name, contains)
-    return nodes[0] if nodes else None
-
-
-def app_node(pid):
-    """The app's accessible root: by process, since a closed app may still
-    be listed for a moment."""
-    desktop = Atspi.get_desktop(0)
-    for node in children(desktop):
-        try:
-            if node is not None and node.get_process_id() == pid:
-                return node
-        except Exception:
-            continue
-    return None
-
-
-def press(root, name, role="push button"):
-    button = wait_for(lambda: find(root, role, name), f"the {name} button")
-    wait_for(lambda: button.get_state_set().contains(Atspi.StateType.SENSITIVE),
-             f"the {name} button to be enabled")
-    button.do_action(0)
-    return button
-
-
 # ---- the engine's side, through hangarctl ----
 
-def hangarctl(*args, check=True):
-    result = subprocess.run([os.environ["HANGARCTL"], "--json", *args],
-                            capture_output=True, text=True, timeout=120)
-    if check and result.returncode != 0:
-        bail(f"hangarctl {' '.join(args)} failed ({result.returncode}): "
-             f"{result.stdout} {result.stderr}")
-    return json.loads(result.stdout.splitlines()[-1]) if result.stdout.strip() else {}
-
-
-def vm_state(vm_id):
-    info = hangarctl("info", vm_id, check=False)
-    return info.get("state")
-
-
-def engine_pid(vm_id):
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-        except OSError:
-            continue
-        line = b" ".join(argv)
-        # This test's engine: its runtime folder is in the command line.
-        if argv[0].endswith(b"hangar-engine") and os.environ["XDG_RUNTIME_DIR"].encode() in line \
-                and vm_id.encode() in line:
-            return int(pid)
-    bail(f"no engine process for {vm_id}")
-
-
 # ---- pictures ----
-
-def screenshot(path):
-    root = Gdk.get_default_root_window()
-    pixbuf = Gdk.pixbuf_get_from_window(root, 0, 0, root.get_width(), root.get_height())
-    pixbuf.savev(path, "png", [], [])
-    return pixbuf
-
 
 def small_grey(pixbuf, width=64, height=40):
     """The picture scaled down to a small grid of grey levels."""
@@ -335,7 +206,7 @@ def main():
             app.kill()
         if not os.environ.get("HANGAR_TEST_SCREENSHOTS"):
             shutil.rmtree(work, ignore_errors=True)
-    print(f"1..{step}", flush=True)
+    tap_plan()
 
 
 if __name__ == "__main__":

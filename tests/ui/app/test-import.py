@@ -42,114 +42,14 @@ import time
 import gi
 
 gi.require_version("Gdk", "3.0")
-
-TIMEOUT = 60  # seconds for anything the UI must do
-
-step = 0
-
-
-def tap_ok(name):
-    global step
-    step += 1
-    print(f"ok {step} - {name}", flush=True)
-
-
-def bail(message):
-    print(f"not ok {step + 1} - {message}", flush=True)
-    print(f"1..{step + 1}", flush=True)
-    raise SystemExit(1)
-
-
-def wait_for(predicate, what, timeout=TIMEOUT, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    bail(f"timed out after {timeout} s waiting for {what}")
+import uitest  # noqa: E402
+from uitest import (  # noqa: E402
+    TIMEOUT, tap_ok, bail, tap_plan, wait_for, find_all, find, app_node, press, hangarctl)
 
 
 # ---- the accessibility tree ----
 
-def children(node):
-    try:
-        return [node.get_child_at_index(i) for i in range(node.get_child_count())]
-    except Exception:  # the widget went away while we walked
-        return []
-
-
-def showing(node):
-    try:
-        return node.get_state_set().contains(Atspi.StateType.SHOWING)
-    except Exception:
-        return False
-
-
-def walk(node):
-    for child in children(node):
-        if child is None:
-            continue
-        yield child
-        yield from walk(child)
-
-
-def find_all(root, role=None, name=None, contains=None):
-    found = []
-    for node in walk(root):
-        try:
-            if role and node.get_role_name() != role:
-                continue
-            node_name = node.get_name() or ""
-            if name is not None and node_name != name:
-                continue
-            if contains is not None and contains not in node_name:
-                continue
-            if not showing(node):
-                continue
-        except Exception:
-            continue
-        found.append(node)
-    return found
-
-
-def find(root, role=None, name=None, contains=None):
-    nodes = find_all(root, role, name, contains)
-    return nodes[0] if nodes else None
-
-
-def app_node(pid):
-    desktop = Atspi.get_desktop(0)
-    for node in children(desktop):
-        try:
-            if node is not None and node.get_process_id() == pid:
-                return node
-        except Exception:
-            continue
-    return None
-
-
-def sensitive(node):
-    return node.get_state_set().contains(Atspi.StateType.SENSITIVE)
-
-
-def press(root, name, role="push button"):
-    button = wait_for(lambda: find(root, role, name), f"the {name} button")
-    wait_for(lambda: sensitive(button), f"the {name} button to be enabled")
-    button.do_action(0)
-    return button
-
-
 # ---- the library ----
-
-def hangarctl(*args, check=True):
-    result = subprocess.run([os.environ["HANGARCTL"], "--json", *args],
-                            capture_output=True, text=True, timeout=120)
-    if check and result.returncode != 0:
-        bail(f"hangarctl {' '.join(args)} failed ({result.returncode}): "
-             f"{result.stdout} {result.stderr}")
-    return json.loads(result.stdout.splitlines()[-1]) if result.stdout.strip() else {}
-
 
 def listed_vm(name):
     return next((vm for vm in hangarctl("list")["vms"] if vm["name"] == name), None)
@@ -172,10 +72,7 @@ def images_equal(a, b):
 
 def screenshot(path):
     time.sleep(0.5)  # the list of imports slides in
-    root = Gdk.get_default_root_window()
-    pixbuf = Gdk.pixbuf_get_from_window(root, 0, 0, root.get_width(), root.get_height())
-    pixbuf.savev(path, "png", [], [])
-    return pixbuf
+    return uitest.screenshot(path)
 
 
 def xdotool(*args):
@@ -447,7 +344,7 @@ def main():
             app.kill()
         if not os.environ.get("HANGAR_TEST_SCREENSHOTS"):
             shutil.rmtree(work, ignore_errors=True)
-    print(f"1..{step}", flush=True)
+    tap_plan()
 
 
 if __name__ == "__main__":
