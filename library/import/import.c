@@ -35,7 +35,10 @@ typedef struct {
 
 static const Magic magics[] = {
 	{HG_IMPORT_KIND_COMPRESSED, "gzip", 0, "\x1f\x8b", 2},
-	{HG_IMPORT_KIND_COMPRESSED, "xz", 0, "\xfd" "7zXZ\0", 6},
+	{HG_IMPORT_KIND_COMPRESSED, "xz", 0,
+	 "\xfd"
+	 "7zXZ\0",
+	 6},
 	{HG_IMPORT_KIND_COMPRESSED, "zstd", 0, "\x28\xb5\x2f\xfd", 4},
 	{HG_IMPORT_KIND_COMPRESSED, "bzip2", 0, "BZh", 3},
 	{HG_IMPORT_KIND_ARCHIVE, "zip", 0, "PK\x03\x04", 4},
@@ -320,9 +323,9 @@ static char *import_disk(const char *path, const char *format, HgImportMode mode
 	return NULL;
 }
 
-HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path,
-				const HgImportOptions *options, GCancellable *cancellable,
-				HgBlockProgressFunc progress, gpointer user_data, GError **error)
+HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path, const HgImportOptions *options,
+				GCancellable *cancellable, HgBlockProgressFunc progress,
+				gpointer user_data, GError **error)
 {
 	g_autofree char *format = NULL, *name = NULL, *staging = NULL, *disk_path = NULL;
 	g_autoptr(GPtrArray) disks = g_ptr_array_new_with_free_func(g_free);
@@ -339,8 +342,8 @@ HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path,
 		return NULL;
 	}
 	if (kind == HG_IMPORT_KIND_ARCHIVE || kind == HG_IMPORT_KIND_COMPRESSED)
-		return hg_import_archive(lib, path, kind, options, cancellable, progress,
-					 user_data, error);
+		return hg_import_archive(lib, path, kind, options, cancellable, progress, user_data,
+					 error);
 	name = hg_import_vm_name(path, options);
 	if (!hg_import_check_name(lib, name, error) || !backing_file_acceptable(path, error))
 		return NULL;

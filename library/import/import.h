@@ -50,9 +50,9 @@ typedef struct {
  * refused: it is installation media for the create wizard.  progress (may
  * be NULL) is called from the calling thread while disks are written (for
  * archives: bytes of the file read). */
-HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path,
-				const HgImportOptions *options, GCancellable *cancellable,
-				HgBlockProgressFunc progress, gpointer user_data, GError **error);
+HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path, const HgImportOptions *options,
+				GCancellable *cancellable, HgBlockProgressFunc progress,
+				gpointer user_data, GError **error);
 
 /* The firmware a disk boots with, from its partition table: UEFI when it
  * has a GPT with an EFI system partition and no BIOS boot partition, else

@@ -18,6 +18,7 @@
 #include "library/import/stream_disk.h"
 
 #define PEEK_BYTES 4096u
+#define STREAM_READ_BYTES (1u << 20)
 /* An entry smaller than this is not a disk (a README, a manifest). */
 #define MIN_DISK_ENTRY (64u << 10)
 #define MAX_DISKS 12u
@@ -63,7 +64,8 @@ static bool entry_acceptable(Reader *r, struct archive_entry *entry, GError **er
 	parts = g_strsplit(name, "/", -1);
 	for (char **p = parts; *p; p++)
 		if (strcmp(*p, "..") == 0)
-			return entry_refused(error, r, name, "leads out of the archive with \"..\"");
+			return entry_refused(error, r, name,
+					     "leads out of the archive with \"..\"");
 	if (archive_entry_hardlink(entry) || archive_entry_symlink(entry) ||
 	    archive_entry_filetype(entry) == AE_IFLNK)
 		return entry_refused(error, r, name, "is a link");
@@ -89,37 +91,26 @@ static void report(Reader *r)
 }
 
 /* The rest of the current entry into disk, with the first bytes already
- * read (head). */
+ * read (head).  Only archive_read_data is used: mixing it with
+ * archive_read_data_block drops what the first left in libarchive's
+ * buffer.  It also fills the holes of sparse tar entries with zeroes,
+ * which the disk then skips. */
 static bool stream_entry(Reader *r, HgStreamDisk *disk, const void *head, size_t head_len,
 			 GError **error)
 {
-	const void *block;
-	size_t size;
-	la_int64_t offset;
-	int status;
+	g_autofree guint8 *buffer = g_malloc(STREAM_READ_BYTES);
+	la_ssize_t n;
 
 	if (head_len && !hg_stream_disk_write(disk, head, head_len, error))
 		return false;
-	while ((status = archive_read_data_block(r->a, &block, &size, &offset)) == ARCHIVE_OK) {
+	while ((n = archive_read_data(r->a, buffer, STREAM_READ_BYTES)) > 0) {
 		if (g_cancellable_set_error_if_cancelled(r->cancellable, error))
 			return false;
-		/* Sparse entries (tar's sparse format) come with holes between
-		 * blocks: the disk must be at the block's offset. */
-		if ((guint64)offset > hg_stream_disk_length(disk)) {
-			static const guint8 zeroes[64 << 10];
-			guint64 gap = (guint64)offset - hg_stream_disk_length(disk);
-			while (gap) {
-				size_t n = MIN(gap, sizeof(zeroes));
-				if (!hg_stream_disk_write(disk, zeroes, n, error))
-					return false;
-				gap -= n;
-			}
-		}
-		if (!hg_stream_disk_write(disk, block, size, error))
+		if (!hg_stream_disk_write(disk, buffer, (size_t)n, error))
 			return false;
 		report(r);
 	}
-	if (status != ARCHIVE_EOF)
+	if (n < 0)
 		return archive_fail(error, r, "the data cannot be read (truncated or corrupt?)");
 	return true;
 }
@@ -157,8 +148,8 @@ static EntryKind classify(struct archive_entry *entry, const guint8 *head, gssiz
 		*why = format;
 		return ENTRY_REFUSED;
 	}
-	if (name && (g_str_has_suffix(name, ".ovf") ||
-		     (len > 5 && memmem(head, len, "<Envelope", 9)))) {
+	if (name &&
+	    (g_str_has_suffix(name, ".ovf") || (len > 5 && memmem(head, len, "<Envelope", 9)))) {
 		*why = "OVF";
 		return ENTRY_REFUSED;
 	}
@@ -182,6 +173,8 @@ static bool read_entries(Reader *r, const char *staging, GPtrArray *disks, GErro
 	while ((status = archive_read_next_header(r->a, &entry)) == ARCHIVE_OK) {
 		const char *why = NULL;
 		gssize len;
+
+		r->single = archive_format(r->a) == ARCHIVE_FORMAT_RAW;
 
 		if (g_cancellable_set_error_if_cancelled(r->cancellable, error))
 			return false;
@@ -250,7 +243,9 @@ HgVmEntry *hg_import_archive(HgVmLibrary *lib, const char *path, HgImportKind ki
 	g_autoptr(GPtrArray) disks = g_ptr_array_new_with_free_func(g_free);
 	g_autofree char *name = hg_import_vm_name(path, options);
 	g_autofree char *staging = NULL;
-	Reader r = {.path = path, .cancellable = cancellable, .progress = progress,
+	Reader r = {.path = path,
+		    .cancellable = cancellable,
+		    .progress = progress,
 		    .user_data = user_data};
 	GStatBuf st;
 	HgVmEntry *entry = NULL;
@@ -276,16 +271,23 @@ HgVmEntry *hg_import_archive(HgVmLibrary *lib, const char *path, HgImportKind ki
 	r.file_size = st.st_size;
 	r.a = archive_read_new();
 	archive_read_support_filter_all(r.a);
-	r.single = kind == HG_IMPORT_KIND_COMPRESSED;
-	if (r.single) {
-		/* One stream, whatever it holds: libarchive's "raw" format. */
+	archive_read_support_format_tar(r.a);
+	archive_read_support_format_zip_streamable(r.a);
+	/* A compressed file that is not a tar (.tar.gz) is one stream,
+	 * whatever it holds: libarchive's "raw" format, which bids lowest. */
+	if (kind == HG_IMPORT_KIND_COMPRESSED)
 		archive_read_support_format_raw(r.a);
-	} else {
-		archive_read_support_format_tar(r.a);
-		archive_read_support_format_zip_streamable(r.a);
-	}
 	if (archive_read_open_fd(r.a, fd, 64 << 10) != ARCHIVE_OK) {
 		archive_fail(error, &r, "cannot be opened");
+		goto out;
+	}
+	/* The magic said compressed, yet no decompressor took it: its header
+	 * is cut short or damaged (the raw format would pass it on as is). */
+	if (kind == HG_IMPORT_KIND_COMPRESSED &&
+	    archive_filter_code(r.a, 0) == ARCHIVE_FILTER_NONE) {
+		g_autofree char *base = g_path_get_basename(path);
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
+			    "%s: the compressed file's header is truncated or corrupt", base);
 		goto out;
 	}
 	staging = hg_import_make_staging(lib, error);

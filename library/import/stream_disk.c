@@ -59,7 +59,8 @@ static bool block_is_zero(const guint8 *p, size_t len)
 static bool stream_error(GError **error, int err, HgStreamDisk *disk)
 {
 	g_set_error(error, G_IO_ERROR,
-		    err == ENOSPC || err == EFBIG ? G_IO_ERROR_NO_SPACE : g_io_error_from_errno(err),
+		    err == ENOSPC || err == EFBIG ? G_IO_ERROR_NO_SPACE
+						  : g_io_error_from_errno(err),
 		    "cannot write %s: %s", disk->path, g_strerror(err));
 	return false;
 }
