@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "library/import/import_private.h"
 #include "library/vm/vm_library_private.h"
 
 #define IMPORT_DISK_NAME "disk.qcow2"
@@ -34,7 +35,10 @@ typedef struct {
 
 static const Magic magics[] = {
 	{HG_IMPORT_KIND_COMPRESSED, "gzip", 0, "\x1f\x8b", 2},
-	{HG_IMPORT_KIND_COMPRESSED, "xz", 0, "\xfd" "7zXZ\0", 6},
+	{HG_IMPORT_KIND_COMPRESSED, "xz", 0,
+	 "\xfd"
+	 "7zXZ\0",
+	 6},
 	{HG_IMPORT_KIND_COMPRESSED, "zstd", 0, "\x28\xb5\x2f\xfd", 4},
 	{HG_IMPORT_KIND_COMPRESSED, "bzip2", 0, "BZh", 3},
 	{HG_IMPORT_KIND_ARCHIVE, "zip", 0, "PK\x03\x04", 4},
@@ -43,9 +47,11 @@ static const Magic magics[] = {
 	{HG_IMPORT_KIND_ISO, "iso", 0x8001, "CD001", 5},
 };
 
-/* Disk formats by magic, for the message when the image layer does not
- * read them (it then takes them for raw, which they are not). */
+/* Disk formats by magic: for the message when the image layer does not
+ * read one (it then takes it for raw, which it is not), and to tell disks
+ * in archives. */
 static const Magic disk_magics[] = {
+	{HG_IMPORT_KIND_DISK, "QCOW2", 0, "QFI\xfb", 4},
 	{HG_IMPORT_KIND_DISK, "VMDK", 0, "KDMV", 4},
 	{HG_IMPORT_KIND_DISK, "VMDK", 0, "# Disk DescriptorFile", 21},
 	{HG_IMPORT_KIND_DISK, "VDI", 0x40, "\x7f\x10\xda\xbe", 4},
@@ -53,7 +59,7 @@ static const Magic disk_magics[] = {
 	{HG_IMPORT_KIND_DISK, "VHDX", 0, "vhdxfile", 8},
 };
 
-static const char *unread_disk_format(const guint8 *head, gsize length)
+const char *hg_import_disk_magic(const guint8 *head, gsize length)
 {
 	for (unsigned i = 0; i < G_N_ELEMENTS(disk_magics); i++) {
 		const Magic *m = &disk_magics[i];
@@ -106,9 +112,9 @@ bool hg_import_identify(const char *path, HgImportKind *kind, char **format, GEr
 		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID, "%s", local->message);
 		return false;
 	}
-	if (strcmp(hg_block_format(blk), "raw") == 0 && unread_disk_format(head, got)) {
+	if (strcmp(hg_block_format(blk), "raw") == 0 && hg_import_disk_magic(head, got)) {
 		g_autofree char *why = g_strdup_printf("a %s image, which this version cannot read",
-						       unread_disk_format(head, got));
+						       hg_import_disk_magic(head, got));
 		hg_block_close(blk);
 		return import_error(error, HG_VM_ERROR_UNSUPPORTED, path, why);
 	}
@@ -164,18 +170,80 @@ HgFirmware hg_import_guess_firmware(HgBlockBackend *disk)
 	return esp && !bios_boot ? HG_FIRMWARE_UEFI : HG_FIRMWARE_BIOS;
 }
 
-/* ---- a disk image becomes a VM ---- */
+/* ---- the VM ---- */
 
-static char *name_from_path(const char *path)
+char *hg_import_vm_name(const char *path, const HgImportOptions *options)
 {
-	g_autofree char *base = g_path_get_basename(path);
-	char *dot = strchr(base, '.');
+	g_autofree char *base = NULL;
+	char *dot;
 
-	/* "debian-12.qcow2" -> "debian-12"; "disk.raw.img" -> "disk". */
+	if (options && options->name)
+		return g_strdup(options->name);
+	base = g_path_get_basename(path);
+	/* "debian-12.qcow2" -> "debian-12"; "disk.raw.xz" -> "disk". */
+	dot = strchr(base, '.');
 	if (dot && dot != base)
 		*dot = '\0';
-	return g_strdup(base);
+	return g_steal_pointer(&base);
 }
+
+bool hg_import_check_name(HgVmLibrary *lib, const char *name, GError **error)
+{
+	g_autoptr(HgVmConfig) config = hg_vm_config_new(name);
+
+	return hg_vm_config_validate(config, error) &&
+	       hg_vm_library_name_is_free(lib, name, NULL, error);
+}
+
+char *hg_import_make_staging(HgVmLibrary *lib, GError **error)
+{
+	return hg_vm_library_make_hidden(lib, ".new", error);
+}
+
+void hg_import_remove_staging(const char *staging)
+{
+	hg_vm_remove_tree(staging, NULL);
+}
+
+HgVmEntry *hg_import_publish(HgVmLibrary *lib, const char *staging, const char *name,
+			     GPtrArray *disks, GError **error)
+{
+	g_autoptr(HgVmConfig) config = hg_vm_config_new(name);
+	g_autofree char *json = g_build_filename(staging, "vm.json", NULL);
+	g_autofree char *id = NULL;
+	HgVmEntry *entry;
+
+	config->memory_mib = IMPORT_MEMORY_MIB;
+	config->cpus = IMPORT_CPUS;
+	for (guint i = 0; i < disks->len; i++) {
+		const char *path = g_ptr_array_index(disks, i);
+		HgVmDisk *disk =
+			hg_vm_config_add_disk(config, path, HG_DISK_BUS_SATA, HG_DISK_MEDIA_DISK);
+		if (i == 0) {
+			g_autofree char *full = g_path_is_absolute(path)
+							? g_strdup(path)
+							: g_build_filename(staging, path, NULL);
+			HgBlockBackend *blk = hg_block_open(full, true, NULL);
+			disk->boot_index = 0;
+			if (blk) {
+				config->firmware = hg_import_guess_firmware(blk);
+				hg_block_close(blk);
+			}
+		}
+	}
+	if (!hg_vm_config_save(config, json, error))
+		return NULL;
+	id = hg_vm_library_publish(lib, staging, name, error);
+	if (!id)
+		return NULL;
+	entry = g_new0(HgVmEntry, 1);
+	entry->id = g_steal_pointer(&id);
+	entry->dir = g_build_filename(hg_vm_library_root(lib), "vms", entry->id, NULL);
+	entry->config = g_steal_pointer(&config);
+	return entry;
+}
+
+/* ---- a disk image becomes a VM ---- */
 
 /* An image from elsewhere may name any host file as its backing file, and
  * its copy would then carry that file's content into the guest (an SSH
@@ -255,71 +323,45 @@ static char *import_disk(const char *path, const char *format, HgImportMode mode
 	return NULL;
 }
 
-HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path,
-				const HgImportOptions *options, GCancellable *cancellable,
-				HgBlockProgressFunc progress, gpointer user_data, GError **error)
+HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path, const HgImportOptions *options,
+				GCancellable *cancellable, HgBlockProgressFunc progress,
+				gpointer user_data, GError **error)
 {
 	g_autofree char *format = NULL, *name = NULL, *staging = NULL, *disk_path = NULL;
-	g_autofree char *json = NULL, *id = NULL;
-	g_autoptr(HgVmConfig) config = NULL;
+	g_autoptr(GPtrArray) disks = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GError) local = NULL;
-	HgBlockBackend *src = NULL;
+	HgBlockBackend *src;
 	HgImportKind kind;
-	HgVmDisk *disk;
 	HgVmEntry *entry = NULL;
 
 	if (!hg_import_identify(path, &kind, &format, error))
 		return NULL;
-	if (kind != HG_IMPORT_KIND_DISK) {
-		g_autofree char *why =
-			kind == HG_IMPORT_KIND_ISO
-				? g_strdup("an installer ISO: create a VM that boots from it instead")
-				: g_strdup_printf("a %s file: archives and compressed images cannot "
-						  "be imported yet",
-						  format);
-		import_error(error, HG_VM_ERROR_UNSUPPORTED, path, why);
+	if (kind == HG_IMPORT_KIND_ISO) {
+		import_error(error, HG_VM_ERROR_UNSUPPORTED, path,
+			     "an installer ISO: create a VM that boots from it instead");
 		return NULL;
 	}
-	name = g_strdup(options && options->name ? options->name : NULL);
-	if (!name)
-		name = name_from_path(path);
-	config = hg_vm_config_new(name);
-	if (!hg_vm_config_validate(config, error) ||
-	    !hg_vm_library_name_is_free(lib, name, NULL, error) ||
-	    !backing_file_acceptable(path, error))
+	if (kind == HG_IMPORT_KIND_ARCHIVE || kind == HG_IMPORT_KIND_COMPRESSED)
+		return hg_import_archive(lib, path, kind, options, cancellable, progress, user_data,
+					 error);
+	name = hg_import_vm_name(path, options);
+	if (!hg_import_check_name(lib, name, error) || !backing_file_acceptable(path, error))
 		return NULL;
 	src = hg_block_open(path, true, &local);
 	if (!src) {
 		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID, "%s", local->message);
 		return NULL;
 	}
-	config->memory_mib = IMPORT_MEMORY_MIB;
-	config->cpus = IMPORT_CPUS;
-	config->firmware = hg_import_guess_firmware(src);
-
-	staging = hg_vm_library_make_hidden(lib, ".new", error);
-	if (!staging)
-		goto out;
-	disk_path = import_disk(path, format, options ? options->mode : HG_IMPORT_COPY, staging,
-				src, cancellable, progress, user_data, error);
-	if (!disk_path)
-		goto fail;
-	disk = hg_vm_config_add_disk(config, disk_path, HG_DISK_BUS_SATA, HG_DISK_MEDIA_DISK);
-	disk->boot_index = 0;
-	json = g_build_filename(staging, "vm.json", NULL);
-	if (!hg_vm_config_save(config, json, error))
-		goto fail;
-	id = hg_vm_library_publish(lib, staging, name, error);
-	if (!id)
-		goto fail;
-	entry = g_new0(HgVmEntry, 1);
-	entry->id = g_steal_pointer(&id);
-	entry->dir = g_build_filename(hg_vm_library_root(lib), "vms", entry->id, NULL);
-	entry->config = g_steal_pointer(&config);
-	goto out;
-fail:
-	hg_vm_remove_tree(staging, NULL);
-out:
+	staging = hg_import_make_staging(lib, error);
+	if (staging)
+		disk_path = import_disk(path, format, options ? options->mode : HG_IMPORT_COPY,
+					staging, src, cancellable, progress, user_data, error);
 	hg_block_close(src);
+	if (disk_path) {
+		g_ptr_array_add(disks, g_steal_pointer(&disk_path));
+		entry = hg_import_publish(lib, staging, name, disks, error);
+	}
+	if (!entry && staging)
+		hg_import_remove_staging(staging);
 	return entry;
 }

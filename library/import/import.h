@@ -44,11 +44,15 @@ typedef struct {
 	HgImportMode mode;
 } HgImportOptions;
 
-/* The VM a disk image becomes.  progress (may be NULL) is called from the
- * calling thread while the disk is copied. */
-HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path,
-				const HgImportOptions *options, GCancellable *cancellable,
-				HgBlockProgressFunc progress, gpointer user_data, GError **error);
+/* The VM a file becomes: a disk image (as options say), or the raw disk
+ * images in a compressed file or a tar/zip archive (streamed into qcow2,
+ * copy mode only; other formats inside are refused for now).  An ISO is
+ * refused: it is installation media for the create wizard.  progress (may
+ * be NULL) is called from the calling thread while disks are written (for
+ * archives: bytes of the file read). */
+HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path, const HgImportOptions *options,
+				GCancellable *cancellable, HgBlockProgressFunc progress,
+				gpointer user_data, GError **error);
 
 /* The firmware a disk boots with, from its partition table: UEFI when it
  * has a GPT with an EFI system partition and no BIOS boot partition, else
