@@ -58,7 +58,8 @@ static const HgBlockDriver *block_driver_probe(int fd)
 
 	/* One more read for the formats whose mark ends the file (fixed VHD). */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)sizeof(tail))
-		have_tail = hg_block_fd_pread(fd, st.st_size - sizeof(tail), tail, sizeof(tail)) == 0;
+		have_tail =
+			hg_block_fd_pread(fd, st.st_size - sizeof(tail), tail, sizeof(tail)) == 0;
 	driver = hg_block_probe_bytes(head, len, have_tail ? tail : NULL);
 	/* A VMDK descriptor is small text, told by parsing it. */
 	if (driver == &hg_block_raw_driver && hg_block_vmdk_probe(fd))
@@ -517,4 +518,75 @@ char *hg_block_read_backing_path(const char *path, GError **error)
 		return g_steal_pointer(&name);
 	dir = g_path_get_dirname(path);
 	return g_build_filename(dir, name, NULL);
+}
+
+int hg_block_fd_read_into(int fd, uint64_t file_offset, const struct iovec *iov, int iovcnt,
+			  uint64_t skip, uint64_t len)
+{
+	struct iovec stack[64];
+	struct iovec *part =
+		iovcnt <= (int)G_N_ELEMENTS(stack) ? stack : g_new(struct iovec, iovcnt);
+	int n = hg_block_iov_slice(iov, iovcnt, skip, len, part, MAX(iovcnt, 1));
+	int r = n < 0 ? -EIO : hg_block_fd_transfer(fd, file_offset, part, n, false);
+
+	if (part != stack)
+		g_free(part);
+	return r;
+}
+
+void hg_block_read_run_init(HgBlockReadRun *run, int fd, const struct iovec *iov, int iovcnt)
+{
+	*run = (HgBlockReadRun){.fd = fd, .iov = iov, .iovcnt = iovcnt};
+}
+
+int hg_block_read_run_add(HgBlockReadRun *run, uint64_t file_offset, uint64_t skip, uint64_t len)
+{
+	int r = 0;
+
+	if (run->len && run->file + run->len == file_offset && run->skip + run->len == skip) {
+		run->len += len;
+		return 0;
+	}
+	r = hg_block_read_run_finish(run);
+	run->file = file_offset;
+	run->skip = skip;
+	run->len = len;
+	return r;
+}
+
+int hg_block_read_run_finish(HgBlockReadRun *run)
+{
+	int r = 0;
+
+	if (run->len)
+		r = hg_block_fd_read_into(run->fd, run->file, run->iov, run->iovcnt, run->skip,
+					  run->len);
+	run->len = 0;
+	return r;
+}
+
+int hg_block_read_only_writev(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov,
+			      int iovcnt)
+{
+	(void)blk, (void)offset, (void)iov, (void)iovcnt;
+	return -EROFS;
+}
+
+int hg_block_read_only_discard(HgBlockBackend *blk, uint64_t offset, uint64_t len)
+{
+	(void)blk, (void)offset, (void)len;
+	return -EROFS;
+}
+
+int hg_block_read_only_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len,
+				    bool may_unmap)
+{
+	(void)blk, (void)offset, (void)len, (void)may_unmap;
+	return -EROFS;
+}
+
+int hg_block_read_only_flush(HgBlockBackend *blk)
+{
+	(void)blk;
+	return 0;
 }

@@ -109,3 +109,28 @@ int hg_block_fd_pread(int fd, uint64_t offset, void *buf, size_t len);
 int hg_block_fd_pwrite(int fd, uint64_t offset, const void *buf, size_t len);
 /* The host space a file takes (st_blocks); a block device's size. */
 uint64_t hg_block_fd_allocated_bytes(int fd);
+/* Reads fd's bytes [file_offset, + len) into [skip, skip + len) of iov. */
+int hg_block_fd_read_into(int fd, uint64_t file_offset, const struct iovec *iov, int iovcnt,
+			  uint64_t skip, uint64_t len);
+
+/* A read of an image's blocks gathered into runs: pieces that follow each
+ * other both in the request and in the file become one read.  Pieces are
+ * added in request order; every call returns 0 or the -errno of a read. */
+typedef struct {
+	int fd;
+	const struct iovec *iov;
+	int iovcnt;
+	uint64_t file, skip, len; /* the pending run: file offset, request offset, length */
+} HgBlockReadRun;
+void hg_block_read_run_init(HgBlockReadRun *run, int fd, const struct iovec *iov, int iovcnt);
+int hg_block_read_run_add(HgBlockReadRun *run, uint64_t file_offset, uint64_t skip, uint64_t len);
+int hg_block_read_run_finish(HgBlockReadRun *run);
+
+/* The callbacks of a read-only format (import formats): writes, discards
+ * and zeroing fail with -EROFS; flush has nothing to do. */
+int hg_block_read_only_writev(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov,
+			      int iovcnt);
+int hg_block_read_only_discard(HgBlockBackend *blk, uint64_t offset, uint64_t len);
+int hg_block_read_only_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len,
+				    bool may_unmap);
+int hg_block_read_only_flush(HgBlockBackend *blk);

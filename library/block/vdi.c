@@ -249,82 +249,33 @@ static void vdi_close(HgBlockBackend *blk)
 	vdi_free(vdi);
 }
 
-/* Reads file bytes [file_offset, + len) into iov at skip. */
-static int vdi_read_run(VdiImage *vdi, uint64_t file_offset, const struct iovec *iov, int iovcnt,
-			uint64_t skip, uint64_t len)
-{
-	struct iovec stack[64];
-	struct iovec *part =
-		iovcnt <= (int)G_N_ELEMENTS(stack) ? stack : g_new(struct iovec, iovcnt);
-	int n = hg_block_iov_slice(iov, iovcnt, skip, len, part, iovcnt);
-	int r = hg_block_fd_transfer(vdi->fd, file_offset, part, n, false);
-
-	if (part != stack)
-		g_free(part);
-	return r;
-}
-
 /* Block by block; consecutive blocks in consecutive slots are one read. */
 static int vdi_readv(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov, int iovcnt)
 {
 	VdiImage *vdi = blk->state;
 	uint64_t len = hg_block_iov_length(iov, iovcnt), done = 0;
 	uint64_t block_mask = (1ull << vdi->block_bits) - 1;
-	uint64_t run_file = 0, run_skip = 0, run_len = 0;
+	HgBlockReadRun run;
 	int r = 0;
 
+	hg_block_read_run_init(&run, vdi->fd, iov, iovcnt);
 	while (done < len && r == 0) {
 		uint64_t pos = offset + done;
 		uint64_t n = MIN(block_mask + 1 - (pos & block_mask), len - done);
 		uint32_t entry = vdi->map[pos >> vdi->block_bits];
 
-		if (entry == VDI_BLOCK_FREE || entry == VDI_BLOCK_ZERO) {
+		if (entry == VDI_BLOCK_FREE || entry == VDI_BLOCK_ZERO)
 			hg_block_iov_memset(iov, iovcnt, done, 0, n);
-		} else {
-			uint64_t at =
-				vdi->data_offset + entry * vdi->slot_size + (pos & block_mask);
-			if (run_len && run_file + run_len == at) {
-				run_len += n;
-			} else {
-				if (run_len)
-					r = vdi_read_run(vdi, run_file, iov, iovcnt, run_skip,
-							 run_len);
-				run_file = at;
-				run_skip = done;
-				run_len = n;
-			}
-		}
+		else
+			r = hg_block_read_run_add(&run,
+						  vdi->data_offset + entry * vdi->slot_size +
+							  (pos & block_mask),
+						  done, n);
 		done += n;
 	}
-	if (r == 0 && run_len)
-		r = vdi_read_run(vdi, run_file, iov, iovcnt, run_skip, run_len);
+	if (r == 0)
+		r = hg_block_read_run_finish(&run);
 	return r;
-}
-
-static int vdi_refuse_write(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov,
-			    int iovcnt)
-{
-	(void)blk, (void)offset, (void)iov, (void)iovcnt;
-	return -EROFS;
-}
-
-static int vdi_flush(HgBlockBackend *blk)
-{
-	(void)blk;
-	return 0;
-}
-
-static int vdi_refuse_discard(HgBlockBackend *blk, uint64_t offset, uint64_t len)
-{
-	(void)blk, (void)offset, (void)len;
-	return -EROFS;
-}
-
-static int vdi_refuse_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len,
-				   bool may_unmap)
-{
-	(void)blk, (void)offset, (void)len, (void)may_unmap;
-	return -EROFS;
 }
 
 static uint64_t vdi_allocated_bytes(HgBlockBackend *blk)
@@ -338,9 +289,9 @@ const HgBlockDriver hg_block_vdi_driver = {
 	.open = vdi_open,
 	.close = vdi_close,
 	.readv = vdi_readv,
-	.writev = vdi_refuse_write,
-	.flush = vdi_flush,
-	.discard = vdi_refuse_discard,
-	.write_zeroes = vdi_refuse_write_zeroes,
+	.writev = hg_block_read_only_writev,
+	.flush = hg_block_read_only_flush,
+	.discard = hg_block_read_only_discard,
+	.write_zeroes = hg_block_read_only_write_zeroes,
 	.allocated_bytes = vdi_allocated_bytes,
 };

@@ -331,21 +331,6 @@ static void vhd_close(HgBlockBackend *blk)
 	vhd_free(vhd);
 }
 
-/* Reads file bytes [file_offset, + len) into iov at skip. */
-static int vhd_read_run(VhdImage *vhd, uint64_t file_offset, const struct iovec *iov, int iovcnt,
-			uint64_t skip, uint64_t len)
-{
-	struct iovec stack[64];
-	struct iovec *part =
-		iovcnt <= (int)G_N_ELEMENTS(stack) ? stack : g_new(struct iovec, iovcnt);
-	int n = hg_block_iov_slice(iov, iovcnt, skip, len, part, iovcnt);
-	int r = hg_block_fd_transfer(vhd->fd, file_offset, part, n, false);
-
-	if (part != stack)
-		g_free(part);
-	return r;
-}
-
 /* [pos, pos + len) inside one allocated block whose bitmap starts at
  * bitmap_at, into iov at skip: runs of present sectors are one read each,
  * absent ones zeroes. */
@@ -382,16 +367,16 @@ static int vhd_read_in_block(VhdImage *vhd, uint64_t bitmap_at, uint64_t pos, ui
 			}
 		} else {
 			if (run_len)
-				r = vhd_read_run(vhd, data_at + run_start, iov, iovcnt,
-						 skip + done - run_len, run_len);
+				r = hg_block_fd_read_into(vhd->fd, data_at + run_start, iov, iovcnt,
+							  skip + done - run_len, run_len);
 			run_len = 0;
 			hg_block_iov_memset(iov, iovcnt, skip + done, 0, n);
 		}
 		done += n;
 	}
 	if (r == 0 && run_len)
-		r = vhd_read_run(vhd, data_at + run_start, iov, iovcnt, skip + done - run_len,
-				 run_len);
+		r = hg_block_fd_read_into(vhd->fd, data_at + run_start, iov, iovcnt,
+					  skip + done - run_len, run_len);
 	return r;
 }
 
@@ -419,32 +404,6 @@ static int vhd_readv(HgBlockBackend *blk, uint64_t offset, const struct iovec *i
 	return r;
 }
 
-static int vhd_refuse_write(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov,
-			    int iovcnt)
-{
-	(void)blk, (void)offset, (void)iov, (void)iovcnt;
-	return -EROFS;
-}
-
-static int vhd_flush(HgBlockBackend *blk)
-{
-	(void)blk;
-	return 0;
-}
-
-static int vhd_refuse_discard(HgBlockBackend *blk, uint64_t offset, uint64_t len)
-{
-	(void)blk, (void)offset, (void)len;
-	return -EROFS;
-}
-
-static int vhd_refuse_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len,
-				   bool may_unmap)
-{
-	(void)blk, (void)offset, (void)len, (void)may_unmap;
-	return -EROFS;
-}
-
 static uint64_t vhd_allocated_bytes(HgBlockBackend *blk)
 {
 	VhdImage *vhd = blk->state;
@@ -456,9 +415,9 @@ const HgBlockDriver hg_block_vhd_driver = {
 	.open = vhd_open,
 	.close = vhd_close,
 	.readv = vhd_readv,
-	.writev = vhd_refuse_write,
-	.flush = vhd_flush,
-	.discard = vhd_refuse_discard,
-	.write_zeroes = vhd_refuse_write_zeroes,
+	.writev = hg_block_read_only_writev,
+	.flush = hg_block_read_only_flush,
+	.discard = hg_block_read_only_discard,
+	.write_zeroes = hg_block_read_only_write_zeroes,
 	.allocated_bytes = vhd_allocated_bytes,
 };

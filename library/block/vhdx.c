@@ -488,81 +488,31 @@ static void vhdx_close(HgBlockBackend *blk)
 	g_free(vhdx);
 }
 
-/* Reads file bytes [file_offset, + len) into iov at skip. */
-static int vhdx_read_run(VhdxImage *vhdx, uint64_t file_offset, const struct iovec *iov, int iovcnt,
-			 uint64_t skip, uint64_t len)
-{
-	struct iovec stack[64];
-	struct iovec *part =
-		iovcnt <= (int)G_N_ELEMENTS(stack) ? stack : g_new(struct iovec, iovcnt);
-	int n = hg_block_iov_slice(iov, iovcnt, skip, len, part, iovcnt);
-	int r = hg_block_fd_transfer(vhdx->fd, file_offset, part, n, false);
-
-	if (part != stack)
-		g_free(part);
-	return r;
-}
-
 /* Block by block; blocks that follow each other in the file are one read. */
 static int vhdx_readv(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov, int iovcnt)
 {
 	VhdxImage *vhdx = blk->state;
 	uint64_t len = hg_block_iov_length(iov, iovcnt), done = 0;
 	uint64_t block_mask = (1ull << vhdx->block_bits) - 1;
-	uint64_t run_file = 0, run_skip = 0, run_len = 0;
+	HgBlockReadRun run;
 	int r = 0;
 
+	hg_block_read_run_init(&run, vhdx->fd, iov, iovcnt);
 	while (done < len && r == 0) {
 		uint64_t pos = offset + done;
 		uint64_t n = MIN(block_mask + 1 - (pos & block_mask), len - done);
 		uint64_t entry = vhdx->bat[pos >> vhdx->block_bits];
 
-		if ((entry & VHDX_STATE_MASK) != VHDX_PAYLOAD_FULLY_PRESENT) {
+		if ((entry & VHDX_STATE_MASK) != VHDX_PAYLOAD_FULLY_PRESENT)
 			hg_block_iov_memset(iov, iovcnt, done, 0, n);
-		} else {
-			uint64_t at = (entry & VHDX_OFFSET_MASK) + (pos & block_mask);
-			if (run_len && run_file + run_len == at) {
-				run_len += n;
-			} else {
-				if (run_len)
-					r = vhdx_read_run(vhdx, run_file, iov, iovcnt, run_skip,
-							  run_len);
-				run_file = at;
-				run_skip = done;
-				run_len = n;
-			}
-		}
+		else
+			r = hg_block_read_run_add(
+				&run, (entry & VHDX_OFFSET_MASK) + (pos & block_mask), done, n);
 		done += n;
 	}
-	if (r == 0 && run_len)
-		r = vhdx_read_run(vhdx, run_file, iov, iovcnt, run_skip, run_len);
+	if (r == 0)
+		r = hg_block_read_run_finish(&run);
 	return r;
-}
-
-static int vhdx_refuse_write(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov,
-			     int iovcnt)
-{
-	(void)blk, (void)offset, (void)iov, (void)iovcnt;
-	return -EROFS;
-}
-
-static int vhdx_flush(HgBlockBackend *blk)
-{
-	(void)blk;
-	return 0;
-}
-
-static int vhdx_refuse_discard(HgBlockBackend *blk, uint64_t offset, uint64_t len)
-{
-	(void)blk, (void)offset, (void)len;
-	return -EROFS;
-}
-
-static int vhdx_refuse_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len,
-				    bool may_unmap)
-{
-	(void)blk, (void)offset, (void)len, (void)may_unmap;
-	return -EROFS;
 }
 
 static uint64_t vhdx_allocated_bytes(HgBlockBackend *blk)
@@ -576,9 +526,9 @@ const HgBlockDriver hg_block_vhdx_driver = {
 	.open = vhdx_open,
 	.close = vhdx_close,
 	.readv = vhdx_readv,
-	.writev = vhdx_refuse_write,
-	.flush = vhdx_flush,
-	.discard = vhdx_refuse_discard,
-	.write_zeroes = vhdx_refuse_write_zeroes,
+	.writev = hg_block_read_only_writev,
+	.flush = hg_block_read_only_flush,
+	.discard = hg_block_read_only_discard,
+	.write_zeroes = hg_block_read_only_write_zeroes,
 	.allocated_bytes = vhdx_allocated_bytes,
 };

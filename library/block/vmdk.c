@@ -41,20 +41,6 @@ typedef struct {
 	unsigned count;
 } HgVmdk;
 
-int hg_vmdk_read_slice(int fd, uint64_t offset, const struct iovec *iov, int iovcnt, uint64_t skip,
-		       uint64_t len)
-{
-	struct iovec stack[256];
-	struct iovec *slice =
-		iovcnt <= (int)G_N_ELEMENTS(stack) ? stack : g_new(struct iovec, iovcnt);
-	int n = hg_block_iov_slice(iov, iovcnt, skip, len, slice, MAX(iovcnt, 1));
-	int r = n < 0 ? -EIO : hg_block_fd_transfer(fd, offset, slice, n, false);
-
-	if (slice != stack)
-		g_free(slice);
-	return r;
-}
-
 static void vmdk_free(HgVmdk *v)
 {
 	for (unsigned i = 0; i < v->count; i++) {
@@ -340,8 +326,8 @@ static int vmdk_readv(HgBlockBackend *blk, uint64_t offset, const struct iovec *
 			hg_block_iov_memset(iov, iovcnt, done, 0, piece);
 			break;
 		case VMDK_EXTENT_FLAT:
-			r = hg_vmdk_read_slice(e->fd, e->file_offset + in_extent, iov, iovcnt, done,
-					       piece);
+			r = hg_block_fd_read_into(e->fd, e->file_offset + in_extent, iov, iovcnt,
+						  done, piece);
 			break;
 		case VMDK_EXTENT_SPARSE:
 			if (done == 0 && piece == len) {
@@ -364,32 +350,6 @@ static int vmdk_readv(HgBlockBackend *blk, uint64_t offset, const struct iovec *
 		done += piece;
 	}
 	return 0;
-}
-
-static int vmdk_refuse_write(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov,
-			     int iovcnt)
-{
-	(void)blk, (void)offset, (void)iov, (void)iovcnt;
-	return -EROFS;
-}
-
-static int vmdk_flush(HgBlockBackend *blk)
-{
-	(void)blk;
-	return 0;
-}
-
-static int vmdk_refuse_discard(HgBlockBackend *blk, uint64_t offset, uint64_t len)
-{
-	(void)blk, (void)offset, (void)len;
-	return -EROFS;
-}
-
-static int vmdk_refuse_write_zeroes(HgBlockBackend *blk, uint64_t offset, uint64_t len,
-				    bool may_unmap)
-{
-	(void)blk, (void)offset, (void)len, (void)may_unmap;
-	return -EROFS;
 }
 
 static uint64_t vmdk_allocated_bytes(HgBlockBackend *blk)
@@ -431,9 +391,9 @@ const HgBlockDriver hg_block_vmdk_driver = {
 	.open = vmdk_open,
 	.close = vmdk_close,
 	.readv = vmdk_readv,
-	.writev = vmdk_refuse_write,
-	.flush = vmdk_flush,
-	.discard = vmdk_refuse_discard,
-	.write_zeroes = vmdk_refuse_write_zeroes,
+	.writev = hg_block_read_only_writev,
+	.flush = hg_block_read_only_flush,
+	.discard = hg_block_read_only_discard,
+	.write_zeroes = hg_block_read_only_write_zeroes,
 	.allocated_bytes = vmdk_allocated_bytes,
 };

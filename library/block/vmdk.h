@@ -19,10 +19,6 @@
 /* What block.c probes as a descriptor file: text this small. */
 #define VMDK_PROBE_DESCRIPTOR_MAX_BYTES (64u * 1024)
 
-/* Reads [skip, skip + len) of iov from fd at offset (vmdk.c). */
-int hg_vmdk_read_slice(int fd, uint64_t offset, const struct iovec *iov, int iovcnt, uint64_t skip,
-		       uint64_t len);
-
 /* The descriptor, as parsed. */
 typedef enum {
 	VMDK_EXTENT_FLAT, /* FLAT and VMFS: a raw file from an offset */

@@ -481,8 +481,8 @@ int hg_vmdk_sparse_readv(VmdkSparse *s, uint64_t offset, const struct iovec *iov
 		}
 		if (gte_is_zero(gte))
 			hg_block_iov_memset(iov, iovcnt, done, 0, run);
-		else if ((r = hg_vmdk_read_slice(s->fd, (uint64_t)gte * VMDK_SECTOR + in_grain, iov,
-						 iovcnt, done, run)) < 0)
+		else if ((r = hg_block_fd_read_into(s->fd, (uint64_t)gte * VMDK_SECTOR + in_grain,
+						    iov, iovcnt, done, run)) < 0)
 			return r;
 		done += run;
 	}
