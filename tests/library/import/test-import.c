@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "library/import/import.h"
+#include "library/import/import_os.h"
 #include "library/vm/vm_library.h"
 
 static char *work;
@@ -468,6 +469,42 @@ static void test_archive_cancel_leaves_nothing(void)
 	g_assert_cmpuint(hidden_folders(), ==, 0);
 }
 
+/* What VMware and VirtualBox write as OS type and description. */
+static void test_os_from_appliance_names(void)
+{
+	static const char *const cases[][3] = {
+		{"debian12_64Guest", NULL, "debian12"},
+		{"Debian11_64", NULL, "debian11"},
+		{"Debian_64", "Debian GNU/Linux 12 (64-bit)", "debian12"},
+		{"windows9_64Guest", NULL, "win10"},
+		{"windows2019srvNext_64Guest", NULL, "win2k22"},
+		{"Windows11_64", NULL, "win11"},
+		{NULL, "Microsoft Windows 10 Pro (64-bit)", "win10"},
+		{"Ubuntu22_LTS_64", NULL, "ubuntu22.04"},
+		{"otherGuest", "Ubuntu 20.04.6 LTS", "ubuntu20.04"},
+		{"freebsd13_64Guest", NULL, "freebsd13.0"},
+		{"ArchLinux_64", NULL, "archlinux"},
+		{"rhel9_64Guest", NULL, "rhel9.0"},
+		/* Nothing the database knows: no guess. */
+		{"otherLinux64Guest", "My appliance", NULL},
+		{"Windows95", NULL, NULL},
+		{NULL, NULL, NULL},
+		{"", "", NULL},
+	};
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(HgOsGuess) guess = hg_import_guess_os(cases[i][0], cases[i][1]);
+		g_test_message("%s / %s -> %s", cases[i][0], cases[i][1],
+			       guess ? guess->short_id : "(none)");
+		if (cases[i][2]) {
+			g_assert_nonnull(guess);
+			g_assert_cmpstr(guess->short_id, ==, cases[i][2]);
+		} else {
+			g_assert_null(guess);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
@@ -496,6 +533,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/import/hostile-and-broken-archives", test_hostile_and_broken_archives);
 	g_test_add_func("/import/archive-cancel-leaves-nothing",
 			test_archive_cancel_leaves_nothing);
+	g_test_add_func("/import/os-from-appliance-names", test_os_from_appliance_names);
 	status = g_test_run();
 	hg_vm_library_free(lib);
 	cmd = g_strdup_printf("rm -rf '%s'", work);
