@@ -205,7 +205,7 @@ static bool read_entries(Reader *r, const char *staging, GPtrArray *disks, GErro
 					     "is one disk too many (a VM has at most 12 here)");
 		g_autofree char *name = disk_file_name(disks->len);
 		g_autofree char *target = g_build_filename(staging, name, NULL);
-		HgStreamDisk *disk = hg_stream_disk_new(target, error);
+		HgStreamDisk *disk = hg_stream_disk_new(target, HG_STREAM_DISK_MAX, error);
 		if (!disk)
 			return false;
 		if (!stream_entry(r, disk, head, (size_t)len, error)) {
