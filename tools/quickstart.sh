@@ -21,7 +21,7 @@ packages=(
 	gettext desktop-file-utils appstream xvfb xauth xdotool x11-apps libatk-adaptor dbus
 	libxml2-utils libgdk-pixbuf2.0-bin librsvg2-common
 	osinfo-db-tools
-	libzstd-dev zlib1g-dev qemu-utils libarchive-dev zstd bzip2 zip
+	libzstd-dev zlib1g-dev qemu-utils libarchive-dev libxml2-dev zstd bzip2 zip
 )
 # Only the benchmarks use these, as a reference to compare with.
 bench_packages=(qemu-system-x86 qemu-utils)
