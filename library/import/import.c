@@ -205,8 +205,26 @@ void hg_import_remove_staging(const char *staging)
 	hg_vm_remove_tree(staging, NULL);
 }
 
+/* Within what a VM here may have: an appliance may ask for anything. */
+static void apply_hints(HgVmConfig *config, const HgImportHints *hints)
+{
+	if (hints->cpus)
+		config->cpus = CLAMP(hints->cpus, 1, HG_VM_CPUS_MAX);
+	if (hints->memory_mib)
+		config->memory_mib = (unsigned)CLAMP(hints->memory_mib, HG_VM_MEMORY_MIN_MIB,
+						     HG_VM_MEMORY_MAX_MIB);
+	if (hints->efi)
+		config->firmware = HG_FIRMWARE_UEFI;
+	if (hints->os && hints->os->known) {
+		g_free(config->os_id);
+		g_free(config->os_name);
+		config->os_id = g_strdup(hints->os->short_id);
+		config->os_name = g_strdup(hints->os->name);
+	}
+}
+
 HgVmEntry *hg_import_publish(HgVmLibrary *lib, const char *staging, const char *name,
-			     GPtrArray *disks, GError **error)
+			     GPtrArray *disks, const HgImportHints *hints, GError **error)
 {
 	g_autoptr(HgVmConfig) config = hg_vm_config_new(name);
 	g_autofree char *json = g_build_filename(staging, "vm.json", NULL);
@@ -231,6 +249,8 @@ HgVmEntry *hg_import_publish(HgVmLibrary *lib, const char *staging, const char *
 			}
 		}
 	}
+	if (hints)
+		apply_hints(config, hints);
 	if (!hg_vm_config_save(config, json, error))
 		return NULL;
 	id = hg_vm_library_publish(lib, staging, name, error);
@@ -359,7 +379,7 @@ HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path, const HgImpo
 	hg_block_close(src);
 	if (disk_path) {
 		g_ptr_array_add(disks, g_steal_pointer(&disk_path));
-		entry = hg_import_publish(lib, staging, name, disks, error);
+		entry = hg_import_publish(lib, staging, name, disks, NULL, error);
 	}
 	if (!entry && staging)
 		hg_import_remove_staging(staging);

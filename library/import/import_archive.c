@@ -1,239 +1,101 @@
 /* Importing compressed images and archives, streamed (import_private.h).
  *
- * libarchive reads the file front to back: a compressed single image
- * (gzip, xz, zstd, bzip2) through its "raw" format, a tar or zip entry by
- * entry.  Each disk found goes straight into a growing qcow2 in the new
- * VM's staging folder (stream_disk.c): nothing is unpacked to a temporary
- * copy first.  Entry names are only read, never used to write anything;
- * entries with absolute names, ".." or links are still refused by name,
- * since an archive that has them is not one to trust. */
-#include <archive.h>
-#include <archive_entry.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
+ * libarchive reads the file front to back (archive_reader.c): a compressed
+ * single image (gzip, xz, zstd, bzip2), a tar or zip entry by entry.  An
+ * archive whose first file is an OVF descriptor is an OVA (import_ova.c).
+ * Otherwise every entry that is a disk (a raw image, a streamOptimized
+ * VMDK) goes straight into a growing qcow2 in the new VM's staging folder,
+ * in archive order; small files (a README, a manifest) are passed over.
+ * Nothing is unpacked to a temporary copy first. */
 #include <string.h>
-#include <unistd.h>
+#include <sys/statvfs.h>
 
+#include "library/import/archive_reader.h"
 #include "library/import/import_private.h"
 #include "library/import/stream_disk.h"
 
-#define PEEK_BYTES 4096u
-#define STREAM_READ_BYTES (1u << 20)
 /* An entry smaller than this is not a disk (a README, a manifest). */
 #define MIN_DISK_ENTRY (64u << 10)
-#define MAX_DISKS 12u
 
-typedef struct {
-	struct archive *a;
-	bool single; /* a compressed file: one stream, no archive entries */
-	const char *path; /* the file imported */
-	guint64 file_size;
-	GCancellable *cancellable;
-	HgBlockProgressFunc progress;
-	gpointer user_data;
-} Reader;
-
-static bool archive_fail(GError **error, Reader *r, const char *what)
-{
-	g_autofree char *base = g_path_get_basename(r->path);
-
-	g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID, "%s: %s: %s", base, what,
-		    archive_error_string(r->a) ? archive_error_string(r->a) : "unreadable");
-	return false;
-}
-
-static bool entry_refused(GError **error, Reader *r, const char *name, const char *why)
-{
-	g_autofree char *base = g_path_get_basename(r->path);
-
-	g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID, "%s: the entry \"%s\" %s; refused",
-		    base, name, why);
-	return false;
-}
-
-/* Absolute names, "..", links: refused, whatever they would have been. */
-static bool entry_acceptable(Reader *r, struct archive_entry *entry, GError **error)
-{
-	const char *name = archive_entry_pathname(entry);
-	g_auto(GStrv) parts = NULL;
-
-	if (!name || !*name)
-		return entry_refused(error, r, "", "has no name");
-	if (name[0] == '/')
-		return entry_refused(error, r, name, "has an absolute name");
-	parts = g_strsplit(name, "/", -1);
-	for (char **p = parts; *p; p++)
-		if (strcmp(*p, "..") == 0)
-			return entry_refused(error, r, name,
-					     "leads out of the archive with \"..\"");
-	if (archive_entry_hardlink(entry) || archive_entry_symlink(entry) ||
-	    archive_entry_filetype(entry) == AE_IFLNK)
-		return entry_refused(error, r, name, "is a link");
-	return true;
-}
-
-static bool archive_refused_not_disk(GError **error, Reader *r)
-{
-	g_autofree char *base = g_path_get_basename(r->path);
-
-	g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
-		    "%s: what it holds is not a disk image (too small, or not a whole number of "
-		    "512-byte sectors)",
-		    base);
-	return false;
-}
-
-static void report(Reader *r)
-{
-	if (r->progress && r->file_size)
-		r->progress(MIN((guint64)archive_filter_bytes(r->a, -1), r->file_size),
-			    r->file_size, r->user_data);
-}
-
-/* The rest of the current entry into disk, with the first bytes already
- * read (head).  Only archive_read_data is used: mixing it with
- * archive_read_data_block drops what the first left in libarchive's
- * buffer.  It also fills the holes of sparse tar entries with zeroes,
- * which the disk then skips. */
-static bool stream_entry(Reader *r, HgStreamDisk *disk, const void *head, size_t head_len,
-			 GError **error)
-{
-	g_autofree guint8 *buffer = g_malloc(STREAM_READ_BYTES);
-	la_ssize_t n;
-
-	if (head_len && !hg_stream_disk_write(disk, head, head_len, error))
-		return false;
-	while ((n = archive_read_data(r->a, buffer, STREAM_READ_BYTES)) > 0) {
-		if (g_cancellable_set_error_if_cancelled(r->cancellable, error))
-			return false;
-		if (!hg_stream_disk_write(disk, buffer, (size_t)n, error))
-			return false;
-		report(r);
-	}
-	if (n < 0)
-		return archive_fail(error, r, "the data cannot be read (truncated or corrupt?)");
-	return true;
-}
-
-/* The first bytes of the current entry (fewer when it is shorter). */
-static gssize peek_entry(Reader *r, guint8 *head, GError **error)
-{
-	gssize got = 0;
-
-	while (got < PEEK_BYTES) {
-		la_ssize_t n = archive_read_data(r->a, head + got, PEEK_BYTES - got);
-		if (n < 0) {
-			archive_fail(error, r, "the data cannot be read (truncated or corrupt?)");
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += n;
-	}
-	return got;
-}
-
-/* What an entry holds: a raw disk to stream, something to refuse, or
- * something to skip (small files, text). */
-typedef enum { ENTRY_SKIP, ENTRY_RAW_DISK, ENTRY_REFUSED } EntryKind;
-
-static EntryKind classify(struct archive_entry *entry, const guint8 *head, gssize len,
-			  const char **why)
-{
-	const char *format = hg_import_disk_magic(head, (gsize)len);
-	la_int64_t size = archive_entry_size_is_set(entry) ? archive_entry_size(entry) : -1;
-	const char *name = archive_entry_pathname(entry);
-
-	if (format) {
-		*why = format;
-		return ENTRY_REFUSED;
-	}
-	if (name &&
-	    (g_str_has_suffix(name, ".ovf") || (len > 5 && memmem(head, len, "<Envelope", 9)))) {
-		*why = "OVF";
-		return ENTRY_REFUSED;
-	}
-	if (size >= 0 && (size < MIN_DISK_ENTRY || size % 512))
-		return ENTRY_SKIP;
-	return ENTRY_RAW_DISK;
-}
-
-static char *disk_file_name(guint n)
+char *hg_import_disk_file_name(guint n)
 {
 	return n == 0 ? g_strdup("disk.qcow2") : g_strdup_printf("disk-%u.qcow2", n + 1);
 }
 
-/* Reads every entry; raw disks go to staging, in order. */
-static bool read_entries(Reader *r, const char *staging, GPtrArray *disks, GError **error)
+/* Whether the current entry is worth reading as a disk: small files and
+ * files that are not whole sectors are not raw disks (unless their size
+ * is not known yet, as in a compressed stream). */
+static bool entry_may_be_disk(HgArchiveReader *r)
 {
-	struct archive_entry *entry;
-	guint8 head[PEEK_BYTES];
-	int status;
+	gint64 size = hg_archive_reader_size(r);
+	const char *format;
 
-	while ((status = archive_read_next_header(r->a, &entry)) == ARCHIVE_OK) {
-		const char *why = NULL;
-		gssize len;
+	/* A disk format is a disk (refused if it cannot be streamed). */
+	if (hg_archive_reader_classify(r, &format) != HG_ARCHIVE_ENTRY_RAW)
+		return true;
+	return size < 0 || (size >= MIN_DISK_ENTRY && size % 512 == 0);
+}
 
-		r->single = archive_format(r->a) == ARCHIVE_FORMAT_RAW;
+/* Every disk from the current entry on, to staging in order. */
+static bool read_disks(HgArchiveReader *r, const char *staging, GPtrArray *disks, GError **error)
+{
+	int more = 1;
 
-		if (g_cancellable_set_error_if_cancelled(r->cancellable, error))
-			return false;
-		if (!entry_acceptable(r, entry, error))
-			return false;
-		if (archive_entry_filetype(entry) != AE_IFREG)
+	for (; more > 0; more = hg_archive_reader_next(r, error)) {
+		const char *format;
+		bool not_a_disk;
+
+		if (hg_archive_reader_classify(r, &format) == HG_ARCHIVE_ENTRY_OVF)
+			return hg_archive_reader_fail(
+				r, error,
+				"an OVF descriptor that is not the archive's first file "
+				"(in an OVA it comes first)");
+		if (!entry_may_be_disk(r))
 			continue;
-		len = peek_entry(r, head, error);
-		if (len < 0)
-			return false;
-		switch (classify(entry, head, len, &why)) {
-		case ENTRY_SKIP:
-			continue;
-		case ENTRY_REFUSED: {
-			g_autofree char *base = g_path_get_basename(r->path);
-			g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_UNSUPPORTED,
-				    "%s: \"%s\" is %s %s, which cannot be imported from an archive "
-				    "or a compressed file yet",
-				    base, archive_entry_pathname(entry),
-				    strcmp(why, "OVF") == 0 ? "an" : "a", why);
-			return false;
-		}
-		case ENTRY_RAW_DISK:
-			break;
-		}
-		if (disks->len == MAX_DISKS)
-			return entry_refused(error, r, archive_entry_pathname(entry),
-					     "is one disk too many (a VM has at most 12 here)");
-		g_autofree char *name = disk_file_name(disks->len);
+		if (disks->len == HG_IMPORT_MAX_DISKS)
+			return hg_archive_reader_fail(
+				r, error, "one disk too many (a VM has at most %u here)",
+				HG_IMPORT_MAX_DISKS);
+		g_autofree char *name = hg_import_disk_file_name(disks->len);
 		g_autofree char *target = g_build_filename(staging, name, NULL);
-		HgStreamDisk *disk = hg_stream_disk_new(target, HG_STREAM_DISK_MAX, error);
-		if (!disk)
+		if (!hg_archive_reader_write_disk(r, target, HG_STREAM_DISK_MAX, MIN_DISK_ENTRY,
+						  &not_a_disk, error))
 			return false;
-		if (!stream_entry(r, disk, head, (size_t)len, error)) {
-			hg_stream_disk_abort(disk);
-			return false;
-		}
-		/* A compressed stream says its size only at the end: a text file
-		 * packed with gzip is not a disk either. */
-		if (hg_stream_disk_length(disk) < MIN_DISK_ENTRY ||
-		    hg_stream_disk_length(disk) % 512) {
-			hg_stream_disk_abort(disk);
-			if (r->single)
-				return archive_refused_not_disk(error, r);
-			continue;
-		}
-		if (!hg_stream_disk_finish(disk, error))
-			return false;
-		g_ptr_array_add(disks, g_steal_pointer(&name));
+		if (not_a_disk && r->single)
+			return hg_archive_reader_fail(
+				r, error,
+				"what it holds is not a disk image (too small, or not a whole "
+				"number of 512-byte sectors)");
+		if (!not_a_disk)
+			g_ptr_array_add(disks, g_steal_pointer(&name));
 	}
-	if (status != ARCHIVE_EOF)
-		return archive_fail(error, r, "the archive cannot be read (truncated or corrupt?)");
+	if (more < 0)
+		return false;
 	if (disks->len == 0) {
-		g_autofree char *base = g_path_get_basename(r->path);
 		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID, "%s: no disk image in it",
-			    base);
+			    r->base);
 		return false;
 	}
 	return true;
+}
+
+/* The disks will take at least what the file does (data compresses); the
+ * rest is watched while they are written (stream_disk.c). */
+static bool check_space(HgVmLibrary *lib, HgArchiveReader *r, GError **error)
+{
+	struct statvfs fs;
+	guint64 available;
+
+	if (statvfs(hg_vm_library_root(lib), &fs) < 0)
+		return true;
+	available = (guint64)fs.f_bavail * fs.f_frsize;
+	if (available >= r->file_size)
+		return true;
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+		    "%s: not enough free space in %s (%" G_GUINT64_FORMAT " MiB free, at least "
+		    "%" G_GUINT64_FORMAT " MiB needed)",
+		    r->base, hg_vm_library_root(lib), available >> 20, r->file_size >> 20);
+	return false;
 }
 
 HgVmEntry *hg_import_archive(HgVmLibrary *lib, const char *path, HgImportKind kind,
@@ -241,15 +103,14 @@ HgVmEntry *hg_import_archive(HgVmLibrary *lib, const char *path, HgImportKind ki
 			     HgBlockProgressFunc progress, gpointer user_data, GError **error)
 {
 	g_autoptr(GPtrArray) disks = g_ptr_array_new_with_free_func(g_free);
-	g_autofree char *name = hg_import_vm_name(path, options);
+	g_autofree char *name = NULL;
 	g_autofree char *staging = NULL;
-	Reader r = {.path = path,
-		    .cancellable = cancellable,
-		    .progress = progress,
-		    .user_data = user_data};
-	GStatBuf st;
+	HgImportHints hints = {0};
+	HgArchiveReader r;
 	HgVmEntry *entry = NULL;
-	int fd;
+	const char *format;
+	bool ova, read;
+	int first;
 
 	if (options && options->mode != HG_IMPORT_COPY) {
 		g_autofree char *base = g_path_get_basename(path);
@@ -258,47 +119,35 @@ HgVmEntry *hg_import_archive(HgVmLibrary *lib, const char *path, HgImportKind ki
 			    base);
 		return NULL;
 	}
-	if (!hg_import_check_name(lib, name, error))
-		return NULL;
-	fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_IO, "cannot open %s: %s", path,
-			    g_strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	r.file_size = st.st_size;
-	r.a = archive_read_new();
-	archive_read_support_filter_all(r.a);
-	archive_read_support_format_tar(r.a);
-	archive_read_support_format_zip_streamable(r.a);
-	/* A compressed file that is not a tar (.tar.gz) is one stream,
-	 * whatever it holds: libarchive's "raw" format, which bids lowest. */
-	if (kind == HG_IMPORT_KIND_COMPRESSED)
-		archive_read_support_format_raw(r.a);
-	if (archive_read_open_fd(r.a, fd, 64 << 10) != ARCHIVE_OK) {
-		archive_fail(error, &r, "cannot be opened");
+	if (!hg_archive_reader_open(&r, path, kind, cancellable, progress, user_data, error) ||
+	    !check_space(lib, &r, error))
+		goto out;
+	first = hg_archive_reader_next(&r, error);
+	if (first < 0)
+		goto out;
+	if (first == 0) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID, "%s: the archive is empty",
+			    r.base);
 		goto out;
 	}
-	/* The magic said compressed, yet no decompressor took it: its header
-	 * is cut short or damaged (the raw format would pass it on as is). */
-	if (kind == HG_IMPORT_KIND_COMPRESSED &&
-	    archive_filter_code(r.a, 0) == ARCHIVE_FILTER_NONE) {
-		g_autofree char *base = g_path_get_basename(path);
-		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
-			    "%s: the compressed file's header is truncated or corrupt", base);
-		goto out;
+	ova = !r.single && hg_archive_reader_classify(&r, &format) == HG_ARCHIVE_ENTRY_OVF;
+	if (!ova) {
+		name = hg_import_vm_name(path, options);
+		if (!hg_import_check_name(lib, name, error))
+			goto out;
 	}
 	staging = hg_import_make_staging(lib, error);
 	if (!staging)
 		goto out;
-	if (read_entries(&r, staging, disks, error))
-		entry = hg_import_publish(lib, staging, name, disks, error);
+	read = ova ? hg_import_ova(lib, &r, options, staging, disks, &name, &hints, error)
+		   : read_disks(&r, staging, disks, error);
+	if (read)
+		entry = hg_import_publish(lib, staging, name, disks, &hints, error);
 	if (!entry)
 		hg_import_remove_staging(staging);
 out:
-	archive_read_free(r.a);
-	close(fd);
+	if (hints.os)
+		hg_os_guess_free(hints.os);
+	hg_archive_reader_close(&r);
 	return entry;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "library/import/import.h"
+#include "library/os/os_detect.h"
 
 /* The disk format a file's first bytes name ("QCOW2", "VMDK", "VDI", "VHD",
  * "VHDX"), or NULL (raw, or not a disk). */
@@ -14,13 +15,39 @@ bool hg_import_check_name(HgVmLibrary *lib, const char *name, GError **error);
 /* A hidden staging folder in the library, and its removal. */
 char *hg_import_make_staging(HgVmLibrary *lib, GError **error);
 void hg_import_remove_staging(const char *staging);
-/* Writes vm.json into staging (the import defaults; disks: paths, the first
- * boots; firmware from the first disk's partition table) and publishes the
- * folder.  On failure the caller removes staging. */
-HgVmEntry *hg_import_publish(HgVmLibrary *lib, const char *staging, const char *name,
-			     GPtrArray *disks, GError **error);
+/* What an appliance says about its VM (import_ova.c); zero and NULL keep
+ * the import defaults. */
+typedef struct {
+	guint cpus;
+	guint64 memory_mib;
+	bool efi; /* UEFI; else the firmware is guessed from the first disk */
+	HgOsGuess *os; /* owned by the caller */
+} HgImportHints;
 
-/* import_archive.c: a compressed image or an archive of raw disk images. */
+/* Writes vm.json into staging (the import defaults, or what hints (may be
+ * NULL) say; disks: paths, the first boots; unless hints say UEFI, the
+ * firmware comes from the first disk's partition table) and publishes the
+ * folder.
+ * On failure the caller removes staging. */
+HgVmEntry *hg_import_publish(HgVmLibrary *lib, const char *staging, const char *name,
+			     GPtrArray *disks, const HgImportHints *hints, GError **error);
+
+/* import_archive.c: a compressed image or an archive of disk images. */
 HgVmEntry *hg_import_archive(HgVmLibrary *lib, const char *path, HgImportKind kind,
 			     const HgImportOptions *options, GCancellable *cancellable,
 			     HgBlockProgressFunc progress, gpointer user_data, GError **error);
+
+/* import_ova.c: the VM of an OVA whose current entry (the first) is its OVF
+ * descriptor.  Reads the rest of the archive: the disks the OVF names go
+ * to staging as disk.qcow2, disk-2.qcow2, ... in the OVF's order (their
+ * names added to disks); *name is the VM's name (the option's, else the
+ * OVF's, checked against the library); hints what the OVF says. */
+typedef struct HgArchiveReader HgArchiveReader;
+bool hg_import_ova(HgVmLibrary *lib, HgArchiveReader *r, const HgImportOptions *options,
+		   const char *staging, GPtrArray *disks, char **name, HgImportHints *hints,
+		   GError **error);
+
+/* The file name of the VM's disk n (0: "disk.qcow2", 1: "disk-2.qcow2"). */
+char *hg_import_disk_file_name(guint n);
+/* The most disks an imported VM gets. */
+#define HG_IMPORT_MAX_DISKS 12u

@@ -1,6 +1,6 @@
 /* An imported image boots: the tests' GRUB image (tests/boot/grub.iso, a
  * hybrid disk whose grub.cfg prints HANGAR-GRUB-OK on COM1 and powers off)
- * is packed as a user would get it, imported into a library, and started
+ * is packed as a user would get it (an OVA, an .xz), imported into a library, and started
  * through vm_runtime with the VM's own configuration, under SeaBIOS.
  * Needs /dev/kvm and Debian's seabios; the packing needs qemu-img and xz. */
 #include <errno.h>
@@ -124,15 +124,22 @@ static void import_and_boot(const char *packed)
 	g_assert_cmpint(g_subprocess_get_exit_status(engine), ==, 0);
 }
 
-static void test_streamoptimized_vmdk_boots(void)
+/* An OVA, as VMware or VirtualBox export it: the OVF, then the disk as a
+ * streamOptimized VMDK, read as a stream. */
+static void test_ova_boots(void)
 {
 	g_autofree char *grub = grub_image();
-	g_autofree char *vmdk = work_file("grub-appliance.vmdk");
+	g_autofree char *vmdk = work_file("grub-appliance-disk1.vmdk");
+	g_autofree char *ova = work_file("grub-appliance.ova");
+	g_autofree char *script =
+		g_test_build_filename(G_TEST_DIST, "library", "import", "make-ova.py", NULL);
 
 	if (!can_boot())
 		return;
 	sh("qemu-img convert -f raw -O vmdk -o subformat=streamOptimized '%s' '%s'", grub, vmdk);
-	import_and_boot(vmdk);
+	sh("python3 '%s' '%s' --name grub-appliance --cpus 1 --memory-mib 256 --disk '%s'", script,
+	   ova, vmdk);
+	import_and_boot(ova);
 }
 
 static void test_xz_raw_boots(void)
@@ -164,8 +171,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	lib = hg_vm_library_open(NULL, &error);
 	g_assert_no_error(error);
-	g_test_add_func("/import-boot/streamoptimized-vmdk-reaches-grub",
-			test_streamoptimized_vmdk_boots);
+	g_test_add_func("/import-boot/ova-reaches-grub", test_ova_boots);
 	g_test_add_func("/import-boot/xz-raw-reaches-grub", test_xz_raw_boots);
 	status = g_test_run();
 	hg_vm_library_free(lib);

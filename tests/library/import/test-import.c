@@ -10,67 +10,7 @@
 #include "library/import/import.h"
 #include "library/import/import_os.h"
 #include "library/vm/vm_library.h"
-
-static char *work;
-static HgVmLibrary *lib;
-
-/* `qemu-img ARGS...`, asserting success; its output. */
-static char *qemu(const char *tool, const char *first, ...) G_GNUC_NULL_TERMINATED;
-static char *qemu(const char *tool, const char *first, ...)
-{
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_autoptr(GError) error = NULL;
-	char *out = NULL;
-	int status;
-	va_list ap;
-
-	g_ptr_array_add(argv, (char *)tool);
-	va_start(ap, first);
-	for (const char *a = first; a; a = va_arg(ap, const char *))
-		g_ptr_array_add(argv, (char *)a);
-	va_end(ap);
-	g_ptr_array_add(argv, NULL);
-	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL,
-				   NULL, &out, NULL, &status, &error));
-	g_assert_no_error(error);
-	if (!g_spawn_check_wait_status(status, NULL))
-		g_error("%s %s failed:\n%s", tool, first, out);
-	return out;
-}
-
-static char *work_file(const char *name)
-{
-	return g_build_filename(work, name, NULL);
-}
-
-/* An 8 MiB raw image with data at a few places and holes between. */
-static char *make_raw(const char *name)
-{
-	char *path = work_file(name);
-
-	g_free(qemu("qemu-img", "create", "-q", "-f", "raw", path, "8M", NULL));
-	g_free(qemu("qemu-io", "-f", "raw", "-c", "write -P 0x11 0 64k", "-c",
-		    "write -P 0x22 3M 128k", "-c", "write -P 0x33 8128k 64k", path, NULL));
-	return path;
-}
-
-static char *vm_disk(const HgVmEntry *entry)
-{
-	HgVmDisk *disk = g_ptr_array_index(entry->config->disks, 0);
-	return hg_vm_entry_resolve(entry, disk->path);
-}
-
-static unsigned hidden_folders(void)
-{
-	g_autofree char *vms = g_build_filename(hg_vm_library_root(lib), "vms", NULL);
-	g_autoptr(GDir) dir = g_dir_open(vms, 0, NULL);
-	const char *name;
-	unsigned n = 0;
-
-	while (dir && (name = g_dir_read_name(dir)))
-		n += name[0] == '.';
-	return n;
-}
+#include "tests/library/import/import-test-util.h"
 
 /* ---- identify ---- */
 
@@ -303,19 +243,6 @@ static void test_cancel_leaves_nothing(void)
 
 /* ---- compressed images and archives ---- */
 
-static void sh(const char *format, ...) G_GNUC_PRINTF(1, 2);
-static void sh(const char *format, ...)
-{
-	va_list ap;
-	g_autofree char *cmd = NULL;
-
-	va_start(ap, format);
-	cmd = g_strdup_vprintf(format, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		g_error("failed: %s", cmd);
-}
-
 static void test_compressed_images_stream_into_qcow2(void)
 {
 	static const char *const tools[][2] = {
@@ -384,24 +311,6 @@ static void test_zip_of_a_disk(void)
 	g_assert_cmpuint(entry->config->disks->len, ==, 1);
 	disk = vm_disk(entry);
 	g_free(qemu("qemu-img", "compare", raw, disk, NULL));
-}
-
-/* Each refused archive leaves the library as it was. */
-static void assert_refused(const char *path, int code, const char *words)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) before = hg_vm_library_list(lib);
-	g_autoptr(HgVmEntry) entry =
-		hg_import_disk_image(lib, path, NULL, NULL, NULL, NULL, &error);
-	g_autoptr(GPtrArray) after = hg_vm_library_list(lib);
-
-	g_test_message("refused? %s", path);
-	g_assert_null(entry);
-	g_assert_error(error, HG_VM_ERROR, code);
-	if (!strstr(error->message, words))
-		g_error("\"%s\" does not say \"%s\"", error->message, words);
-	g_assert_cmpuint(after->len, ==, before->len);
-	g_assert_cmpuint(hidden_folders(), ==, 0);
 }
 
 static void test_hostile_and_broken_archives(void)
@@ -507,16 +416,10 @@ static void test_os_from_appliance_names(void)
 
 int main(int argc, char **argv)
 {
-	g_autoptr(GError) error = NULL;
-	g_autofree char *root = NULL, *cmd = NULL;
 	int status;
 
 	g_test_init(&argc, &argv, NULL);
-	work = g_dir_make_tmp("hangar-import-XXXXXX", &error);
-	g_assert_no_error(error);
-	root = g_build_filename(work, "library", NULL);
-	lib = hg_vm_library_open(root, &error);
-	g_assert_no_error(error);
+	import_test_init("hangar-import");
 	g_test_add_func("/import/identify-by-content", test_identify_by_content);
 	g_test_add_func("/import/raw-copied-as-qcow2", test_raw_copied_as_qcow2);
 	g_test_add_func("/import/in-place-and-overlay", test_in_place_and_overlay);
@@ -535,8 +438,6 @@ int main(int argc, char **argv)
 			test_archive_cancel_leaves_nothing);
 	g_test_add_func("/import/os-from-appliance-names", test_os_from_appliance_names);
 	status = g_test_run();
-	hg_vm_library_free(lib);
-	cmd = g_strdup_printf("rm -rf '%s'", work);
-	(void)!system(cmd);
+	import_test_finish();
 	return status;
 }

@@ -1,0 +1,214 @@
+/* An OVA appliance becomes a VM (import_private.h).
+ *
+ * An OVA is a tar whose first file is the OVF descriptor; the files it
+ * references follow (DSP0243, 5.3), usually after a manifest.  The
+ * descriptor is parsed (ovf.c) for the VM's name, CPUs, memory, firmware,
+ * OS and disks; then each later entry whose name is one the descriptor
+ * references is streamed into the disk that uses it, whatever the order
+ * of the entries (a raw image or a streamOptimized VMDK: a tar can only
+ * be read front to back).  Entries it does not reference (the manifest, a
+ * certificate) are passed over.  A disk without a file is made empty, of
+ * its capacity.  A referenced file the archive lacks, or one whose size
+ * is not what the descriptor says, fails the import. */
+#include <string.h>
+
+#include "library/block/block.h"
+#include "library/import/archive_reader.h"
+#include "library/import/import_os.h"
+#include "library/import/import_private.h"
+#include "library/import/ovf.h"
+#include "library/import/stream_disk.h"
+
+/* A disk in the OVA may be up to this much larger than the descriptor's
+ * capacity (VMDK capacities are whole sectors, OVF ones may be units);
+ * beyond it, a "small" disk that expands to terabytes is refused. */
+#define CAPACITY_SLACK (1u << 20)
+
+/* The descriptor: the current entry, read whole. */
+static HgOvf *read_descriptor(HgArchiveReader *r, GError **error)
+{
+	gint64 size = hg_archive_reader_size(r);
+	g_autoptr(GByteArray) xml = g_byte_array_new();
+	guint8 buffer[16384];
+	gssize n;
+
+	if (size > HG_OVF_MAX_BYTES) {
+		hg_archive_reader_fail(r, error,
+				       "an OVF descriptor of %" G_GINT64_FORMAT
+				       " bytes, more than the %u MiB allowed",
+				       size, HG_OVF_MAX_BYTES >> 20);
+		return NULL;
+	}
+	g_byte_array_append(xml, r->head, r->head_length);
+	while ((n = hg_archive_reader_read(r, buffer, sizeof(buffer), error)) > 0) {
+		if (xml->len + n > HG_OVF_MAX_BYTES) {
+			hg_archive_reader_fail(r, error, "an OVF descriptor of more than %u MiB",
+					       HG_OVF_MAX_BYTES >> 20);
+			return NULL;
+		}
+		g_byte_array_append(xml, buffer, n);
+	}
+	if (n < 0)
+		return NULL;
+	GError *local = NULL;
+	HgOvf *ovf = hg_ovf_parse((const char *)xml->data, xml->len, &local);
+	if (!ovf) {
+		/* Its messages start "OVF descriptor: "; the file is named here. */
+		g_set_error(error, local->domain, local->code, "%s: %s", r->base, local->message);
+		g_error_free(local);
+	}
+	return ovf;
+}
+
+/* The VM's name: the option's, else the appliance's when it makes a valid
+ * one, else the file's. */
+static char *choose_name(HgVmLibrary *lib, HgArchiveReader *r, const HgImportOptions *options,
+			 const HgOvf *ovf, GError **error)
+{
+	g_autofree char *name = NULL;
+
+	if (options && options->name) {
+		name = g_strdup(options->name);
+	} else {
+		g_autoptr(HgVmConfig) probe = hg_vm_config_new(ovf->name);
+		name = hg_vm_config_validate(probe, NULL) ? g_strdup(ovf->name)
+							  : hg_import_vm_name(r->path, NULL);
+	}
+	if (!hg_import_check_name(lib, name, error))
+		return NULL;
+	return g_steal_pointer(&name);
+}
+
+/* The disk (its index) whose file an entry is, or -1; "./x" is "x". */
+static int disk_for_entry(const HgOvf *ovf, const char *entry_name)
+{
+	while (g_str_has_prefix(entry_name, "./"))
+		entry_name += 2;
+	for (guint i = 0; i < ovf->disks->len; i++) {
+		const HgOvfDisk *disk = g_ptr_array_index(ovf->disks, i);
+		if (disk->file && strcmp(disk->file->href, entry_name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* The current entry into disk's image at target. */
+static bool write_ova_disk(HgArchiveReader *r, const HgOvfDisk *disk, const char *target,
+			   GError **error)
+{
+	gint64 size = hg_archive_reader_size(r);
+	guint64 max = disk->capacity_bytes
+			      ? MIN(disk->capacity_bytes + CAPACITY_SLACK, HG_STREAM_DISK_MAX)
+			      : HG_STREAM_DISK_MAX;
+	bool not_a_disk;
+
+	if (disk->file->compression) {
+		hg_archive_reader_fail(r, error,
+				       "the OVF says this file is %s-compressed, which this "
+				       "version cannot import yet",
+				       disk->file->compression);
+		(*error)->code = HG_VM_ERROR_UNSUPPORTED;
+		return false;
+	}
+	if (disk->file->size >= 0 && size >= 0 && size != disk->file->size)
+		return hg_archive_reader_fail(r, error,
+					      "%" G_GINT64_FORMAT " bytes, but the OVF says "
+					      "%" G_GINT64_FORMAT " (damaged or altered?)",
+					      size, disk->file->size);
+	if (!hg_archive_reader_write_disk(r, target, max, 512, &not_a_disk, error))
+		return false;
+	if (not_a_disk)
+		return hg_archive_reader_fail(r, error, "not a disk image (not whole sectors)");
+	return true;
+}
+
+/* A disk the descriptor gives no file: empty, of its capacity. */
+static bool make_empty_disk(const HgOvfDisk *disk, const char *target, GError **error)
+{
+	guint64 size = (disk->capacity_bytes + 511) / 512 * 512;
+
+	if (size == 0 || size > HG_STREAM_DISK_MAX) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
+			    "OVF descriptor: the empty disk \"%s\" has an unusable capacity "
+			    "(%" G_GUINT64_FORMAT " bytes)",
+			    disk->disk_id, disk->capacity_bytes);
+		return false;
+	}
+	return hg_block_create_qcow2(target, size, NULL, 16, error);
+}
+
+/* The entries after the descriptor: each referenced one to its disk. */
+static bool read_disks(HgArchiveReader *r, const HgOvf *ovf, GPtrArray *targets, GError **error)
+{
+	g_autofree bool *done = g_new0(bool, ovf->disks->len);
+	int more;
+
+	while ((more = hg_archive_reader_next(r, error)) > 0) {
+		int i = disk_for_entry(ovf, hg_archive_reader_name(r));
+		if (i < 0)
+			continue;
+		if (done[i])
+			return hg_archive_reader_fail(r, error, "in the archive twice");
+		if (!write_ova_disk(r, g_ptr_array_index(ovf->disks, i),
+				    g_ptr_array_index(targets, i), error))
+			return false;
+		done[i] = true;
+	}
+	if (more < 0)
+		return false;
+	for (guint i = 0; i < ovf->disks->len; i++) {
+		const HgOvfDisk *disk = g_ptr_array_index(ovf->disks, i);
+		if (disk->file && !done[i]) {
+			g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
+				    "%s: the OVF descriptor references \"%s\", which is not in "
+				    "the archive",
+				    r->base, disk->file->href);
+			return false;
+		}
+		if (!disk->file && !make_empty_disk(disk, g_ptr_array_index(targets, i), error))
+			return false;
+	}
+	return true;
+}
+
+bool hg_import_ova(HgVmLibrary *lib, HgArchiveReader *r, const HgImportOptions *options,
+		   const char *staging, GPtrArray *disks, char **name, HgImportHints *hints,
+		   GError **error)
+{
+	g_autoptr(HgOvf) ovf = read_descriptor(r, error);
+	g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func(g_free);
+
+	if (!ovf)
+		return false;
+	if (ovf->disks->len == 0) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
+			    "%s: the OVF descriptor names no disk", r->base);
+		return false;
+	}
+	if (ovf->disks->len > HG_IMPORT_MAX_DISKS) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_UNSUPPORTED,
+			    "%s: the appliance has %u disks; a VM has at most %u here", r->base,
+			    ovf->disks->len, HG_IMPORT_MAX_DISKS);
+		return false;
+	}
+	*name = choose_name(lib, r, options, ovf, error);
+	if (!*name)
+		return false;
+	for (guint i = 0; i < ovf->disks->len; i++) {
+		g_autofree char *file = hg_import_disk_file_name(i);
+		g_ptr_array_add(targets, g_build_filename(staging, file, NULL));
+	}
+	if (!read_disks(r, ovf, targets, error))
+		return false;
+	for (guint i = 0; i < ovf->disks->len; i++)
+		g_ptr_array_add(disks, hg_import_disk_file_name(i));
+	hints->cpus = ovf->cpus;
+	hints->memory_mib = ovf->memory_mib;
+	hints->efi = ovf->efi;
+	hints->os = hg_import_guess_os(ovf->os_type, ovf->os_description);
+	if (ovf->nics)
+		g_message("%s: the appliance has %u network adapter(s); Hangar has no network "
+			  "devices yet, so the VM gets none",
+			  r->base, ovf->nics);
+	return true;
+}

@@ -1,0 +1,193 @@
+/* OVA appliances become VMs (library/import/import_ova.c): OVAs assembled
+ * here by make-ova.py (an OVF descriptor it writes, a manifest, disks made
+ * by qemu-img as streamOptimized VMDKs or raw) import to VMs whose disks
+ * compare equal to the sources and whose settings are the descriptor's;
+ * broken and hostile ones are refused with an error that names the
+ * problem and leave the library as it was. */
+#include <glib.h>
+#include <string.h>
+
+#include "library/import/import.h"
+#include "library/vm/vm_library.h"
+#include "tests/library/import/import-test-util.h"
+
+/* make-ova.py OUT ARGS... */
+static char *make_ova(const char *name, const char *args)
+{
+	g_autofree char *script =
+		g_test_build_filename(G_TEST_DIST, "library", "import", "make-ova.py", NULL);
+	char *ova = work_file(name);
+
+	sh("python3 '%s' '%s' %s", script, ova, args);
+	return ova;
+}
+
+/* A streamOptimized VMDK of make_raw's image, with more data at offset. */
+static char *make_vmdk(const char *name, const char *pattern_at)
+{
+	g_autofree char *raw_name = g_strconcat(name, ".raw", NULL);
+	g_autofree char *raw = make_raw(raw_name);
+	g_autofree char *write = g_strdup_printf("write -P 0x5c %s 64k", pattern_at);
+	char *vmdk = work_file(name);
+
+	g_free(qemu("qemu-io", "-f", "raw", "-c", write, raw, NULL));
+	g_free(qemu("qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o",
+		    "subformat=streamOptimized", raw, vmdk, NULL));
+	return vmdk;
+}
+
+static char *disk_path(const HgVmEntry *entry, guint i)
+{
+	HgVmDisk *disk = g_ptr_array_index(entry->config->disks, i);
+	return hg_vm_entry_resolve(entry, disk->path);
+}
+
+static void test_appliance_with_two_disks(void)
+{
+	g_autofree char *system = make_vmdk("system.vmdk", "1M");
+	g_autofree char *data = make_vmdk("data.vmdk", "5M");
+	g_autofree char *args = g_strdup_printf(
+		"--name 'Build server' --cpus 3 --memory-mib 1536 --efi "
+		"--os-type debian12_64Guest --disk '%s' --disk '%s' --reverse-disks",
+		system, data);
+	g_autofree char *ova = make_ova("build-server.ova", args);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(HgVmEntry) entry = NULL;
+	g_autofree char *d0 = NULL, *d1 = NULL;
+	HgImportKind kind;
+
+	g_assert_true(hg_import_identify(ova, &kind, NULL, &error));
+	g_assert_cmpint(kind, ==, HG_IMPORT_KIND_ARCHIVE);
+	entry = hg_import_disk_image(lib, ova, NULL, NULL, NULL, NULL, &error);
+	g_assert_no_error(error);
+	/* What the descriptor says, not the file's name. */
+	g_assert_cmpstr(entry->config->name, ==, "Build server");
+	g_assert_cmpuint(entry->config->cpus, ==, 3);
+	g_assert_cmpuint(entry->config->memory_mib, ==, 1536);
+	g_assert_cmpint(entry->config->firmware, ==, HG_FIRMWARE_UEFI);
+	g_assert_cmpstr(entry->config->os_id, ==, "debian12");
+	/* The descriptor's order, though the archive had them the other way. */
+	g_assert_cmpuint(entry->config->disks->len, ==, 2);
+	d0 = disk_path(entry, 0);
+	d1 = disk_path(entry, 1);
+	g_free(qemu("qemu-img", "compare", system, d0, NULL));
+	g_free(qemu("qemu-img", "compare", data, d1, NULL));
+	g_free(qemu("qemu-img", "check", d0, NULL));
+	g_assert_cmpint(((HgVmDisk *)g_ptr_array_index(entry->config->disks, 0))->boot_index, ==,
+			0);
+}
+
+static void test_raw_disk_and_empty_disk(void)
+{
+	g_autofree char *raw = make_raw("plain-disk.img");
+	g_autofree char *args = g_strdup_printf(
+		"--name plain --os-type otherGuest --os-description 'Something else' "
+		"--disk '%s' --empty-disk 1073741824",
+		raw);
+	g_autofree char *ova = make_ova("plain.ova", args);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(HgVmEntry) entry = hg_import_disk_image(lib, ova, NULL, NULL, NULL, NULL, &error);
+	g_autofree char *d0 = NULL, *d1 = NULL, *info = NULL;
+
+	g_assert_no_error(error);
+	g_assert_cmpint(entry->config->firmware, ==, HG_FIRMWARE_BIOS);
+	g_assert_null(entry->config->os_id);
+	g_assert_cmpuint(entry->config->disks->len, ==, 2);
+	d0 = disk_path(entry, 0);
+	d1 = disk_path(entry, 1);
+	g_free(qemu("qemu-img", "compare", "-f", "raw", raw, d0, NULL));
+	info = qemu("qemu-img", "info", "--output=json", d1, NULL);
+	g_assert_nonnull(strstr(info, "\"virtual-size\": 1073741824"));
+}
+
+/* The name the library already has: refused before any disk is written. */
+static void test_name_taken(void)
+{
+	g_autofree char *raw = make_raw("taken-disk.img");
+	g_autofree char *args = g_strdup_printf("--name twin --disk '%s'", raw);
+	g_autofree char *ova = make_ova("twin.ova", args);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(HgVmEntry) first = hg_import_disk_image(lib, ova, NULL, NULL, NULL, NULL, &error);
+	HgImportOptions renamed = {"twin 2", HG_IMPORT_COPY};
+
+	g_assert_no_error(error);
+	assert_refused(ova, HG_VM_ERROR_EXISTS, "twin");
+	/* Another name given: fine. */
+	g_autoptr(HgVmEntry) second =
+		hg_import_disk_image(lib, ova, &renamed, NULL, NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(second->config->name, ==, "twin 2");
+}
+
+static void test_broken_and_hostile_appliances(void)
+{
+	g_autofree char *raw = make_raw("victim-disk.img");
+	g_autofree char *vmdk = make_vmdk("victim.vmdk", "2M");
+	g_autofree char *args = NULL;
+
+	args = g_strdup_printf("--name lost --disk '%s' --missing gone.vmdk", vmdk);
+	g_autofree char *missing = make_ova("missing.ova", args);
+	assert_refused(missing, HG_VM_ERROR_INVALID, "\"gone.vmdk\", which is not in the archive");
+	g_free(args);
+
+	args = g_strdup_printf("--name altered --disk '%s' --wrong-size", vmdk);
+	g_autofree char *altered = make_ova("altered.ova", args);
+	assert_refused(altered, HG_VM_ERROR_INVALID, "the OVF says");
+	g_free(args);
+
+	args = g_strdup_printf("--name late --disk '%s' --ovf-last", raw);
+	g_autofree char *late = make_ova("late.ova", args);
+	assert_refused(late, HG_VM_ERROR_INVALID, "not the archive's first file");
+	g_free(args);
+
+	args = g_strdup_printf("--name many --disk '%s' --collection", vmdk);
+	g_autofree char *collection = make_ova("collection.ova", args);
+	assert_refused(collection, HG_VM_ERROR_UNSUPPORTED, "VirtualSystemCollection");
+	g_free(args);
+
+	args = g_strdup_printf("--name evil --disk '%s' --evil-entry ../../escape.vmdk", vmdk);
+	g_autofree char *evil = make_ova("evil.ova", args);
+	assert_refused(evil, HG_VM_ERROR_INVALID, "..");
+	g_free(args);
+
+	args = g_strdup_printf("--name packed --disk '%s' --compression gzip", vmdk);
+	g_autofree char *packed = make_ova("packed.ova", args);
+	assert_refused(packed, HG_VM_ERROR_UNSUPPORTED, "gzip");
+	g_free(args);
+
+	/* A descriptor that says 1 MiB for a disk whose stream says 8 MiB: a
+	 * small appliance must not expand beyond what it declared. */
+	args = g_strdup_printf("--name bomb --disk '%s:1048576'", vmdk);
+	g_autofree char *bomb = make_ova("bomb.ova", args);
+	assert_refused(bomb, HG_VM_ERROR_INVALID, "above the limit");
+	g_free(args);
+
+	/* Cut in the middle of the disk. */
+	args = g_strdup_printf("--name cut --disk '%s'", vmdk);
+	g_autofree char *whole = make_ova("whole.ova", args);
+	g_autofree char *cut = work_file("cut.ova");
+	sh("head -c $(( $(stat -c %%s '%s') - 20000 )) '%s' > '%s'", whole, whole, cut);
+	assert_refused(cut, HG_VM_ERROR_INVALID, "truncated");
+
+	/* Only a descriptor. */
+	g_autofree char *ovf_only = work_file("only.ova");
+	g_autofree char *ovf = work_file("only.ovf");
+	g_assert_true(g_file_set_contents(ovf, "<Envelope/>", -1, NULL));
+	sh("tar -C '%s' -cf '%s' only.ovf", work, ovf_only);
+	assert_refused(ovf_only, HG_VM_ERROR_INVALID, "OVF");
+}
+
+int main(int argc, char **argv)
+{
+	int status;
+
+	g_test_init(&argc, &argv, NULL);
+	import_test_init("hangar-import-ova");
+	g_test_add_func("/import-ova/appliance-with-two-disks", test_appliance_with_two_disks);
+	g_test_add_func("/import-ova/raw-disk-and-empty-disk", test_raw_disk_and_empty_disk);
+	g_test_add_func("/import-ova/name-taken", test_name_taken);
+	g_test_add_func("/import-ova/broken-and-hostile", test_broken_and_hostile_appliances);
+	status = g_test_run();
+	import_test_finish();
+	return status;
+}
