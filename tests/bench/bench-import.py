@@ -5,16 +5,18 @@
 usage: bench-import.py --hangarctl hangarctl [--qemu-img qemu-img|none] [--repeat N]
                        [--workdir DIR]
 
-Two sources, both made once per run of the benchmark:
+Three sources, made once per run of the benchmark:
 - a 4 GiB streamOptimized VMDK (qemu-img convert -o subformat=streamOptimized) of a sparse
   raw disk: of every 16 MiB, the first MiB holds data (part random, part the text of files
   from /usr/share, so that deflate has something to do), 256 MiB of data in all;
+- the same VMDK in an OVA (tests/library/import/make-ova.py);
 - a 1 GiB raw disk of the same shape (64 MiB of data) compressed with xz.
 
 Hangar imports each into a new VM of a scratch library (the disk becomes a qcow2, synced).
 QEMU converts the VMDK with `qemu-img convert -t writeback -O qcow2`; for the xz file, which
 qemu-img cannot read, the reference is what a user would type: `xz -dc` to a raw file, then
-the same qemu-img convert (the time of both counted). Throughput is the virtual disk size
+the same qemu-img convert (the time of both counted); for the OVA, `tar -xf` of its disk,
+then the convert. Throughput is the virtual disk size
 over the time. Runs are interleaved, sources in the page cache, outputs removed and
 os.sync() called before each. Every result is compared with `qemu-img compare` against the
 source once.
@@ -24,6 +26,7 @@ import argparse
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 import benchlib
@@ -146,6 +149,18 @@ def qemu_unxz_convert(qemu_img, source, unpacked, output):
     return time.perf_counter() - start
 
 
+def qemu_untar_convert(qemu_img, ova, member, scratch, output):
+    unpacked = os.path.join(scratch, member)
+    clear(scratch, output)
+    os.makedirs(scratch)
+    os.sync()
+    start = time.perf_counter()
+    run_checked(['tar', '-C', scratch, '-xf', ova, member])
+    run_checked([qemu_img, 'convert', '-t', 'writeback', '-f', 'vmdk', '-O', 'qcow2', unpacked,
+                 output])
+    return time.perf_counter() - start
+
+
 def compare(qemu_img, reference, result):
     if qemu_img:
         run_checked([qemu_img, 'compare', '-q', reference, result])
@@ -178,8 +193,8 @@ def run():
     args = parse_args()
     with benchlib.Workdir(args.workdir, 'bench-import') as work:
         benchlib.print_header(
-            'import to qcow2: 4 GiB streamOptimized VMDK (256 MiB data), 1 GiB raw .xz '
-            '(64 MiB data)', args,
+            'import to qcow2: 4 GiB streamOptimized VMDK (256 MiB data), alone and in an OVA; '
+            '1 GiB raw .xz (64 MiB data)', args,
             ['Hangar: hangarctl import (a new VM, its disk a synced qcow2)',
              'QEMU: qemu-img convert -t writeback -O qcow2 (for .xz: xz -dc, then convert)'])
         if not args.qemu_img:
@@ -190,6 +205,10 @@ def run():
         run_checked([args.qemu_img, 'convert', '-f', 'raw', '-O', 'vmdk', '-o',
                      'subformat=streamOptimized', raw, vmdk])
         clear(raw)
+        ova = work('appliance.ova')
+        make_ova = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'library',
+                                'import', 'make-ova.py')
+        run_checked([sys.executable, make_ova, ova, '--name', 'appliance', '--disk', vmdk])
         small = work('small.raw')
         make_sparse_raw(small, XZ_SIZE)
         run_checked(['xz', '-T2', '-3', '-k', small])
@@ -208,6 +227,10 @@ def run():
 
         measure(table, 'streamOptimized VMDK', VMDK_SIZE, hangar(vmdk),
                 lambda: qemu_convert(args.qemu_img, vmdk, 'vmdk', q_out), args.repeat)
+        compare(args.qemu_img, vmdk, last['disk'])
+        measure(table, 'OVA (the same VMDK)', VMDK_SIZE, hangar(ova),
+                lambda: qemu_untar_convert(args.qemu_img, ova, 'source.vmdk', work('untar'),
+                                           q_out), args.repeat)
         compare(args.qemu_img, vmdk, last['disk'])
         measure(table, 'raw .xz', XZ_SIZE, hangar(packed),
                 lambda: qemu_unxz_convert(args.qemu_img, packed, unpacked, q_out),
