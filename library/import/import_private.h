@@ -16,9 +16,13 @@ char *hg_import_make_staging(HgVmLibrary *lib, GError **error);
 void hg_import_remove_staging(const char *staging);
 /* Writes vm.json into staging (the import defaults; disks: paths, the first
  * boots; firmware from the first disk's partition table) and publishes the
- * folder.  On failure the caller removes staging. */
+ * folder.  On failure the caller removes staging.  Every disk is a qcow2
+ * image the import made; hg_import_publish_formats gives each disk's format
+ * (formats[i] for disks[i]: an image used in place keeps its own). */
 HgVmEntry *hg_import_publish(HgVmLibrary *lib, const char *staging, const char *name,
 			     GPtrArray *disks, GError **error);
+HgVmEntry *hg_import_publish_formats(HgVmLibrary *lib, const char *staging, const char *name,
+				     GPtrArray *disks, const char *const *formats, GError **error);
 
 /* import_archive.c: a compressed image or an archive of raw disk images. */
 HgVmEntry *hg_import_archive(HgVmLibrary *lib, const char *path, HgImportKind kind,
