@@ -79,7 +79,9 @@ static GOptionEntry option_entries[] = {
 	{"fw-cfg", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts.fw_cfg,
 	 "Add a fw_cfg file: name=NAME,file=PATH or name=NAME,string=TEXT", "SPEC"},
 	{"drive", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts.drives,
-	 "Add a disk or CD-ROM: file=PATH,if=virtio|sata,media=disk|cdrom,readonly=on|off",
+	 "Add a disk or CD-ROM: file=PATH,if=virtio|sata,media=disk|cdrom,readonly=on|off,"
+	 "bootindex=N,format=raw|qcow2 (the image is opened as that format; without format= "
+	 "its content is probed, which a guest that can write the image may steer: give it)",
 	 "SPEC"},
 	{"uuid", 0, 0, G_OPTION_ARG_STRING, &opts.uuid,
 	 "The machine's UUID, as firmware reports it (default: derived from --vm-id)", "UUID"},

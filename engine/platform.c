@@ -50,6 +50,7 @@ void hg_machine_config_init(HgMachineConfig *cfg)
 void hg_drive_option_free(HgDriveOption *d)
 {
 	g_free(d->file);
+	g_free(d->format);
 	g_free(d);
 }
 
@@ -93,6 +94,9 @@ bool hg_drive_option_parse(const char *text, HgDriveOption **out, GError **error
 		} else if (strcmp(key, "bootindex") == 0 && g_ascii_string_to_signed(
 								     value, 10, 0, 999, &index, NULL)) {
 			d->boot_index = (int)index;
+		} else if (strcmp(key, "format") == 0 && hg_block_format_known(value)) {
+			g_free(d->format);
+			d->format = g_strdup(value);
 		} else if (strcmp(key, "readonly") == 0 &&
 			   (strcmp(value, "on") == 0 || strcmp(value, "off") == 0)) {
 			d->read_only = strcmp(value, "on") == 0;
@@ -106,6 +110,10 @@ bool hg_drive_option_parse(const char *text, HgDriveOption **out, GError **error
 		if (bus_given && d->bus != HG_DRIVE_BUS_SATA) {
 			hg_drive_option_free(d);
 			return drive_fail(error, text, "a CD-ROM drive is on the SATA (AHCI) bus");
+		}
+		if (d->format && strcmp(d->format, "raw") != 0) {
+			hg_drive_option_free(d);
+			return drive_fail(error, text, "a CD-ROM drive's image is raw");
 		}
 		d->bus = HG_DRIVE_BUS_SATA;
 		d->read_only = true;
@@ -228,7 +236,7 @@ static bool platform_create_virtio_disks(HgMachine *m, HgMachineConfig *cfg, HgP
 				    "too many virtio disks: PCI slots run out at %s", d->file);
 			return false;
 		}
-		blk = hg_block_open(d->file, d->read_only, error);
+		blk = hg_block_open_format(d->file, d->format, d->read_only, error);
 		if (!blk)
 			return false;
 		g_ptr_array_add(p->block_backends, blk);
@@ -275,7 +283,7 @@ static bool platform_create_sata_drives(HgMachine *m, HgMachineConfig *cfg, HgPl
 			if (!hg_ahci_attach_cdrom(ahci, port, d->file, error))
 				return false;
 		} else {
-			blk = hg_block_open(d->file, d->read_only, error);
+			blk = hg_block_open_format(d->file, d->format, d->read_only, error);
 			if (!blk)
 				return false;
 			g_ptr_array_add(p->block_backends, blk);

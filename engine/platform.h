@@ -19,9 +19,15 @@ typedef struct {
 typedef enum { HG_DRIVE_BUS_VIRTIO, HG_DRIVE_BUS_SATA } HgDriveBus;
 typedef enum { HG_DRIVE_MEDIA_DISK, HG_DRIVE_MEDIA_CDROM } HgDriveMedia;
 
-/* --drive file=PATH,if=virtio|sata,media=disk|cdrom,readonly=on|off */
+/* --drive file=PATH,if=virtio|sata,media=disk|cdrom,readonly=on|off,
+ *         bootindex=N,format=raw|qcow2|... */
 typedef struct {
 	char *file; /* NULL: an empty CD-ROM drive */
+	/* format=: the image is opened as this (hg_block_open_format), its
+	 * content never consulted.  NULL: probed from the content, for
+	 * command lines written by hand; the library always gives it.  A
+	 * CD-ROM's image is raw either way. */
+	char *format;
 	HgDriveBus bus;
 	HgDriveMedia media;
 	bool read_only; /* always true for a CD-ROM */

@@ -385,11 +385,25 @@ static void vm_start_thread(GTask *task, gpointer source, gpointer task_data,
 		g_task_return_error(task, error);
 }
 
+/* A start records the formats of disks that had none in vm.json
+ * (hg_engine_start); the entry takes them in, so that a later save of it
+ * keeps them. */
+static void vm_reload_entry(HangarVm *vm)
+{
+	g_autoptr(HgVmEntry) fresh =
+		vm->library ? hg_vm_library_lookup(vm->library, vm->entry->id, NULL) : NULL;
+
+	if (fresh && fresh->config && g_strcmp0(fresh->id, vm->entry->id) == 0)
+		hangar_vm_update_entry(vm, fresh);
+}
+
 static void vm_start_done(GObject *source, GAsyncResult *result, gpointer user_data)
 {
 	HangarVm *vm = HANGAR_VM(source);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GSubprocess) engine = g_task_propagate_pointer(G_TASK(result), &error);
+
+	vm_reload_entry(vm);
 
 	if (!engine) {
 		vm_set_busy(vm, FALSE);

@@ -67,6 +67,34 @@ static const HgBlockDriver *block_driver_probe(int fd)
 	return driver;
 }
 
+bool hg_block_format_known(const char *name)
+{
+	return name && block_driver_by_name(name);
+}
+
+const char *hg_block_probe_format(const char *path, GError **error)
+{
+	const HgBlockDriver *driver;
+	struct stat st;
+	/* O_NONBLOCK: a FIFO must not hang the probe; it is refused below. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot open %s: %s",
+			    path, g_strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+			    "%s is neither a file nor a block device", path);
+		close(fd);
+		return NULL;
+	}
+	driver = block_driver_probe(fd);
+	close(fd);
+	return driver->format_name;
+}
+
 HgBlockBackend *hg_block_open_in_chain(const char *path, const char *format, bool read_only,
 				       HgBlockChain *chain, GError **error)
 {

@@ -21,6 +21,16 @@ HgBlockBackend *hg_block_open(const char *path, bool read_only, GError **error);
  * backing file. */
 HgBlockBackend *hg_block_open_format(const char *path, const char *format, bool read_only,
 				     GError **error);
+/* Is name a format this version knows ("raw", "qcow2", "vmdk", "vdi",
+ * "vpc", "vhdx")? */
+bool hg_block_format_known(const char *name);
+/* The format path's content names, from its first bytes (and a fixed VHD's
+ * footer, a VMDK descriptor's text) alone: nothing else is opened, no
+ * backing file followed.  "raw" when it names none.  For checking a format
+ * recorded elsewhere against the file, and for the one recording of it
+ * (docs/vm-config.md); what opens a VM's disk is the recorded format, never
+ * this. */
+const char *hg_block_probe_format(const char *path, GError **error);
 void hg_block_close(HgBlockBackend *blk);
 uint64_t hg_block_size(HgBlockBackend *blk);
 bool hg_block_is_read_only(HgBlockBackend *blk);

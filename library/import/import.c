@@ -224,7 +224,8 @@ static void apply_hints(HgVmConfig *config, const HgImportHints *hints)
 }
 
 HgVmEntry *hg_import_publish(HgVmLibrary *lib, const char *staging, const char *name,
-			     GPtrArray *disks, const HgImportHints *hints, GError **error)
+			     GPtrArray *disks, const char *const *formats,
+			     const HgImportHints *hints, GError **error)
 {
 	g_autoptr(HgVmConfig) config = hg_vm_config_new(name);
 	g_autofree char *json = g_build_filename(staging, "vm.json", NULL);
@@ -237,11 +238,12 @@ HgVmEntry *hg_import_publish(HgVmLibrary *lib, const char *staging, const char *
 		const char *path = g_ptr_array_index(disks, i);
 		HgVmDisk *disk =
 			hg_vm_config_add_disk(config, path, HG_DISK_BUS_SATA, HG_DISK_MEDIA_DISK);
+		hg_vm_disk_set_format(disk, formats ? formats[i] : "qcow2");
 		if (i == 0) {
 			g_autofree char *full = g_path_is_absolute(path)
 							? g_strdup(path)
 							: g_build_filename(staging, path, NULL);
-			HgBlockBackend *blk = hg_block_open(full, true, NULL);
+			HgBlockBackend *blk = hg_block_open_format(full, disk->format, true, NULL);
 			disk->boot_index = 0;
 			if (blk) {
 				config->firmware = hg_import_guess_firmware(blk);
@@ -378,8 +380,12 @@ HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path, const HgImpo
 					staging, src, cancellable, progress, user_data, error);
 	hg_block_close(src);
 	if (disk_path) {
+		/* Used in place, the image keeps the format found above; the
+		 * overlay or copy the import made is qcow2. */
+		const char *formats[] = {options && options->mode == HG_IMPORT_IN_PLACE ? format
+											: "qcow2"};
 		g_ptr_array_add(disks, g_steal_pointer(&disk_path));
-		entry = hg_import_publish(lib, staging, name, disks, NULL, error);
+		entry = hg_import_publish(lib, staging, name, disks, formats, NULL, error);
 	}
 	if (!entry && staging)
 		hg_import_remove_staging(staging);

@@ -142,7 +142,7 @@ HgVmEntry *hg_import_archive(HgVmLibrary *lib, const char *path, HgImportKind ki
 	read = ova ? hg_import_ova(lib, &r, options, staging, disks, &name, &hints, error)
 		   : read_disks(&r, staging, disks, error);
 	if (read)
-		entry = hg_import_publish(lib, staging, name, disks, &hints, error);
+		entry = hg_import_publish(lib, staging, name, disks, NULL, &hints, error);
 	if (!entry)
 		hg_import_remove_staging(staging);
 out:

@@ -27,10 +27,12 @@ typedef struct {
 /* Writes vm.json into staging (the import defaults, or what hints (may be
  * NULL) say; disks: paths, the first boots; unless hints say UEFI, the
  * firmware comes from the first disk's partition table) and publishes the
- * folder.
- * On failure the caller removes staging. */
+ * folder.  formats[i] is disks[i]'s format (an image used in place keeps
+ * its own); NULL: every disk is a qcow2 image the import made.  On failure
+ * the caller removes staging. */
 HgVmEntry *hg_import_publish(HgVmLibrary *lib, const char *staging, const char *name,
-			     GPtrArray *disks, const HgImportHints *hints, GError **error);
+			     GPtrArray *disks, const char *const *formats,
+			     const HgImportHints *hints, GError **error);
 
 /* import_archive.c: a compressed image or an archive of disk images. */
 HgVmEntry *hg_import_archive(HgVmLibrary *lib, const char *path, HgImportKind kind,

@@ -77,21 +77,6 @@ static bool convert_one(HgBlockBackend *src, const char *dst_path, ProgressSum *
 	return true;
 }
 
-static bool is_raw(const char *path, GError **error)
-{
-	g_autoptr(GError) local = NULL;
-	HgBlockBackend *blk = hg_block_open(path, true, &local);
-	bool raw;
-
-	if (!blk) {
-		vm_block_error(error, local, path);
-		return false;
-	}
-	raw = strcmp(hg_block_format(blk), "raw") == 0;
-	hg_block_close(blk);
-	return raw;
-}
-
 int hg_vm_convert_disks(HgVmLibrary *lib, HgVmEntry *entry, GCancellable *cancellable,
 			HgBlockProgressFunc progress, gpointer user_data, GError **error)
 {
@@ -103,24 +88,20 @@ int hg_vm_convert_disks(HgVmLibrary *lib, HgVmEntry *entry, GCancellable *cancel
 		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_BROKEN, "%s is broken", entry->id);
 		return -1;
 	}
-	if (!hg_vm_refuse_if_running(entry, "convert the disks of", error))
+	/* Which disks are raw is what vm.json says, never their content. */
+	if (!hg_vm_refuse_if_running(entry, "convert the disks of", error) ||
+	    !hg_vm_entry_record_disk_formats(entry, error))
 		return -1;
 	for (guint i = 0; i < entry->config->disks->len; i++) {
 		HgVmDisk *disk = g_ptr_array_index(entry->config->disks, i);
 		g_autofree char *path = NULL;
-		g_autoptr(GError) local = NULL;
-		if (!is_writable_disk(disk))
+		GStatBuf st;
+		if (!is_writable_disk(disk) || g_strcmp0(disk->format, "raw") != 0)
 			continue;
 		path = hg_vm_entry_resolve(entry, disk->path);
-		if (is_raw(path, &local)) {
-			GStatBuf st;
-			g_array_append_val(raw, i);
-			if (g_stat(path, &st) == 0)
-				sum.total += st.st_size;
-		} else if (local) {
-			g_propagate_error(error, g_steal_pointer(&local));
-			return -1;
-		}
+		g_array_append_val(raw, i);
+		if (g_stat(path, &st) == 0)
+			sum.total += st.st_size;
 	}
 	for (guint k = 0; k < raw->len; k++) {
 		HgVmDisk *disk = g_ptr_array_index(entry->config->disks, g_array_index(raw, guint, k));
@@ -129,7 +110,7 @@ int hg_vm_convert_disks(HgVmLibrary *lib, HgVmEntry *entry, GCancellable *cancel
 		g_autofree char *new_path = g_build_filename(entry->dir, name, NULL);
 		g_autofree char *old_config_path = g_strdup(disk->path);
 		g_autoptr(GError) local = NULL;
-		HgBlockBackend *src = hg_block_open(old_path, true, &local);
+		HgBlockBackend *src = hg_block_open_format(old_path, "raw", true, &local);
 		bool ok;
 
 		if (!src) {
@@ -144,9 +125,11 @@ int hg_vm_convert_disks(HgVmLibrary *lib, HgVmEntry *entry, GCancellable *cancel
 		 * in between leaves a stray file, never a VM without its disk. */
 		g_free(disk->path);
 		disk->path = g_strdup(name);
+		hg_vm_disk_set_format(disk, "qcow2");
 		if (!hg_vm_library_save(lib, entry, error)) {
 			g_free(disk->path);
 			disk->path = g_steal_pointer(&old_config_path);
+			hg_vm_disk_set_format(disk, "raw");
 			g_unlink(new_path);
 			return -1;
 		}
@@ -190,15 +173,24 @@ static char *linked_base(const HgVmEntry *source, const HgVmSnapshot *snap, guin
 	return ok ? g_steal_pointer(&base) : NULL;
 }
 
-/* One disk of the clone, made in staging; returns its new relative name. */
+/* One disk of the clone, made in staging (always qcow2); returns its new
+ * relative name.  format: the source disk's (NULL: not recorded yet, read
+ * from its content as before). */
 static char *clone_disk(const HgVmEntry *source, const HgVmSnapshot *snap, guint n,
-			const char *disk_path, const char *staging, HgVmCloneMode mode,
-			ProgressSum *sum, GCancellable *cancellable, GError **error)
+			const char *disk_path, const char *format, const char *staging,
+			HgVmCloneMode mode, ProgressSum *sum, GCancellable *cancellable,
+			GError **error)
 {
 	g_autofree char *name = free_qcow2_name(staging, disk_path);
 	g_autofree char *target = g_build_filename(staging, name, NULL);
 	g_autoptr(GError) local = NULL;
 
+	if (snap && format && strcmp(format, "qcow2") != 0) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_UNSUPPORTED,
+			    "%s is a %s image: only qcow2 images hold snapshots", disk_path,
+			    format);
+		return NULL;
+	}
 	if (mode == HG_VM_CLONE_LINKED) {
 		g_autofree char *base =
 			linked_base(source, snap, n, disk_path, sum, cancellable, error);
@@ -215,7 +207,7 @@ static char *clone_disk(const HgVmEntry *source, const HgVmSnapshot *snap, guint
 		g_autofree char *disk_name = hg_vm_snapshot_disk_name(snap);
 		src = hg_block_open_snapshot(disk_path, disk_name, &local);
 	} else {
-		src = hg_block_open(disk_path, true, &local);
+		src = hg_block_open_format(disk_path, format, true, &local);
 	}
 	if (!src) {
 		vm_block_error(error, local, disk_path);
@@ -246,7 +238,9 @@ static guint64 clone_total(const HgVmEntry *source, const HgVmConfig *config)
 	for (guint i = 0; i < config->disks->len; i++) {
 		HgVmDisk *disk = g_ptr_array_index(config->disks, i);
 		g_autofree char *path = hg_vm_entry_resolve(source, disk->path);
-		HgBlockBackend *blk = is_writable_disk(disk) ? hg_block_open(path, true, NULL) : NULL;
+		HgBlockBackend *blk = is_writable_disk(disk)
+					      ? hg_block_open_format(path, disk->format, true, NULL)
+					      : NULL;
 		if (blk) {
 			total += hg_block_size(blk);
 			hg_block_close(blk);
@@ -286,6 +280,7 @@ HgVmEntry *hg_vm_library_clone(HgVmLibrary *lib, const HgVmEntry *source, const 
 	config = clone_source_config(source, snap, error);
 	if (!config)
 		return NULL;
+	hg_vm_config_fill_formats(config, source->config);
 	/* A clone is a new machine: its own name, UUID and birthday. */
 	fresh = hg_vm_config_new(new_name);
 	g_free(config->name);
@@ -312,11 +307,13 @@ HgVmEntry *hg_vm_library_clone(HgVmLibrary *lib, const HgVmEntry *source, const 
 			disk->path = g_steal_pointer(&path);
 			continue;
 		}
-		name = clone_disk(source, snap, i, path, staging, mode, &sum, cancellable, error);
+		name = clone_disk(source, snap, i, path, disk->format, staging, mode, &sum,
+				  cancellable, error);
 		if (!name)
 			goto fail;
 		g_free(disk->path);
 		disk->path = name;
+		hg_vm_disk_set_format(disk, "qcow2");
 	}
 	vars = snap ? g_build_filename(source->dir, "snapshots", snap->id, "OVMF_VARS.fd", NULL)
 		    : g_build_filename(source->dir, "OVMF_VARS.fd", NULL);
@@ -369,8 +366,12 @@ GPtrArray *hg_vm_library_dependents(HgVmLibrary *lib, const HgVmEntry *entry,
 		for (guint d = 0; d < other->config->disks->len && !depends; d++) {
 			HgVmDisk *disk = g_ptr_array_index(other->config->disks, d);
 			g_autofree char *path = hg_vm_entry_resolve(other, disk->path);
-			g_autofree char *backing =
-				path ? hg_block_read_backing_path(path, NULL) : NULL;
+			/* Only a qcow2 disk has a backing file; a raw one's
+			 * content is the guest's, whatever header it holds. */
+			bool may_have_backing = !disk->format || strcmp(disk->format, "qcow2") == 0;
+			g_autofree char *backing = path && may_have_backing
+							   ? hg_block_read_backing_path(path, NULL)
+							   : NULL;
 			depends = (backing && path_inside(backing, within)) ||
 				  (path && g_path_is_absolute(disk->path) &&
 				   path_inside(path, within));

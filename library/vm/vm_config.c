@@ -9,6 +9,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "library/block/block.h"
+
 /* Far above any real vm.json; a bigger file is not one of ours. */
 #define VM_CONFIG_FILE_MAX (1u << 20)
 /* Names are shown in lists and window titles. */
@@ -140,6 +142,7 @@ static void vm_disk_free(HgVmDisk *disk)
 	if (!disk)
 		return;
 	g_free(disk->path);
+	g_free(disk->format);
 	if (disk->unknown)
 		json_object_unref(disk->unknown);
 	g_free(disk);
@@ -149,6 +152,7 @@ static HgVmDisk *vm_disk_copy(const HgVmDisk *disk)
 {
 	HgVmDisk *copy = g_memdup2(disk, sizeof(*disk));
 	copy->path = g_strdup(disk->path);
+	copy->format = g_strdup(disk->format);
 	copy->unknown = json_object_deep_copy(disk->unknown);
 	return copy;
 }
@@ -220,6 +224,8 @@ HgVmDisk *hg_vm_config_add_disk(HgVmConfig *config, const char *path, HgDiskBus 
 	HgVmDisk *disk = g_new0(HgVmDisk, 1);
 
 	disk->path = g_strdup(path);
+	/* A disc is read as it is: an ISO is never probed. */
+	disk->format = media == HG_DISK_MEDIA_CDROM ? g_strdup("raw") : NULL;
 	disk->bus = bus;
 	disk->media = media;
 	disk->read_only = media == HG_DISK_MEDIA_CDROM;
@@ -232,6 +238,26 @@ void hg_vm_config_remove_disk(HgVmConfig *config, unsigned index)
 {
 	g_return_if_fail(index < config->disks->len);
 	g_ptr_array_remove_index(config->disks, index);
+}
+
+void hg_vm_disk_set_format(HgVmDisk *disk, const char *format)
+{
+	char *copy = g_strdup(format);
+
+	g_free(disk->format);
+	disk->format = copy;
+}
+
+void hg_vm_config_fill_formats(HgVmConfig *config, const HgVmConfig *from)
+{
+	for (guint i = 0; i < config->disks->len; i++) {
+		HgVmDisk *disk = g_ptr_array_index(config->disks, i);
+		for (guint j = 0; j < from->disks->len && disk->path && !disk->format; j++) {
+			const HgVmDisk *other = g_ptr_array_index(from->disks, j);
+			if (other->media == disk->media && g_strcmp0(other->path, disk->path) == 0)
+				hg_vm_disk_set_format(disk, other->format);
+		}
+	}
 }
 
 static bool has_control_chars(const char *s)
@@ -270,6 +296,29 @@ static bool path_valid(const char *path, const char *member, bool comma_allowed,
 			       "\"%s\" contains a comma, which the engine's --drive option cannot "
 			       "carry: rename the image",
 			       path);
+	return true;
+}
+
+/* The engine opens the disk as its format says (the import formats are
+ * read-only in the image layer); an ISO is always raw. */
+static bool format_valid(const HgVmDisk *d, const char *member, GError **error)
+{
+	g_autofree char *shown = NULL;
+
+	if (!d->format)
+		return true;
+	shown = g_strescape(d->format, NULL);
+	if (!hg_block_format_known(d->format))
+		return invalid(error, member,
+			       "format \"%s\" is not an image format this version knows", shown);
+	if (d->media == HG_DISK_MEDIA_CDROM && strcmp(d->format, "raw") != 0)
+		return invalid(error, member, "format \"%s\": a CD-ROM drive's image is raw",
+			       shown);
+	if (d->media == HG_DISK_MEDIA_DISK && !d->read_only && strcmp(d->format, "raw") != 0 &&
+	    strcmp(d->format, "qcow2") != 0)
+		return invalid(error, member,
+			       "format \"%s\" can only be read: a writable disk is raw or qcow2",
+			       shown);
 	return true;
 }
 
@@ -337,6 +386,8 @@ bool hg_vm_config_validate(const HgVmConfig *config, GError **error)
 		else if (d->media == HG_DISK_MEDIA_DISK && !d->path)
 			ok = invalid(error, member, "a disk needs a \"path\"");
 		else if (d->path && !path_valid(d->path, member, false, error))
+			ok = false;
+		else if (!format_valid(d, member, error))
 			ok = false;
 		else if (d->boot_index < -1 || d->boot_index > VM_BOOT_INDEX_MAX)
 			ok = invalid(error, member, "boot-index %d is outside -1 to %d",
@@ -491,7 +542,8 @@ static bool take_enum(JsonObject *obj, const char *member, const char *label,
 static const char *const config_members[] = {
 	"name",	     "uuid",  "os-id",	"os-name", "memory-mib", "cpus",    "firmware", "display",
 	"boot-menu", "disks", "kernel", "initrd",  "append",	 "created", NULL};
-static const char *const disk_members[] = {"path", "bus", "media", "read-only", "boot-index", NULL};
+static const char *const disk_members[] = {"path",	"format",     "bus", "media",
+					   "read-only", "boot-index", NULL};
 
 static JsonObject *collect_unknown(JsonObject *obj, const char *const *known)
 {
@@ -515,6 +567,7 @@ static HgVmDisk *disk_from_json(JsonNode *node, unsigned index, GError **error)
 {
 	g_autofree char *label = g_strdup_printf("disks[%u]", index);
 	g_autofree char *path_label = g_strdup_printf("disks[%u].path", index);
+	g_autofree char *format_label = g_strdup_printf("disks[%u].format", index);
 	g_autofree char *bus_label = g_strdup_printf("disks[%u].bus", index);
 	g_autofree char *media_label = g_strdup_printf("disks[%u].media", index);
 	g_autofree char *ro_label = g_strdup_printf("disks[%u].read-only", index);
@@ -535,6 +588,7 @@ static HgVmDisk *disk_from_json(JsonNode *node, unsigned index, GError **error)
 		goto fail;
 	}
 	if (!take_string(obj, "path", path_label, false, &disk->path, error) ||
+	    !take_string(obj, "format", format_label, false, &disk->format, error) ||
 	    !TAKE_ENUM(obj, "bus", bus_label, bus_names, &disk->bus, error) ||
 	    !TAKE_ENUM(obj, "media", media_label, media_names, &disk->media, error) ||
 	    !take_bool(obj, "read-only", ro_label, &disk->read_only, error) ||
@@ -546,6 +600,10 @@ static HgVmDisk *disk_from_json(JsonNode *node, unsigned index, GError **error)
 	 * rest. */
 	if (disk->media == HG_DISK_MEDIA_CDROM && !json_object_has_member(obj, "read-only"))
 		disk->read_only = true;
+	/* Discs were never probed, so an older file's drive is raw; a disk
+	 * without a format stays NULL until it is recorded (vm_config.h). */
+	if (disk->media == HG_DISK_MEDIA_CDROM && !disk->format)
+		disk->format = g_strdup("raw");
 	disk->unknown = collect_unknown(obj, disk_members);
 	return disk;
 fail:
@@ -746,6 +804,9 @@ char *hg_vm_config_to_json(const HgVmConfig *config)
 		const HgVmDisk *d = g_ptr_array_index(config->disks, i);
 		JsonObject *disk = json_object_new();
 		set_string_or_null(disk, "path", d->path);
+		/* Not recorded yet: left out, as an older Hangar wrote it. */
+		if (d->format)
+			json_object_set_string_member(disk, "format", d->format);
 		set_string_or_null(disk, "bus", hg_disk_bus_to_string(d->bus));
 		set_string_or_null(disk, "media", hg_disk_media_to_string(d->media));
 		json_object_set_boolean_member(disk, "read-only", d->read_only);

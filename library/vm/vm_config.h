@@ -45,6 +45,14 @@ typedef struct {
 	/* Relative to the VM's folder, or absolute (an image used in place).
 	 * NULL for a CD-ROM drive with no medium. */
 	char *path;
+	/* How the engine opens the file ("raw", "qcow2"; a read-only disk may
+	 * also name an import format of the image layer, block.h), so that
+	 * its content never decides: a raw disk whose guest wrote a qcow2
+	 * header stays raw.  Always "raw" for a CD-ROM drive.  NULL: not
+	 * recorded, in a vm.json written before Hangar recorded formats;
+	 * hg_vm_entry_record_disk_formats (vm_library.h) reads it from the
+	 * image once, at the next start, and saves it. */
+	char *format;
 	HgDiskBus bus;
 	HgDiskMedia media;
 	bool read_only; /* always true for a CD-ROM */
@@ -78,14 +86,23 @@ void hg_vm_config_free(HgVmConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgVmConfig, hg_vm_config_free)
 
 /* Appends a disk (path copied; NULL for an empty CD-ROM drive) and returns
- * it for further settings.  boot_index starts at -1. */
+ * it for further settings.  boot_index starts at -1; format is "raw" for a
+ * CD-ROM and NULL for a disk, whose creator sets it (hg_vm_disk_set_format). */
 HgVmDisk *hg_vm_config_add_disk(HgVmConfig *config, const char *path, HgDiskBus bus,
 				HgDiskMedia media);
 void hg_vm_config_remove_disk(HgVmConfig *config, unsigned index);
+/* Replaces disk->format with a copy of format (may be NULL). */
+void hg_vm_disk_set_format(HgVmDisk *disk, const char *format);
+/* Disks of config without a recorded format take the one from records for
+ * the same image (same path and media): an image keeps its format, so a
+ * snapshot's copy of an older vm.json gets the formats recorded since. */
+void hg_vm_config_fill_formats(HgVmConfig *config, const HgVmConfig *from);
 
 /* Checks ranges and consistency (memory, cpus, name not empty and without
  * control characters, at most 6 SATA and 12 virtio drives, a CD-ROM only on
- * SATA, no duplicate boot index).  The loaders call it too. */
+ * SATA, no duplicate boot index, a format the image layer knows: "raw" for
+ * a CD-ROM, "raw" or "qcow2" for a writable disk).  The loaders call it
+ * too. */
 bool hg_vm_config_validate(const HgVmConfig *config, GError **error);
 
 /* Parse or write the JSON form.  Broken input is an HG_VM_ERROR_PARSE or

@@ -372,13 +372,19 @@ static bool create_sparse_file(const char *path, guint64 size, GError **error)
 	return true;
 }
 
+/* What create_disk_image makes of a name. */
+static const char *new_disk_format(const char *name)
+{
+	return g_str_has_suffix(name, ".qcow2") ? "qcow2" : "raw";
+}
+
 /* A new, empty disk image: qcow2 when the name says so (what new VMs get,
  * so that they can take snapshots), else a sparse raw file. */
 static bool create_disk_image(const char *path, guint64 size, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 
-	if (!g_str_has_suffix(path, ".qcow2"))
+	if (strcmp(new_disk_format(path), "raw") == 0)
 		return create_sparse_file(path, size, error);
 	if (size == 0 || size > (guint64)G_MAXINT64) {
 		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
@@ -396,13 +402,35 @@ static bool create_disk_image(const char *path, guint64 size, GError **error)
 	return false;
 }
 
-static HgVmEntry *create_entry(HgVmLibrary *lib, const HgVmConfig *config, const char *disk_name,
+/* The disk create_with_disk makes is recorded with the format it gets. */
+static bool set_new_disk_format(HgVmConfig *config, const char *disk_name, GError **error)
+{
+	const char *format = new_disk_format(disk_name);
+
+	for (guint i = 0; i < config->disks->len; i++) {
+		HgVmDisk *disk = g_ptr_array_index(config->disks, i);
+		if (disk->media != HG_DISK_MEDIA_DISK || g_strcmp0(disk->path, disk_name) != 0)
+			continue;
+		if (disk->format && strcmp(disk->format, format) != 0) {
+			g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
+				    "disks[%u]: format \"%s\", but %s is made as a %s image", i,
+				    disk->format, disk_name, format);
+			return false;
+		}
+		hg_vm_disk_set_format(disk, format);
+	}
+	return true;
+}
+
+static HgVmEntry *create_entry(HgVmLibrary *lib, const HgVmConfig *given, const char *disk_name,
 			       guint64 disk_size, GError **error)
 {
 	g_autofree char *staging = NULL, *json = NULL, *id = NULL;
+	g_autoptr(HgVmConfig) config = hg_vm_config_copy(given);
 	HgVmEntry *entry;
 
-	if (!hg_vm_config_validate(config, error) ||
+	if ((disk_name && !set_new_disk_format(config, disk_name, error)) ||
+	    !hg_vm_config_validate(config, error) ||
 	    !hg_vm_library_name_is_free(lib, config->name, NULL, error) ||
 	    (disk_name && !disk_name_valid(disk_name, error)))
 		return NULL;
@@ -423,7 +451,7 @@ static HgVmEntry *create_entry(HgVmLibrary *lib, const HgVmConfig *config, const
 	entry = g_new0(HgVmEntry, 1);
 	entry->id = g_steal_pointer(&id);
 	entry->dir = g_build_filename(lib->vms, entry->id, NULL);
-	entry->config = hg_vm_config_copy(config);
+	entry->config = g_steal_pointer(&config);
 	return entry;
 fail:
 	hg_vm_remove_tree(staging, NULL);
@@ -448,6 +476,82 @@ static bool entry_usable(const HgVmEntry *entry, GError **error)
 	g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_BROKEN, "%s",
 		    entry->error ? entry->error->message : "the VM folder is broken");
 	return false;
+}
+
+/* ---- formats of disks from before they were recorded ---- */
+
+/* The one time a disk's content names its format (docs/vm-config.md). */
+static const char *probe_disk_format(const HgVmEntry *entry, const HgVmDisk *disk, GError **error)
+{
+	g_autofree char *path = hg_vm_entry_resolve(entry, disk->path);
+	g_autoptr(GError) local = NULL;
+	const char *format;
+
+	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_NOT_FOUND,
+			    "the disk image %s does not exist", path);
+		return NULL;
+	}
+	format = hg_block_probe_format(path, &local);
+	if (!format) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_IO, "%s", local->message);
+		return NULL;
+	}
+	if (!disk->read_only && strcmp(format, "raw") != 0 && strcmp(format, "qcow2") != 0) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_UNSUPPORTED,
+			    "the disk image %s is a %s image, which a VM can only read: import it "
+			    "to get a qcow2 copy",
+			    path, format);
+		return NULL;
+	}
+	return format;
+}
+
+bool hg_vm_entry_record_disk_formats(HgVmEntry *entry, GError **error)
+{
+	g_autoptr(HgVmConfig) saved = NULL;
+	g_autofree char *json = NULL;
+	bool needed = false, changed = false;
+
+	if (!entry_usable(entry, error))
+		return false;
+	for (guint i = 0; i < entry->config->disks->len && !needed; i++) {
+		const HgVmDisk *disk = g_ptr_array_index(entry->config->disks, i);
+		needed = disk->path && !disk->format;
+	}
+	if (!needed)
+		return true;
+	/* The file as it is now: entry->config may be older than it (another
+	 * program's edits), and only the formats may change here. */
+	json = g_build_filename(entry->dir, "vm.json", NULL);
+	saved = hg_vm_config_load(json, error);
+	if (!saved)
+		return false;
+	for (guint i = 0; i < entry->config->disks->len; i++) {
+		HgVmDisk *disk = g_ptr_array_index(entry->config->disks, i);
+		HgVmDisk *on_file = NULL;
+		const char *format;
+
+		if (!disk->path || disk->format)
+			continue;
+		for (guint j = 0; j < saved->disks->len && !on_file; j++) {
+			HgVmDisk *other = g_ptr_array_index(saved->disks, j);
+			if (other->media == disk->media && g_strcmp0(other->path, disk->path) == 0)
+				on_file = other;
+		}
+		format = on_file && on_file->format ? on_file->format
+						    : probe_disk_format(entry, disk, error);
+		if (!format)
+			return false;
+		hg_vm_disk_set_format(disk, format);
+		if (on_file && !on_file->format) {
+			g_debug("%s: disks[%u] (%s) recorded as %s", entry->dir, i, disk->path,
+				format);
+			hg_vm_disk_set_format(on_file, format);
+			changed = true;
+		}
+	}
+	return !changed || hg_vm_config_save(saved, json, error);
 }
 
 bool hg_vm_library_save(HgVmLibrary *lib, const HgVmEntry *entry, GError **error)

@@ -68,9 +68,21 @@ HgVmEntry *hg_vm_library_create_with_disk(HgVmLibrary *lib, const HgVmConfig *co
 /* A new disk image of size bytes, name relative to the VM's folder: qcow2
  * when the name ends in ".qcow2", else a sparse raw file; refuses to
  * overwrite.  Checks free space against nothing: both start nearly empty.
- * (create_with_disk makes its disk the same way.) */
+ * The caller records the format in its disk (hg_vm_disk_set_format).
+ * (create_with_disk makes its disk the same way, and sets the format of
+ * the configuration's disks whose path is disk_name.) */
 bool hg_vm_library_create_disk(HgVmLibrary *lib, const HgVmEntry *entry, const char *name,
 			       guint64 size, GError **error);
+/* Records the format of every disk of entry that has none (a vm.json
+ * written before Hangar recorded formats, vm_config.h): read once from the
+ * image's first bytes (hg_block_probe_format), set in entry->config and
+ * saved to vm.json, so that the content never decides again.  vm.json is
+ * read afresh and only those formats change in it, so a stale
+ * entry->config never undoes newer settings.  hg_engine_start calls it
+ * before each start.  Errors: HG_VM_ERROR_NOT_FOUND for a missing image,
+ * HG_VM_ERROR_UNSUPPORTED for an image a VM cannot write (VMDK, VDI, ...:
+ * import it), HG_VM_ERROR_IO. */
+bool hg_vm_entry_record_disk_formats(HgVmEntry *entry, GError **error);
 /* Writes entry->config (validated first) atomically. */
 bool hg_vm_library_save(HgVmLibrary *lib, const HgVmEntry *entry, GError **error);
 /* Changes the name (unique in the library), not the vm-id. */

@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "library/block/block.h"
+
 #ifndef HANGAR_BINDIR
 #error "HANGAR_BINDIR must be defined by the build (library/meson.build)"
 #endif
@@ -230,6 +232,42 @@ static bool require_file(const char *path, const char *what, GError **error)
 	return false;
 }
 
+/* The engine opens a disk as its recorded format; a file that is not that
+ * (replaced, or changed outside Hangar) is refused here with the reason,
+ * not used as another format.  The content is only compared: it never
+ * chooses the format. */
+static bool disk_format_matches(const HgVmDisk *disk, const char *path, unsigned index,
+				GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	const char *found;
+
+	/* A disc is always raw (vm_config.h); its content never mattered. */
+	if (disk->media == HG_DISK_MEDIA_CDROM)
+		return true;
+	if (!disk->format) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
+			    "disks[%u] (%s) has no recorded format: starting the VM records it "
+			    "(hg_vm_entry_record_disk_formats)",
+			    index, path);
+		return false;
+	}
+	found = hg_block_probe_format(path, &local);
+	if (!found) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_IO, "%s", local->message);
+		return false;
+	}
+	if (strcmp(found, disk->format) == 0)
+		return true;
+	g_set_error(
+		error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
+		"the disk image %s is not in the format vm.json records for it (\"%s\"): its "
+		"content reads as %s.  It was replaced or changed outside Hangar; if the file is "
+		"right, correct disks[%u].format in vm.json",
+		path, disk->format, strcmp(found, "raw") == 0 ? "raw data" : found, index);
+	return false;
+}
+
 GStrv hg_engine_argv(const HgVmEntry *entry, GError **error)
 {
 	const HgVmConfig *config = entry->config;
@@ -291,9 +329,12 @@ GStrv hg_engine_argv(const HgVmEntry *entry, GError **error)
 			if (!require_file(path,
 					  d->media == HG_DISK_MEDIA_CDROM ? "the CD-ROM image"
 									  : "the disk image",
-					  error))
+					  error) ||
+			    !disk_format_matches(d, path, i, error))
 				return NULL;
-			g_string_append_printf(spec, "file=%s,", path);
+			/* Never probed by the engine (docs/vm-config.md). */
+			g_string_append_printf(spec, "file=%s,format=%s,", path,
+					       d->media == HG_DISK_MEDIA_CDROM ? "raw" : d->format);
 		}
 		/* No file= is the engine's empty CD-ROM drive (tray closed, no
 		 * medium); blockdev-change-medium fills it. */
@@ -616,9 +657,10 @@ static GSubprocess *spawn_engine(const HgVmEntry *entry, GStrv argv, GError **er
 	return engine;
 }
 
-static GSubprocess *engine_start(const HgVmEntry *entry, bool paused, const char *restore_dir,
+static GSubprocess *engine_start(const HgVmEntry *given, bool paused, const char *restore_dir,
 				 GCancellable *cancellable, GError **error)
 {
+	g_autoptr(HgVmEntry) entry = NULL;
 	g_auto(GStrv) argv = NULL;
 	g_autoptr(GSubprocess) engine = NULL;
 	g_autoptr(GMainContext) context = NULL;
@@ -628,17 +670,22 @@ static GSubprocess *engine_start(const HgVmEntry *entry, bool paused, const char
 	HgVmState state;
 	bool answered = false;
 
-	if (!entry->config) {
+	if (!given->config) {
 		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_BROKEN, "%s cannot be started: %s",
-			    entry->id, entry->error ? entry->error->message : "it is broken");
+			    given->id, given->error ? given->error->message : "it is broken");
 		return NULL;
 	}
+	entry = hg_vm_entry_copy(given);
 	state = hg_vm_probe_state(entry->id);
 	if (state == HG_VM_STATE_RUNNING || state == HG_VM_STATE_PAUSED) {
 		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_RUNNING, "%s is already running",
 			    entry->config->name);
 		return NULL;
 	}
+	/* A vm.json from before formats were recorded gets them now, once,
+	 * before anything opens its disks. */
+	if (!hg_vm_entry_record_disk_formats(entry, error))
+		return NULL;
 	argv = hg_engine_argv(entry, error);
 	if (!argv)
 		return NULL;

@@ -45,10 +45,16 @@ HgVmState hg_vm_probe_state(const char *vm_id);
 char *hg_engine_path(void);
 
 /* The engine's command line for this VM (argv[0] is the engine path).
- * Checks that disk images and firmware exist, naming any that does not. */
+ * Checks that disk images and firmware exist, naming any that does not.
+ * Every drive with an image gets format= from vm.json, so the engine never
+ * probes one; a disk whose file is not in its recorded format, or has no
+ * recorded format (hg_engine_start records it first), is an
+ * HG_VM_ERROR_INVALID error that says so. */
 GStrv hg_engine_argv(const HgVmEntry *entry, GError **error);
 
-/* Starts the VM's engine: runtime folder made (stale sockets and exit.json
+/* Starts the VM's engine: disk formats recorded where vm.json has none
+ * (hg_vm_entry_record_disk_formats: the caller's entry is not changed, so
+ * reload it to see them), runtime folder made (stale sockets and exit.json
  * of an earlier run removed), engine.log truncated, engine spawned in its
  * own session, then waits until control.sock answers, the engine exits
  * (HG_VM_ERROR_ENGINE with the describe_exit text and the log's last lines)

@@ -343,25 +343,51 @@ static bool tree_save(const HgVmEntry *entry, const HgVmSnapshotTree *tree, GErr
 
 /* ---- disks ---- */
 
-/* The disks a snapshot covers: writable ones, as paths.  Read-only disks
- * and CD-ROMs cannot change. */
+/* A disk a snapshot covers: its image and the format vm.json records
+ * (NULL: not recorded yet, read from the content as the engine then did). */
+typedef struct {
+	char *path;
+	char *format;
+} SnapshotDisk;
+
+static void snapshot_disk_free(SnapshotDisk *disk)
+{
+	g_free(disk->path);
+	g_free(disk->format);
+	g_free(disk);
+}
+
+/* The disks a snapshot covers: writable ones.  Read-only disks and CD-ROMs
+ * cannot change. */
 static GPtrArray *snapshot_disks(const HgVmEntry *entry, const HgVmConfig *config)
 {
-	GPtrArray *paths = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *disks = g_ptr_array_new_with_free_func((GDestroyNotify)snapshot_disk_free);
 
 	for (guint i = 0; i < config->disks->len; i++) {
 		HgVmDisk *disk = g_ptr_array_index(config->disks, i);
-		if (disk->media == HG_DISK_MEDIA_DISK && !disk->read_only && disk->path)
-			g_ptr_array_add(paths, hg_vm_entry_resolve(entry, disk->path));
+		if (disk->media == HG_DISK_MEDIA_DISK && !disk->read_only && disk->path) {
+			SnapshotDisk *d = g_new0(SnapshotDisk, 1);
+			d->path = hg_vm_entry_resolve(entry, disk->path);
+			d->format = g_strdup(disk->format);
+			g_ptr_array_add(disks, d);
+		}
 	}
-	return paths;
+	return disks;
 }
 
-/* Every disk must be qcow2: checked by content, as the engine opens them. */
-static bool disks_can_snapshot(GPtrArray *paths, GError **error)
+/* As the engine opens it: never probed once the format is recorded. */
+static HgBlockBackend *snapshot_disk_open(const SnapshotDisk *disk, bool read_only, GError **error)
 {
-	for (guint i = 0; i < paths->len; i++) {
-		const char *path = g_ptr_array_index(paths, i);
+	return hg_block_open_format(disk->path, disk->format, read_only, error);
+}
+
+/* Every disk must be qcow2: as vm.json records it, or for a disk not
+ * recorded yet, as its content says. */
+static bool disks_can_snapshot(GPtrArray *disks, GError **error)
+{
+	for (guint i = 0; i < disks->len; i++) {
+		const SnapshotDisk *disk = g_ptr_array_index(disks, i);
+		const char *path = disk->path;
 		char magic[4] = {0};
 		FILE *f = g_fopen(path, "rb");
 		bool qcow2 = f && fread(magic, 1, 4, f) == 4 && memcmp(magic, "QFI\xfb", 4) == 0;
@@ -372,6 +398,8 @@ static bool disks_can_snapshot(GPtrArray *paths, GError **error)
 				    path, g_strerror(errno));
 			return false;
 		}
+		if (disk->format)
+			qcow2 = strcmp(disk->format, "qcow2") == 0;
 		if (!qcow2) {
 			g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_UNSUPPORTED,
 				    "%s is a raw image: snapshots need qcow2 disks (convert it "
@@ -393,26 +421,26 @@ static bool block_error(GError **error, GError *local, const char *path)
 }
 
 /* The disk part of an offline snapshot; undone on any failure. */
-static bool take_disk_snapshots(GPtrArray *paths, const char *disk_name, GError **error)
+static bool take_disk_snapshots(GPtrArray *disks, const char *disk_name, GError **error)
 {
 	guint done = 0;
 	bool ok = true;
 
-	for (; done < paths->len && ok; done++) {
-		const char *path = g_ptr_array_index(paths, done);
+	for (; done < disks->len && ok; done++) {
+		const SnapshotDisk *disk = g_ptr_array_index(disks, done);
 		g_autoptr(GError) local = NULL;
-		HgBlockBackend *blk = hg_block_open(path, false, &local);
+		HgBlockBackend *blk = snapshot_disk_open(disk, false, &local);
 		g_autoptr(HgBlockSnapshot) snap =
 			blk ? hg_block_snapshot_create(blk, disk_name, 0, &local) : NULL;
 		if (blk)
 			hg_block_close(blk);
 		if (!snap)
-			ok = block_error(error, local, path);
+			ok = block_error(error, local, disk->path);
 	}
 	if (ok)
 		return true;
 	for (guint i = 0; i + 1 < done; i++) {
-		HgBlockBackend *blk = hg_block_open(g_ptr_array_index(paths, i), false, NULL);
+		HgBlockBackend *blk = snapshot_disk_open(g_ptr_array_index(disks, i), false, NULL);
 		if (blk) {
 			hg_block_snapshot_delete(blk, disk_name, NULL);
 			hg_block_close(blk);
@@ -423,12 +451,13 @@ static bool take_disk_snapshots(GPtrArray *paths, const char *disk_name, GError 
 
 /* Deletes disk_name from every disk that has it; a disk without it is
  * fine (added after the snapshot, or an earlier delete was cut short). */
-static bool delete_disk_snapshots(GPtrArray *paths, const char *disk_name, GError **error)
+static bool delete_disk_snapshots(GPtrArray *disks, const char *disk_name, GError **error)
 {
-	for (guint i = 0; i < paths->len; i++) {
-		const char *path = g_ptr_array_index(paths, i);
+	for (guint i = 0; i < disks->len; i++) {
+		const SnapshotDisk *disk = g_ptr_array_index(disks, i);
+		const char *path = disk->path;
 		g_autoptr(GError) local = NULL;
-		HgBlockBackend *blk = hg_block_open(path, false, &local);
+		HgBlockBackend *blk = snapshot_disk_open(disk, false, &local);
 		bool ok = blk && (hg_block_snapshot_delete(blk, disk_name, &local) ||
 				  g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
 				  g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED));
@@ -594,12 +623,13 @@ HgVmSnapshot *hg_vm_snapshot_take(HgVmLibrary *lib, const HgVmEntry *entry, cons
 
 /* Every disk of the saved configuration must have the snapshot before any
  * is rolled back, so a revert never stops halfway for a missing one. */
-static bool disks_have_snapshot(GPtrArray *paths, const char *disk_name, GError **error)
+static bool disks_have_snapshot(GPtrArray *disks, const char *disk_name, GError **error)
 {
-	for (guint i = 0; i < paths->len; i++) {
-		const char *path = g_ptr_array_index(paths, i);
+	for (guint i = 0; i < disks->len; i++) {
+		const SnapshotDisk *disk = g_ptr_array_index(disks, i);
+		const char *path = disk->path;
 		g_autoptr(GError) local = NULL;
-		HgBlockBackend *blk = hg_block_open(path, true, &local);
+		HgBlockBackend *blk = snapshot_disk_open(disk, true, &local);
 		g_autoptr(GPtrArray) list = blk ? hg_block_snapshot_list(blk, &local) : NULL;
 		bool found = false;
 		if (blk)
@@ -645,14 +675,18 @@ bool hg_vm_snapshot_revert(HgVmLibrary *lib, HgVmEntry *entry, const char *id_or
 	saved = hg_vm_config_load(saved_path, error);
 	if (!saved)
 		return false;
+	/* A snapshot taken before formats were recorded: its images have the
+	 * formats recorded since, never read from their content again. */
+	hg_vm_config_fill_formats(saved, entry->config);
 	disk_name = hg_vm_snapshot_disk_name(snap);
 	disks = snapshot_disks(entry, saved);
 	if (!disks_can_snapshot(disks, error) || !disks_have_snapshot(disks, disk_name, error))
 		return false;
 	for (guint i = 0; i < disks->len; i++) {
-		const char *path = g_ptr_array_index(disks, i);
+		const SnapshotDisk *disk = g_ptr_array_index(disks, i);
+		const char *path = disk->path;
 		g_autoptr(GError) local = NULL;
-		HgBlockBackend *blk = hg_block_open(path, false, &local);
+		HgBlockBackend *blk = snapshot_disk_open(disk, false, &local);
 		bool ok = blk && hg_block_snapshot_apply(blk, disk_name, &local);
 		if (blk)
 			hg_block_close(blk);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ui/hangarctl/hangarctl.h"
+#include "library/block/block.h"
 #include "library/os/os_detect.h"
 
 /* When nothing (and no recognized OS) says otherwise. */
@@ -205,6 +206,33 @@ static char *existing_file(const char *option, const char *path, int *exit_code)
 	return g_steal_pointer(&absolute);
 }
 
+/* The format of an image used in place, found now, when it is chosen, and
+ * recorded in vm.json: the engine never reads it from the content.  A VM
+ * writes raw and qcow2 images only. */
+static const char *in_place_format(const char *path, int *exit_code)
+{
+	g_autoptr(GError) error = NULL;
+	const char *format = hg_block_probe_format(path, &error); /* a static string */
+	HgBlockBackend *blk;
+
+	if (format && strcmp(format, "raw") != 0 && strcmp(format, "qcow2") != 0) {
+		*exit_code = hgctl_fail(HGCTL_EXIT_FAILED, "unsupported",
+					_("--disk: %s is a %s image, which a VM can only read: "
+					  "import it to get a qcow2 copy (hangarctl import)"),
+					path, format);
+		return NULL;
+	}
+	/* Opened as the engine will open it: a broken image is told now. */
+	blk = format ? hg_block_open_format(path, format, true, &error) : NULL;
+	if (!blk) {
+		*exit_code =
+			hgctl_fail(HGCTL_EXIT_FAILED, "invalid", _("--disk: %s"), error->message);
+		return NULL;
+	}
+	hg_block_close(blk);
+	return format;
+}
+
 /* What the ISO's OS asks for fills what the command line leaves unset
  * (the caller applies its options afterwards).  Even unrecognized media get
  * the detector's defaults, which suit an installer better than a bare VM's.
@@ -291,6 +319,7 @@ int hgctl_cmd_create(int argc, char **argv)
 	guint64 disk_size = 0;
 	HgDiskBus disk_bus = HG_DISK_BUS_VIRTIO;
 	HgFirmware firmware = HG_FIRMWARE_BIOS;
+	const char *disk_format = "qcow2"; /* DISK_IMAGE_NAME's */
 	bool new_disk;
 	int exit_code = HGCTL_EXIT_OK;
 	int boot_index = 0;
@@ -330,6 +359,8 @@ int hgctl_cmd_create(int argc, char **argv)
 		return hgctl_fail_usage(_("--display must be spice or vnc, not \"%s\""), o.display);
 	if (o.disk && !(disk = existing_file("--disk", o.disk, &exit_code)))
 		return exit_code;
+	if (disk && !(disk_format = in_place_format(disk, &exit_code)))
+		return exit_code;
 	if (o.iso && !(iso = existing_file("--iso", o.iso, &exit_code)))
 		return exit_code;
 	if (o.kernel && !(kernel = existing_file("--kernel", o.kernel, &exit_code)))
@@ -367,6 +398,7 @@ int hgctl_cmd_create(int argc, char **argv)
 		HgVmDisk *d = hg_vm_config_add_disk(config, disk ? disk : DISK_IMAGE_NAME, disk_bus,
 						    HG_DISK_MEDIA_DISK);
 
+		hg_vm_disk_set_format(d, disk_format);
 		d->boot_index = boot_index++;
 	}
 	if (!hg_vm_config_validate(config, &error))

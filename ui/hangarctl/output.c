@@ -207,6 +207,8 @@ static JsonObject *disk_json(const HgVmEntry *entry, const HgVmDisk *disk)
 
 	set_string_or_null(object, "path", disk->path);
 	set_string_or_null(object, "file", file);
+	/* null: not recorded yet (an older vm.json; the next start records it). */
+	set_string_or_null(object, "format", disk->format);
 	json_object_set_string_member(object, "bus", hg_disk_bus_to_string(disk->bus));
 	json_object_set_string_member(object, "media", hg_disk_media_to_string(disk->media));
 	json_object_set_boolean_member(object, "read-only", disk->read_only);
@@ -283,7 +285,10 @@ static void print_disk_human(const HgVmEntry *entry, const HgVmDisk *disk)
 					: g_strdup("");
 	const char *label = disk->media == HG_DISK_MEDIA_CDROM ? _("CD-ROM") : _("Disk");
 
-	print_field(label, "%s (%s%s%s)", file ? file : _("no medium"),
+	/* "disk.qcow2 (qcow2, virtio, boot order 0)"; no format for a drive
+	 * without a medium or one not recorded yet. */
+	print_field(label, "%s (%s%s%s%s%s)", file ? file : _("no medium"),
+		    disk->format && file ? disk->format : "", disk->format && file ? ", " : "",
 		    hg_disk_bus_to_string(disk->bus), disk->read_only ? _(", read-only") : "",
 		    boot);
 }

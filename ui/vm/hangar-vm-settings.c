@@ -27,6 +27,7 @@
 /* One drive as the dialog shows it. */
 typedef struct {
 	char *path; /* as in the configuration: relative to the VM folder, or absolute */
+	char *format; /* the disk's recorded format (vm_config.h); NULL: not recorded yet */
 	HgDiskBus bus;
 	HgDiskMedia media;
 	bool read_only;
@@ -42,6 +43,7 @@ typedef struct {
 static void drive_item_free(DriveItem *item)
 {
 	g_free(item->path);
+	g_free(item->format);
 	g_free(item);
 }
 
@@ -157,6 +159,8 @@ static void drives_to_config(HangarVmSettings *self, HgVmConfig *config)
 	for (guint i = 0; i < ordered->len; i++) {
 		const DriveItem *item = ordered->pdata[i];
 		HgVmDisk *disk = hg_vm_config_add_disk(config, item->path, item->bus, item->media);
+		if (item->media == HG_DISK_MEDIA_DISK)
+			hg_vm_disk_set_format(disk, item->format);
 		disk->read_only = item->read_only || item->media == HG_DISK_MEDIA_CDROM;
 		disk->boot_index = item->boot_index;
 	}
@@ -581,12 +585,13 @@ static unsigned count_bus(HangarVmSettings *self, HgDiskBus bus)
 	return n;
 }
 
-static DriveItem *add_drive(HangarVmSettings *self, const char *path, HgDiskBus bus,
-			    HgDiskMedia media)
+static DriveItem *add_drive(HangarVmSettings *self, const char *path, const char *format,
+			    HgDiskBus bus, HgDiskMedia media)
 {
 	DriveItem *item = g_new0(DriveItem, 1);
 
 	item->path = g_strdup(path);
+	item->format = g_strdup(format);
 	item->bus = bus;
 	item->media = media;
 	item->read_only = media == HG_DISK_MEDIA_CDROM;
@@ -609,7 +614,7 @@ static void on_add_cdrom_clicked(HangarVmSettings *self)
 				   "has at most 6 SATA drives."));
 		return;
 	}
-	add_drive(self, NULL, HG_DISK_BUS_SATA, HG_DISK_MEDIA_CDROM);
+	add_drive(self, NULL, "raw", HG_DISK_BUS_SATA, HG_DISK_MEDIA_CDROM);
 }
 
 static void on_add_disk_response(GtkNativeDialog *chooser, int response, gpointer user_data)
@@ -637,7 +642,10 @@ static void on_add_disk_response(GtkNativeDialog *chooser, int response, gpointe
 		if (bus == HG_DISK_BUS_VIRTIO && count_bus(self, HG_DISK_BUS_VIRTIO) >= 12)
 			bus = HG_DISK_BUS_SATA;
 		gboolean writable = FALSE;
-		if (!hangar_image_check_usable(path, NULL, &writable, &error))
+		/* Its format as found now, when the user picks it, is what the
+		 * VM records: the engine never reads it from the content. */
+		const char *format = NULL;
+		if (!hangar_image_check_usable(path, NULL, &writable, &format, &error))
 			show_error(self, error->message);
 		else if (!writable)
 			show_error(self, _("Only raw and qcow2 images can be added as they are. Import "
@@ -647,7 +655,7 @@ static void on_add_disk_response(GtkNativeDialog *chooser, int response, gpointe
 			show_error(self, _("There is no room for another disk: a virtual machine "
 					   "has at most 6 SATA and 12 VirtIO drives."));
 		else
-			add_drive(self, path, bus, HG_DISK_MEDIA_DISK);
+			add_drive(self, path, format, bus, HG_DISK_MEDIA_DISK);
 	}
 	g_object_unref(self);
 }
@@ -704,6 +712,7 @@ static void load(HangarVmSettings *self)
 		const HgVmDisk *disk = config->disks->pdata[i];
 		DriveItem *item = g_new0(DriveItem, 1);
 		item->path = g_strdup(disk->path);
+		item->format = g_strdup(disk->format);
 		item->bus = disk->bus;
 		item->media = disk->media;
 		item->read_only = disk->read_only;
@@ -750,6 +759,8 @@ static gboolean save(HangarVmSettings *self)
 				   GTK_COMBO_BOX(self->display_combo));
 	config->boot_menu = gtk_switch_get_active(self->boot_menu_switch);
 	drives_to_config(self, config);
+	/* Formats a start recorded since the dialog opened stay recorded. */
+	hg_vm_config_fill_formats(config, entry->config);
 
 	if (!hangar_vm_save_config(self->vm, config, &needs_restart, &error)) {
 		g_autofree char *message = NULL;

@@ -33,7 +33,7 @@ const char *hangar_image_format_from_header(const guint8 *head, gsize length)
 }
 
 gboolean hangar_image_check_usable(const char *path, guint64 *size, gboolean *writable,
-				   GError **error)
+				   const char **format_out, GError **error)
 {
 	g_autofree char *base = g_path_get_basename(path);
 	g_autoptr(GError) local = NULL;
@@ -91,6 +91,9 @@ gboolean hangar_image_check_usable(const char *path, guint64 *size, gboolean *wr
 	if (writable)
 		*writable = strcmp(hg_block_format(blk), "raw") == 0 ||
 			    strcmp(hg_block_format(blk), "qcow2") == 0;
+	/* A static string of the image layer's, valid after the close. */
+	if (format_out)
+		*format_out = hg_block_format(blk);
 	hg_block_close(blk);
 	return TRUE;
 }

@@ -16,8 +16,10 @@ const char *hangar_image_format_from_header(const guint8 *head, gsize length);
 /* Opens path as the engine would (a short blocking read of its header and
  * tables).  FALSE with a plain error: unreadable, empty, broken, or a
  * variant that cannot be read.  *size (may be NULL): the disk's size as the
- * guest sees it; *writable (may be NULL): raw or qcow2, so usable in place. */
+ * guest sees it; *writable (may be NULL): raw or qcow2, so usable in place;
+ * *format (may be NULL): the image layer's name for it ("raw", "qcow2",
+ * ...), what a VM using it in place records, as chosen now. */
 gboolean hangar_image_check_usable(const char *path, guint64 *size, gboolean *writable,
-				   GError **error);
+				   const char **format, GError **error);
 
 G_END_DECLS

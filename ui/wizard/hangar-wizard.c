@@ -57,6 +57,9 @@ typedef struct {
 	gboolean is_iso;
 	guint64 size; /* bytes */
 	gboolean writable; /* raw or qcow2: can be used in place */
+	/* The image's format ("raw", "qcow2", ...; static): recorded when it
+	 * is used in place. */
+	const char *format;
 	/* ISO: what libosinfo recognised (NULL when unknown) and suggests. */
 	HgOsGuess *guess;
 } Inspection;
@@ -318,7 +321,8 @@ static void inspect_thread(GTask *task, gpointer source_object, gpointer task_da
 	in->path = g_strdup(want->path);
 	in->is_iso = want->is_iso;
 	if (!want->is_iso) {
-		if (!hangar_image_check_usable(want->path, &in->size, &in->writable, &error)) {
+		if (!hangar_image_check_usable(want->path, &in->size, &in->writable, &in->format,
+					       &error)) {
 			g_task_return_error(task, g_steal_pointer(&error));
 			return;
 		}
@@ -686,22 +690,27 @@ static HgVmConfig *build_config(HangarWizard *self, const char *name)
 	switch (kind) {
 	case SOURCE_ISO:
 		disk = hg_vm_config_add_disk(config, WIZARD_DISK_NAME, bus, HG_DISK_MEDIA_DISK);
+		hg_vm_disk_set_format(disk, "qcow2");
 		disk->boot_index = 1;
 		disk = hg_vm_config_add_disk(config, in->path, HG_DISK_BUS_SATA,
 					     HG_DISK_MEDIA_CDROM);
 		disk->read_only = true;
 		disk->boot_index = 0;
 		break;
-	case SOURCE_IMAGE:
-		disk = hg_vm_config_add_disk(config,
-					     gtk_toggle_button_get_active(self->image_copy_radio)
-						     ? WIZARD_DISK_NAME
-						     : in->path,
-					     bus, HG_DISK_MEDIA_DISK);
+	case SOURCE_IMAGE: {
+		gboolean copy = gtk_toggle_button_get_active(self->image_copy_radio);
+
+		disk = hg_vm_config_add_disk(config, copy ? WIZARD_DISK_NAME : in->path, bus,
+					     HG_DISK_MEDIA_DISK);
+		/* The copy is made as qcow2; in place, the image keeps the
+		 * format it was found to have when chosen. */
+		hg_vm_disk_set_format(disk, copy ? "qcow2" : in->format);
 		disk->boot_index = 0;
 		break;
+	}
 	case SOURCE_BLANK:
 		disk = hg_vm_config_add_disk(config, WIZARD_DISK_NAME, bus, HG_DISK_MEDIA_DISK);
+		hg_vm_disk_set_format(disk, "qcow2");
 		disk->boot_index = 1;
 		/* An empty drive, ready for an installer chosen in the settings. */
 		disk = hg_vm_config_add_disk(config, NULL, HG_DISK_BUS_SATA, HG_DISK_MEDIA_CDROM);

@@ -952,6 +952,53 @@ static void test_read_only_disk_rejects_writes(void)
 	drv_stop(d);
 }
 
+/* format=raw (what the library always gives): the image is what the guest
+ * sees, a qcow2 header in it included.  It is never opened as qcow2, whose
+ * header could name any host file as its backing file. */
+static void test_format_raw_is_never_probed(void)
+{
+	Drv *d = g_new0(Drv, 1);
+	g_autoptr(GError) error = NULL;
+	uint8_t buf[512];
+	int fd;
+
+	d->dir = g_dir_make_tmp("hangar-virtio-blk-XXXXXX", &error);
+	g_assert_no_error(error);
+	d->image = make_image(d->dir, "disk.img");
+	fd = open(d->image, O_WRONLY | O_CLOEXEC);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(pwrite(fd, "QFI\xfb", 4, 0), ==, 4);
+	close(fd);
+	d->drive = g_strdup_printf("file=%s,if=virtio,format=raw", d->image);
+	drv_launch(d, NULL);
+	drv_program_bars(d);
+	drv_find_capabilities(d);
+	drv_init(d, F_BASIC, 16);
+	g_assert_cmpuint(drv_read(d, 0, DATA_AREA, 512), ==, ST_OK);
+	hg_test_memread(d->t, DATA_AREA, buf, sizeof(buf));
+	g_assert_cmpmem(buf, 4, "QFI\xfb", 4);
+	g_assert_cmpuint(buf[4], ==, pattern_byte(4));
+	drv_stop(d);
+}
+
+/* format=qcow2 on a file that is not one: the engine does not start, and
+ * says why; it never falls back to another format. */
+static void test_format_qcow2_on_a_raw_image_is_refused(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *dir = g_dir_make_tmp("hangar-virtio-blk-XXXXXX", &error);
+	g_autofree char *image = make_image(dir, "disk.img");
+	g_autofree char *drive = g_strdup_printf("file=%s,if=virtio,format=qcow2", image);
+	g_autofree char *err = NULL;
+	const char *args[] = {"--drive", drive, NULL};
+
+	g_assert_cmpint(hg_test_run_engine_expect_exit(args, &err), ==, 4);
+	g_test_message("the engine said: %s", err);
+	g_assert_nonnull(strstr(err, image));
+	g_assert_nonnull(strstr(err, "not a valid qcow2 image"));
+	hg_test_remove_tree(dir);
+}
+
 static void test_beyond_capacity_is_an_io_error(void)
 {
 	Drv *d = drv_start(NULL);
@@ -1498,6 +1545,10 @@ int main(int argc, char **argv)
 			test_discard_and_write_zeroes_check_their_limits);
 	g_test_add_func("/virtio-blk/io/read-only-disk-rejects-writes",
 			test_read_only_disk_rejects_writes);
+	g_test_add_func("/virtio-blk/format/raw-image-with-a-qcow2-header-reads-as-raw",
+			test_format_raw_is_never_probed);
+	g_test_add_func("/virtio-blk/format/qcow2-on-a-raw-image-is-refused-at-start",
+			test_format_qcow2_on_a_raw_image_is_refused);
 	g_test_add_func("/virtio-blk/io/beyond-capacity-is-an-io-error",
 			test_beyond_capacity_is_an_io_error);
 	g_test_add_func("/virtio-blk/io/get-id-returns-the-serial", test_get_id_returns_the_serial);

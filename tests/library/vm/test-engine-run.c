@@ -438,21 +438,82 @@ static void test_missing_disk_is_named(void)
 	g_assert_nonnull(strstr(error->message, "missing.img"));
 	g_clear_error(&error);
 
-	/* Made, the command line has it, and the empty CD-ROM drive too. */
+	/* Made (raw, by its name) and recorded, the command line has it, and
+	 * the empty CD-ROM drive too. */
 	g_assert_true(hg_vm_library_create_disk(lib, entry, "missing.img", 1 << 20, &error));
+	hg_vm_disk_set_format(g_ptr_array_index(entry->config->disks, 0), "raw");
 	hg_vm_config_add_disk(entry->config, NULL, HG_DISK_BUS_SATA, HG_DISK_MEDIA_CDROM)
 		->boot_index = 0;
 	argv = hg_engine_argv(entry, &error);
 	g_assert_no_error(error);
 	g_autofree char *line = g_strjoinv(" ", argv);
 	g_test_message("%s", line);
-	g_autofree char *drive =
-		g_strdup_printf("--drive=file=%s/missing.img,if=virtio,media=disk", entry->dir);
+	g_autofree char *drive = g_strdup_printf(
+		"--drive=file=%s/missing.img,format=raw,if=virtio,media=disk", entry->dir);
 	g_assert_nonnull(strstr(line, drive));
 	g_assert_nonnull(strstr(line, "--drive=if=sata,media=cdrom,readonly=on,bootindex=0"));
 	g_assert_nonnull(strstr(line, "--vm-id no-disk"));
 	g_assert_nonnull(strstr(line, "--serial=unix:"));
 	g_assert_true(hg_vm_library_delete(lib, entry, HG_VM_DELETE_FILES, &error));
+}
+
+/* Every image on the command line comes with its format, so the engine
+ * never probes one; a file that is not in its recorded format stops the
+ * start before any engine runs. */
+static void test_command_line_gives_every_format(void)
+{
+	g_autoptr(HgVmConfig) config = hg_vm_config_new("Formats");
+	g_autoptr(HgVmEntry) entry = NULL;
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) argv = NULL;
+	g_autofree char *iso = g_build_filename(tmp_root, "formats.iso", NULL);
+	g_autofree char *fake = NULL, *line = NULL, *qcow2 = NULL, *raw = NULL, *disc = NULL;
+	HgVmDisk *cdrom;
+
+	g_assert_true(g_file_set_contents(iso, "QFI\xfb not a qcow2 image, a disc", -1, NULL));
+	hg_vm_config_add_disk(config, "disk.qcow2", HG_DISK_BUS_VIRTIO, HG_DISK_MEDIA_DISK);
+	hg_vm_disk_set_format(
+		hg_vm_config_add_disk(config, "data.img", HG_DISK_BUS_SATA, HG_DISK_MEDIA_DISK),
+		"raw");
+	cdrom = hg_vm_config_add_disk(config, iso, HG_DISK_BUS_SATA, HG_DISK_MEDIA_CDROM);
+	cdrom->boot_index = 0;
+	/* create_with_disk records the format of the disk it makes. */
+	entry = hg_vm_library_create_with_disk(lib, config, "disk.qcow2", 1 << 20, &error);
+	g_assert_no_error(error);
+	g_assert_true(hg_vm_library_create_disk(lib, entry, "data.img", 1 << 20, &error));
+	argv = hg_engine_argv(entry, &error);
+	g_assert_no_error(error);
+	line = g_strjoinv(" ", argv);
+	g_test_message("%s", line);
+	qcow2 = g_strdup_printf("--drive=file=%s/disk.qcow2,format=qcow2,if=virtio,", entry->dir);
+	raw = g_strdup_printf("--drive=file=%s/data.img,format=raw,if=sata,", entry->dir);
+	disc = g_strdup_printf("--drive=file=%s,format=raw,if=sata,media=cdrom", iso);
+	g_assert_nonnull(strstr(line, qcow2));
+	g_assert_nonnull(strstr(line, raw));
+	g_assert_nonnull(strstr(line, disc));
+	for (char **arg = argv; *arg; arg++)
+		if (g_str_has_prefix(*arg, "--drive=file="))
+			g_assert_nonnull(strstr(*arg, ",format="));
+
+	/* Recorded qcow2, the file is raw (replaced by hand, say): refused
+	 * with the reason, and no engine is started to probe it. */
+	fake = g_build_filename(entry->dir, "disk.qcow2", NULL);
+	g_assert_true(g_file_set_contents(fake, "", 0, NULL));
+	g_assert_cmpint(truncate(fake, 1 << 20), ==, 0);
+	g_clear_pointer(&argv, g_strfreev);
+	g_assert_null(hg_engine_argv(entry, &error));
+	g_assert_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID);
+	g_test_message("%s", error->message);
+	g_assert_nonnull(strstr(error->message, fake));
+	g_assert_nonnull(strstr(error->message, "(\"qcow2\")"));
+	g_assert_nonnull(strstr(error->message, "raw data"));
+	g_clear_error(&error);
+	g_assert_null(hg_engine_start(entry, false, NULL, &error));
+	g_assert_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID);
+	g_assert_cmpint(hg_vm_probe_state(entry->id), ==, HG_VM_STATE_STOPPED);
+	g_clear_error(&error);
+	g_assert_true(hg_vm_library_delete(lib, entry, HG_VM_DELETE_FILES, &error));
+	g_unlink(iso);
 }
 
 static void test_garbage_engine_path(void)
@@ -578,6 +639,8 @@ int main(int argc, char **argv)
 	lib = hg_vm_library_open(NULL, &error);
 	g_assert_no_error(error);
 	g_test_add_func("/engine-run/missing-disk-is-named", test_missing_disk_is_named);
+	g_test_add_func("/engine-run/command-line-gives-every-image-its-format",
+			test_command_line_gives_every_format);
 	g_test_add_func("/engine-run/garbage-engine-path-fails-cleanly", test_garbage_engine_path);
 	g_test_add_func("/control-client/protocol-errors-close-the-client",
 			test_protocol_errors_close_the_client);

@@ -22,11 +22,13 @@ static HgVmConfig *full_config(void)
 	c->display = HG_DISPLAY_VNC;
 	c->boot_menu = true;
 	d = hg_vm_config_add_disk(c, "disk.img", HG_DISK_BUS_VIRTIO, HG_DISK_MEDIA_DISK);
+	hg_vm_disk_set_format(d, "raw");
 	d->boot_index = 1;
 	d = hg_vm_config_add_disk(c, "/srv/iso/debian.iso", HG_DISK_BUS_SATA, HG_DISK_MEDIA_CDROM);
 	d->boot_index = 0;
 	hg_vm_config_add_disk(c, NULL, HG_DISK_BUS_SATA, HG_DISK_MEDIA_CDROM);
 	d = hg_vm_config_add_disk(c, "data.img", HG_DISK_BUS_SATA, HG_DISK_MEDIA_DISK);
+	hg_vm_disk_set_format(d, "qcow2");
 	d->read_only = true;
 	return c;
 }
@@ -51,6 +53,7 @@ static void assert_same(const HgVmConfig *a, const HgVmConfig *b)
 		const HgVmDisk *x = g_ptr_array_index(a->disks, i);
 		const HgVmDisk *y = g_ptr_array_index(b->disks, i);
 		g_assert_cmpstr(x->path, ==, y->path);
+		g_assert_cmpstr(x->format, ==, y->format);
 		g_assert_cmpint(x->bus, ==, y->bus);
 		g_assert_cmpint(x->media, ==, y->media);
 		g_assert_cmpint(x->read_only, ==, y->read_only);
@@ -70,6 +73,72 @@ static void test_round_trip(void)
 	/* Written again, the text is the same. */
 	g_autofree char *again = hg_vm_config_to_json(back);
 	g_assert_cmpstr(json, ==, again);
+	/* Every drive's format, a disc's too. */
+	g_assert_nonnull(strstr(json, "\"format\" : \"qcow2\""));
+	for (guint i = 0; i < back->disks->len; i++)
+		g_assert_nonnull(((HgVmDisk *)g_ptr_array_index(back->disks, i))->format);
+	g_assert_cmpstr(((HgVmDisk *)g_ptr_array_index(back->disks, 1))->format, ==, "raw");
+}
+
+/* A vm.json from before formats were recorded: its disks have none (the
+ * next start records them), its CD-ROM drives are raw as they always were,
+ * and it is written back without inventing one. */
+static void test_old_file_without_formats(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *json = g_strdup_printf(
+		"{\"name\": \"old\", \"uuid\": \"%s\", \"memory-mib\": 64, \"cpus\": 1,"
+		" \"disks\": [{\"path\": \"disk.img\", \"bus\": \"virtio\"},"
+		" {\"path\": \"/srv/a.iso\", \"bus\": \"sata\", \"media\": \"cdrom\"},"
+		" {\"path\": \"new.qcow2\", \"bus\": \"sata\", \"format\": \"qcow2\"}]}",
+		valid_uuid);
+	g_autoptr(HgVmConfig) c = hg_vm_config_from_json(json, -1, &error);
+	g_autofree char *out = NULL;
+	g_autoptr(HgVmConfig) back = NULL;
+
+	g_assert_no_error(error);
+	g_assert_null(((HgVmDisk *)g_ptr_array_index(c->disks, 0))->format);
+	g_assert_cmpstr(((HgVmDisk *)g_ptr_array_index(c->disks, 1))->format, ==, "raw");
+	g_assert_cmpstr(((HgVmDisk *)g_ptr_array_index(c->disks, 2))->format, ==, "qcow2");
+	g_assert_null(((HgVmDisk *)g_ptr_array_index(c->disks, 0))->unknown);
+	out = hg_vm_config_to_json(c);
+	back = hg_vm_config_from_json(out, -1, &error);
+	g_assert_no_error(error);
+	assert_same(c, back);
+	/* The disk's object has no "format" until one is recorded. */
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_assert_true(json_parser_load_from_data(parser, out, -1, NULL));
+	JsonArray *disks = json_object_get_array_member(
+		json_node_get_object(json_parser_get_root(parser)), "disks");
+	g_assert_false(json_object_has_member(json_array_get_object_element(disks, 0), "format"));
+	g_assert_cmpstr(
+		json_object_get_string_member(json_array_get_object_element(disks, 1), "format"),
+		==, "raw");
+}
+
+/* A snapshot's older copy of vm.json takes the formats recorded since for
+ * the same images, and nothing for others. */
+static void test_fill_formats(void)
+{
+	g_autoptr(HgVmConfig) now = hg_vm_config_new("now");
+	g_autoptr(HgVmConfig) then = hg_vm_config_new("then");
+
+	hg_vm_disk_set_format(
+		hg_vm_config_add_disk(now, "disk.qcow2", HG_DISK_BUS_VIRTIO, HG_DISK_MEDIA_DISK),
+		"qcow2");
+	hg_vm_disk_set_format(
+		hg_vm_config_add_disk(now, "/srv/ro.img", HG_DISK_BUS_SATA, HG_DISK_MEDIA_DISK),
+		"raw");
+	hg_vm_config_add_disk(then, "/srv/other.img", HG_DISK_BUS_SATA, HG_DISK_MEDIA_DISK);
+	hg_vm_config_add_disk(then, "disk.qcow2", HG_DISK_BUS_VIRTIO, HG_DISK_MEDIA_DISK);
+	hg_vm_disk_set_format(
+		hg_vm_config_add_disk(then, "/srv/ro.img", HG_DISK_BUS_SATA, HG_DISK_MEDIA_DISK),
+		"qcow2");
+	hg_vm_config_fill_formats(then, now);
+	g_assert_null(((HgVmDisk *)g_ptr_array_index(then->disks, 0))->format);
+	g_assert_cmpstr(((HgVmDisk *)g_ptr_array_index(then->disks, 1))->format, ==, "qcow2");
+	/* A recorded format is never replaced. */
+	g_assert_cmpstr(((HgVmDisk *)g_ptr_array_index(then->disks, 2))->format, ==, "qcow2");
 }
 
 static void test_save_and_load(void)
@@ -280,6 +349,21 @@ static void break_created(HgVmConfig *c)
 {
 	c->created = -5;
 }
+static void break_format_unknown(HgVmConfig *c)
+{
+	hg_vm_disk_set_format(
+		hg_vm_config_add_disk(c, "a.img", HG_DISK_BUS_VIRTIO, HG_DISK_MEDIA_DISK), "qcow3");
+}
+static void break_format_writable_vmdk(HgVmConfig *c)
+{
+	hg_vm_disk_set_format(
+		hg_vm_config_add_disk(c, "a.vmdk", HG_DISK_BUS_VIRTIO, HG_DISK_MEDIA_DISK), "vmdk");
+}
+static void break_format_cdrom_qcow2(HgVmConfig *c)
+{
+	hg_vm_disk_set_format(
+		hg_vm_config_add_disk(c, "a.iso", HG_DISK_BUS_SATA, HG_DISK_MEDIA_CDROM), "qcow2");
+}
 
 static const struct {
 	const char *rule;
@@ -309,6 +393,10 @@ static const struct {
 	{"unknown-firmware", break_firmware, "\"firmware\""},
 	{"unknown-display", break_display, "\"display\""},
 	{"negative-created", break_created, "\"created\""},
+	{"unknown-format", break_format_unknown, "\"disks[0]\": format \"qcow3\""},
+	{"writable-disk-in-an-import-format", break_format_writable_vmdk,
+	 "\"disks[0]\": format \"vmdk\""},
+	{"cdrom-not-raw", break_format_cdrom_qcow2, "\"disks[0]\": format \"qcow2\""},
 };
 
 static void test_validation_rule(gconstpointer data)
@@ -336,6 +424,10 @@ static void test_valid_edge_cases(void)
 	for (int i = 0; i < 12; i++)
 		hg_vm_config_add_disk(c, "v.img", HG_DISK_BUS_VIRTIO, HG_DISK_MEDIA_DISK)
 			->boot_index = i;
+	/* Read only, a disk may be in an import format. */
+	HgVmDisk *ro = g_ptr_array_index(c->disks, 6);
+	ro->read_only = true;
+	hg_vm_disk_set_format(ro, "vmdk");
 	c->kernel = g_strdup("/boot/vmlinuz,with-comma-is-fine");
 	c->append = g_strdup("console=ttyS0 quiet");
 	g_assert_true(hg_vm_config_validate(c, NULL));
@@ -423,6 +515,14 @@ static const struct {
 	 HG_VM_ERROR_INVALID, "\"name\": contains control characters"},
 	{"uuid-bad", "{\"name\": \"a\", \"uuid\": \"1234\", \"memory-mib\": 64, \"cpus\": 1}",
 	 HG_VM_ERROR_INVALID, "\"uuid\": \"1234\" is not a UUID"},
+	{"disk-format-is-number",
+	 "{\"name\": \"a\", \"uuid\": \"%s\", \"memory-mib\": 64, \"cpus\": 1, \"disks\": "
+	 "[{\"path\": \"a.img\", \"bus\": \"virtio\", \"format\": 2}]}",
+	 HG_VM_ERROR_INVALID, "\"disks[0].format\": is a number, not a string"},
+	{"disk-format-unknown",
+	 "{\"name\": \"a\", \"uuid\": \"%s\", \"memory-mib\": 64, \"cpus\": 1, \"disks\": "
+	 "[{\"path\": \"a.img\", \"bus\": \"virtio\", \"format\": \"qed\"}]}",
+	 HG_VM_ERROR_INVALID, "format \"qed\" is not an image format this version knows"},
 };
 
 static void test_broken_input(gconstpointer data)
@@ -572,6 +672,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/vm-config/save-is-0600-and-loads-back", test_save_and_load);
 	g_test_add_func("/vm-config/new-config-has-the-documented-defaults", test_defaults);
 	g_test_add_func("/vm-config/unknown-members-survive-a-rewrite", test_unknown_members_kept);
+	g_test_add_func("/vm-config/format/old-file-has-no-disk-formats-and-raw-discs",
+			test_old_file_without_formats);
+	g_test_add_func("/vm-config/format/snapshot-config-takes-recorded-formats",
+			test_fill_formats);
 	for (unsigned i = 0; i < G_N_ELEMENTS(validation_rules); i++) {
 		g_autofree char *path =
 			g_strdup_printf("/vm-config/validate/refuses-%s", validation_rules[i].rule);

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "library/block/block.h"
+#include "library/vm/vm_clone.h"
 #include "library/vm/vm_library.h"
 #include "library/vm/vm_runtime.h"
 
@@ -191,6 +193,12 @@ static void test_create_with_disk_and_create_disk(Fixture *f, gconstpointer data
 	hg_vm_config_add_disk(config, "disk.img", HG_DISK_BUS_VIRTIO, HG_DISK_MEDIA_DISK);
 	e = hg_vm_library_create_with_disk(f->lib, config, "disk.img", 1ull << 30, &error);
 	g_assert_no_error(error);
+	/* The disk it made is recorded with the format it was made in. */
+	g_assert_cmpstr(((HgVmDisk *)g_ptr_array_index(e->config->disks, 0))->format, ==, "raw");
+	g_autoptr(HgVmEntry) reloaded = hg_vm_library_lookup(f->lib, e->id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(((HgVmDisk *)g_ptr_array_index(reloaded->config->disks, 0))->format, ==,
+			"raw");
 	disk = hg_vm_entry_resolve(e, "disk.img");
 	g_assert_cmpint(g_stat(disk, &st), ==, 0);
 	g_assert_cmpint(st.st_size, ==, 1ll << 30);
@@ -220,6 +228,168 @@ static void write_at(const char *path, off_t offset, gsize length, char fill)
 	memset(buffer, fill, length);
 	g_assert_cmpint(pwrite(fd, buffer, length, offset), ==, (gssize)length);
 	close(fd);
+}
+
+/* ---- disk formats ---- */
+
+/* A VM folder as a Hangar from before formats were recorded left it: the
+ * given disks (each "path:bus"), no "format" anywhere. */
+static HgVmEntry *create_old_vm(Fixture *f, const char *name, const char *const *disks)
+{
+	g_autoptr(HgVmEntry) made = create_vm(f, name);
+	g_autoptr(GString) json = g_string_new(NULL);
+	g_autofree char *path = g_build_filename(made->dir, "vm.json", NULL);
+	g_autoptr(GError) error = NULL;
+	HgVmEntry *entry;
+
+	g_string_append_printf(json,
+			       "{\"name\": \"%s\", \"uuid\": \"%s\", \"memory-mib\": 64, "
+			       "\"cpus\": 1, \"disks\": [",
+			       name, made->config->uuid);
+	for (unsigned i = 0; disks[i]; i++) {
+		g_auto(GStrv) parts = g_strsplit(disks[i], ":", 2);
+		g_string_append_printf(json, "%s{\"path\": \"%s\", \"bus\": \"%s\"}", i ? ", " : "",
+				       parts[0], parts[1]);
+	}
+	g_string_append(json, "]}");
+	g_assert_true(g_file_set_contents(path, json->str, -1, NULL));
+	entry = hg_vm_library_lookup(f->lib, made->id, &error);
+	g_assert_no_error(error);
+	return entry;
+}
+
+static const char *disk_format(const HgVmEntry *entry, guint i)
+{
+	return ((HgVmDisk *)g_ptr_array_index(entry->config->disks, i))->format;
+}
+
+static void test_old_formats_recorded_once(Fixture *f, gconstpointer data)
+{
+	static const char *const disks[] = {"disk.img:virtio", "data.qcow2:sata", NULL};
+	g_autoptr(HgVmEntry) entry = create_old_vm(f, "Old", disks);
+	g_autoptr(HgVmEntry) other = NULL, reloaded = NULL, again = NULL;
+	g_autofree char *raw = g_build_filename(entry->dir, "disk.img", NULL);
+	g_autofree char *qcow2 = g_build_filename(entry->dir, "data.qcow2", NULL);
+	g_autofree char *json = g_build_filename(entry->dir, "vm.json", NULL);
+	g_autofree char *before = NULL, *after = NULL;
+	g_autoptr(GError) error = NULL;
+	GStrv argv;
+
+	g_assert_true(g_file_set_contents(raw, "", 0, NULL));
+	g_assert_cmpint(truncate(raw, 1 << 20), ==, 0);
+	g_assert_true(hg_block_create_qcow2(qcow2, 1 << 20, NULL, 16, &error));
+	g_assert_null(disk_format(entry, 0));
+	g_assert_null(disk_format(entry, 1));
+
+	/* Unrecorded, no command line is made: the engine would probe. */
+	g_assert_null(hg_engine_argv(entry, &error));
+	g_assert_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID);
+	g_assert_nonnull(strstr(error->message, "no recorded format"));
+	g_clear_error(&error);
+
+	/* Another program renames the VM meanwhile: entry is stale, and
+	 * recording its formats must not undo the rename. */
+	other = hg_vm_library_lookup(f->lib, entry->id, &error);
+	g_assert_no_error(error);
+	g_assert_true(hg_vm_library_rename(f->lib, other, "Old renamed", &error));
+	g_assert_true(hg_vm_entry_record_disk_formats(entry, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(disk_format(entry, 0), ==, "raw");
+	g_assert_cmpstr(disk_format(entry, 1), ==, "qcow2");
+	reloaded = hg_vm_library_lookup(f->lib, entry->id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(reloaded->config->name, ==, "Old renamed");
+	g_assert_cmpstr(disk_format(reloaded, 0), ==, "raw");
+	g_assert_cmpstr(disk_format(reloaded, 1), ==, "qcow2");
+	argv = hg_engine_argv(reloaded, &error);
+	g_assert_no_error(error);
+	g_strfreev(argv);
+
+	/* Recorded, the content never decides again: a qcow2 header written
+	 * into the raw disk (what its guest would write) leaves it raw, and
+	 * the start refuses the file rather than open it as qcow2. */
+	write_at(raw, 0, 1, 'Q');
+	write_at(raw, 1, 1, 'F');
+	write_at(raw, 2, 1, 'I');
+	write_at(raw, 3, 1, (char)0xfb);
+	g_assert_cmpstr(hg_block_probe_format(raw, NULL), ==, "qcow2");
+	g_assert_true(g_file_get_contents(json, &before, NULL, NULL));
+	again = hg_vm_library_lookup(f->lib, entry->id, &error);
+	g_assert_no_error(error);
+	g_assert_true(hg_vm_entry_record_disk_formats(again, &error));
+	g_assert_cmpstr(disk_format(again, 0), ==, "raw");
+	g_assert_true(g_file_get_contents(json, &after, NULL, NULL));
+	g_assert_cmpstr(before, ==, after);
+	g_assert_null(hg_engine_argv(again, &error));
+	g_assert_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID);
+	g_test_message("%s", error->message);
+	g_assert_nonnull(strstr(error->message, raw));
+	g_assert_nonnull(strstr(error->message, "(\"raw\")"));
+	g_assert_nonnull(strstr(error->message, "reads as qcow2"));
+}
+
+static void test_old_writable_import_format_refused(Fixture *f, gconstpointer data)
+{
+	static const char *const disks[] = {"disk.vmdk:sata", NULL};
+	g_autoptr(HgVmEntry) entry = create_old_vm(f, "Old VMDK", disks);
+	g_autofree char *vmdk = g_build_filename(entry->dir, "disk.vmdk", NULL);
+	g_autofree char *json = g_build_filename(entry->dir, "vm.json", NULL);
+	g_autofree char *text = NULL;
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(g_file_set_contents(vmdk, "KDMV", 4, NULL));
+	g_assert_cmpint(truncate(vmdk, 1 << 20), ==, 0);
+	g_assert_false(hg_vm_entry_record_disk_formats(entry, &error));
+	g_assert_error(error, HG_VM_ERROR, HG_VM_ERROR_UNSUPPORTED);
+	g_test_message("%s", error->message);
+	g_assert_nonnull(strstr(error->message, "vmdk"));
+	g_assert_nonnull(strstr(error->message, "import"));
+	g_assert_true(g_file_get_contents(json, &text, NULL, NULL));
+	g_assert_null(strstr(text, "format"));
+	/* A missing image is named, and nothing recorded either. */
+	g_clear_error(&error);
+	g_unlink(vmdk);
+	g_assert_false(hg_vm_entry_record_disk_formats(entry, &error));
+	g_assert_error(error, HG_VM_ERROR, HG_VM_ERROR_NOT_FOUND);
+	g_assert_nonnull(strstr(error->message, vmdk));
+}
+
+/* convert goes by the recorded format: a raw disk whose content is a
+ * qcow2 image becomes a qcow2 disk holding those bytes as data. */
+static void test_convert_goes_by_the_recorded_format(Fixture *f, gconstpointer data)
+{
+	g_autoptr(HgVmConfig) config = hg_vm_config_new("Looks qcow2");
+	g_autoptr(HgVmEntry) entry = NULL, reloaded = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *raw = NULL, *converted = NULL;
+	HgBlockBackend *blk;
+	char head[4];
+	struct iovec iov = {head, sizeof(head)};
+	GStatBuf st;
+
+	hg_vm_disk_set_format(
+		hg_vm_config_add_disk(config, "disk.img", HG_DISK_BUS_VIRTIO, HG_DISK_MEDIA_DISK),
+		"raw");
+	entry = hg_vm_library_create(f->lib, config, &error);
+	g_assert_no_error(error);
+	raw = g_build_filename(entry->dir, "disk.img", NULL);
+	g_assert_true(hg_block_create_qcow2(raw, 1 << 20, NULL, 16, &error));
+	g_assert_cmpint(g_stat(raw, &st), ==, 0);
+
+	g_assert_cmpint(hg_vm_convert_disks(f->lib, entry, NULL, NULL, NULL, &error), ==, 1);
+	g_assert_no_error(error);
+	reloaded = hg_vm_library_lookup(f->lib, entry->id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(((HgVmDisk *)g_ptr_array_index(reloaded->config->disks, 0))->path, ==,
+			"disk.qcow2");
+	g_assert_cmpstr(disk_format(reloaded, 0), ==, "qcow2");
+	converted = g_build_filename(entry->dir, "disk.qcow2", NULL);
+	blk = hg_block_open_format(converted, "qcow2", true, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(hg_block_size(blk), ==, (guint64)st.st_size);
+	g_assert_cmpint(hg_block_readv(blk, 0, &iov, 1), ==, 0);
+	g_assert_cmpmem(head, 4, "QFI\xfb", 4);
+	hg_block_close(blk);
 }
 
 static void test_duplicate_keeps_sparse_files(Fixture *f, gconstpointer data)
@@ -672,6 +842,12 @@ int main(int argc, char **argv)
 	ADD("/vm-library/broken-folders-are-listed-and-untouched",
 	    test_broken_folders_listed_and_untouched);
 	ADD("/vm-library/running-vm-is-not-deleted-or-duplicated", test_running_vm_refused);
+	ADD("/vm-library/format/old-vm-json-gets-formats-recorded-once",
+	    test_old_formats_recorded_once);
+	ADD("/vm-library/format/old-writable-vmdk-is-refused-not-recorded",
+	    test_old_writable_import_format_refused);
+	ADD("/vm-library/format/convert-goes-by-the-recorded-format",
+	    test_convert_goes_by_the_recorded_format);
 #undef ADD
 	g_test_add_func("/vm-runtime/describe-exit-in-plain-words", test_describe_exit);
 

@@ -290,6 +290,47 @@ static void test_revert_restores_the_configuration(void)
 	g_assert_cmpstr(again->config->name, ==, "Renamed since");
 }
 
+/* A snapshot taken before formats were recorded: reverting to it keeps
+ * the formats recorded since (the images are the same), so nothing reads
+ * them from the content again. */
+static void test_revert_to_an_old_snapshot_keeps_formats(void)
+{
+	g_autoptr(HgVmEntry) entry = create_vm(true, NULL);
+	g_autoptr(HgVmSnapshot) s1 = take(entry, "Before formats");
+	g_autoptr(HgVmEntry) again = NULL;
+	g_autoptr(GError) error = NULL;
+	HgVmDisk *disk = g_ptr_array_index(entry->config->disks, 0);
+	bool live;
+
+	g_assert_null(disk->format);
+	g_assert_true(hg_vm_entry_record_disk_formats(entry, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(disk->format, ==, "qcow2");
+	g_assert_true(hg_vm_snapshot_revert(lib, entry, "1", &live, &error));
+	g_assert_no_error(error);
+	disk = g_ptr_array_index(entry->config->disks, 0);
+	g_assert_cmpstr(disk->format, ==, "qcow2");
+	again = hg_vm_library_lookup(lib, entry->id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(((HgVmDisk *)g_ptr_array_index(again->config->disks, 0))->format, ==,
+			"qcow2");
+}
+
+/* A disk recorded raw is raw, whatever its content says: no snapshot is
+ * written into a qcow2 header that sits in a raw disk. */
+static void test_disk_recorded_raw_is_refused_whatever_it_holds(void)
+{
+	g_autoptr(HgVmEntry) entry = create_vm(true, NULL);
+	g_autoptr(GError) error = NULL;
+
+	hg_vm_disk_set_format(g_ptr_array_index(entry->config->disks, 0), "raw");
+	g_assert_true(hg_vm_library_save(lib, entry, &error));
+	g_assert_null(hg_vm_snapshot_take(lib, entry, "First", NULL, &error));
+	g_assert_error(error, HG_VM_ERROR, HG_VM_ERROR_UNSUPPORTED);
+	g_assert_nonnull(strstr(error->message, "disk.qcow2"));
+	g_assert_false(qemu_lists(entry, "hangar-1"));
+}
+
 static void test_rename_and_describe(void)
 {
 	g_autoptr(HgVmEntry) entry = create_vm(true, NULL);
@@ -473,6 +514,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/vm-snapshot/revert-restores-the-configuration",
 			test_revert_restores_the_configuration);
 	g_test_add_func("/vm-snapshot/rename-and-describe", test_rename_and_describe);
+	g_test_add_func("/vm-snapshot/format/revert-to-an-old-snapshot-keeps-recorded-formats",
+			test_revert_to_an_old_snapshot_keeps_formats);
+	g_test_add_func("/vm-snapshot/format/disk-recorded-raw-is-refused-whatever-it-holds",
+			test_disk_recorded_raw_is_refused_whatever_it_holds);
 	g_test_add_func("/vm-snapshot/broken-tree-files", test_broken_tree_files);
 	g_test_add_func("/vm-snapshot/live-take-revert-delete", test_live_take_revert_delete);
 	status = g_test_run();

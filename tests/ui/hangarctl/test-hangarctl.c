@@ -118,6 +118,7 @@ static void test_create_prints_the_vm(void)
 	g_assert_cmpuint(json_array_get_length(disks), ==, 1);
 	d = json_array_get_object_element(disks, 0);
 	g_assert_cmpstr(json_object_get_string_member(d, "bus"), ==, "virtio");
+	g_assert_cmpstr(json_object_get_string_member(d, "format"), ==, "qcow2");
 	disk = g_strdup(json_object_get_string_member(d, "file"));
 	g_assert_true(g_str_has_suffix(disk, "/disk.qcow2"));
 	/* A new qcow2 image: metadata only, 1 GiB as qemu-img sees it. */
@@ -143,6 +144,31 @@ static void test_create_refuses_a_taken_name(void)
 static void test_create_missing_image_fails(void)
 {
 	g_assert_cmpint(ctl("create", "y", "--iso", "/nonexistent/x.iso"), ==, EXIT_FAILED);
+}
+
+/* --disk records the format the image has now (the engine is always given
+ * it); an image a VM could only read is refused, pointing at import. */
+static void test_create_disk_records_its_format(void)
+{
+	g_autofree char *raw = g_build_filename(test_dir, "in-place.img", NULL);
+	g_autofree char *vmdk = g_build_filename(test_dir, "in-place.vmdk", NULL);
+	g_autoptr(JsonObject) vm = NULL, refused = NULL;
+	JsonObject *d;
+
+	g_assert_true(g_file_set_contents(raw, "", 0, NULL));
+	g_assert_cmpint(truncate(raw, 1 << 20), ==, 0);
+	g_assert_cmpint(ctl_json(&vm, "create", "In place", "--disk", raw, NULL), ==, 0);
+	d = json_array_get_object_element(json_object_get_array_member(vm, "disks"), 0);
+	g_assert_cmpstr(json_object_get_string_member(d, "file"), ==, raw);
+	g_assert_cmpstr(json_object_get_string_member(d, "format"), ==, "raw");
+
+	g_assert_true(g_file_set_contents(vmdk, "KDMV", 4, NULL));
+	g_assert_cmpint(truncate(vmdk, 1 << 20), ==, 0);
+	g_assert_cmpint(ctl_json(&refused, "create", "VMDK in place", "--disk", vmdk, NULL), ==,
+			EXIT_FAILED);
+	assert_json_error(refused, "unsupported");
+	g_assert_cmpint(ctl("delete", "In place", "--files", "--yes"), ==, 0);
+	g_assert_true(g_file_test(raw, G_FILE_TEST_EXISTS));
 }
 
 /* An ISO 9660 image carrying a volume id, made by xorriso; NULL (the test
@@ -773,6 +799,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/hangarctl/create/prints-the-vm-as-json", test_create_prints_the_vm);
 	g_test_add_func("/hangarctl/create/refuses-a-taken-name", test_create_refuses_a_taken_name);
 	g_test_add_func("/hangarctl/create/missing-image-fails", test_create_missing_image_fails);
+	g_test_add_func("/hangarctl/create/disk-records-its-format",
+			test_create_disk_records_its_format);
 	g_test_add_func("/hangarctl/create/from-iso-uses-the-os", test_create_from_iso_uses_the_os);
 	g_test_add_func("/hangarctl/list/shows-the-vms", test_list_shows_the_vms);
 	g_test_add_func("/hangarctl/info/shows-config-state-and-runtime",

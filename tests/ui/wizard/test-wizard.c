@@ -310,10 +310,12 @@ static void test_iso_debian_detected_and_created(Fixture *f, gconstpointer data)
 	disk = entry->config->disks->pdata[0];
 	cdrom = entry->config->disks->pdata[1];
 	g_assert_cmpstr(disk->path, ==, "disk.qcow2");
+	g_assert_cmpstr(disk->format, ==, "qcow2");
 	g_assert_cmpint(disk->media, ==, HG_DISK_MEDIA_DISK);
 	g_assert_cmpint(disk->bus, ==, HG_DISK_BUS_VIRTIO); /* Debian has virtio drivers */
 	g_assert_cmpint(disk->boot_index, ==, 1);
 	g_assert_cmpstr(cdrom->path, ==, iso);
+	g_assert_cmpstr(cdrom->format, ==, "raw");
 	g_assert_cmpint(cdrom->media, ==, HG_DISK_MEDIA_CDROM);
 	g_assert_cmpint(cdrom->bus, ==, HG_DISK_BUS_SATA);
 	g_assert_true(cdrom->read_only);
@@ -588,6 +590,7 @@ static void test_image_copied_into_vm_folder_stays_sparse(Fixture *f, gconstpoin
 	entry = created_entry(f);
 	disk = entry->config->disks->pdata[0];
 	g_assert_cmpstr(disk->path, ==, "disk.qcow2");
+	g_assert_cmpstr(disk->format, ==, "qcow2");
 	g_assert_cmpint(disk->boot_index, ==, 0);
 	/* A qcow2 copy: the same 64 MiB disk, the data where it was, the holes
 	 * not allocated. */
@@ -622,6 +625,8 @@ static void test_image_used_in_place(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(entry->config->disks->len, ==, 1);
 	disk = entry->config->disks->pdata[0];
 	g_assert_cmpstr(disk->path, ==, path);
+	/* Recorded as found when chosen: the engine never probes it. */
+	g_assert_cmpstr(disk->format, ==, "raw");
 	g_assert_cmpint(disk->media, ==, HG_DISK_MEDIA_DISK);
 }
 
@@ -650,6 +655,7 @@ static void test_vmdk_is_copied_to_qcow2(Fixture *f, gconstpointer data)
 	entry = created_entry(f);
 	disk = entry->config->disks->pdata[0];
 	g_assert_cmpstr(disk->path, ==, "disk.qcow2");
+	g_assert_cmpstr(disk->format, ==, "qcow2");
 	g_autofree char *copy = g_build_filename(entry->dir, "disk.qcow2", NULL);
 	g_autofree char *compare = g_strdup_printf("qemu-img compare -q '%s' '%s'", raw, copy);
 	g_assert_cmpint(system(compare), ==, 0);
@@ -672,6 +678,7 @@ static void test_qcow2_image_used_in_place(Fixture *f, gconstpointer data)
 	entry = created_entry(f);
 	disk = entry->config->disks->pdata[0];
 	g_assert_cmpstr(disk->path, ==, path);
+	g_assert_cmpstr(disk->format, ==, "qcow2");
 }
 
 /* ---- settings ---- */
@@ -744,6 +751,8 @@ static void test_settings_saves_stopped_vm(Fixture *f, gconstpointer data)
 	disk = saved->config->disks->pdata[0];
 	cdrom = saved->config->disks->pdata[1];
 	g_assert_cmpstr(disk->path, ==, "disk.img");
+	/* The recorded format goes through the dialog. */
+	g_assert_cmpstr(disk->format, ==, "raw");
 	g_assert_cmpint(disk->boot_index, ==, 0);
 	g_assert_cmpint(cdrom->media, ==, HG_DISK_MEDIA_CDROM);
 	g_assert_cmpstr(cdrom->path, ==, iso);
@@ -775,6 +784,7 @@ static void test_settings_adds_and_removes_drives(Fixture *f, gconstpointer data
 	g_assert_cmpint(disk->boot_index, ==, 0);
 	disk = saved->config->disks->pdata[1];
 	g_assert_cmpint(disk->media, ==, HG_DISK_MEDIA_CDROM);
+	g_assert_cmpstr(disk->format, ==, "raw");
 	g_assert_null(disk->path);
 	g_assert_cmpint(disk->boot_index, ==, 1);
 }
