@@ -59,6 +59,15 @@ static const Magic disk_magics[] = {
 	{HG_IMPORT_KIND_DISK, "VHDX", 0, "vhdxfile", 8},
 };
 
+bool hg_import_looks_like_ovf(const guint8 *head, gsize length)
+{
+	/* XML whose first element is an Envelope in an OVF namespace. */
+	return length > 16 && memmem(head, length, "Envelope", 8) &&
+	       memmem(head, length, "schemas.dmtf.org/ovf/envelope", 29) &&
+	       (memcmp(head, "<?xml", 5) == 0 || memcmp(head, "<Envelope", 9) == 0 ||
+		memcmp(head, "\xef\xbb\xbf<?xml", 8) == 0);
+}
+
 const char *hg_import_disk_magic(const guint8 *head, gsize length)
 {
 	for (unsigned i = 0; i < G_N_ELEMENTS(disk_magics); i++) {
@@ -105,6 +114,12 @@ bool hg_import_identify(const char *path, HgImportKind *kind, char **format, GEr
 				*format = g_strdup(m->name);
 			return true;
 		}
+	}
+	if (hg_import_looks_like_ovf(head, got)) {
+		*kind = HG_IMPORT_KIND_OVF;
+		if (format)
+			*format = g_strdup("ovf");
+		return true;
 	}
 	/* Everything else is for the image layer to recognise. */
 	blk = hg_block_open(path, true, &local);
@@ -271,7 +286,7 @@ HgVmEntry *hg_import_publish(HgVmLibrary *lib, const char *staging, const char *
  * its copy would then carry that file's content into the guest (an SSH
  * key, say).  Only backing files beside the image, or below its folder,
  * are followed, as a set of images shipped together has them. */
-static bool backing_file_acceptable(const char *path, GError **error)
+bool hg_import_backing_file_acceptable(const char *path, GError **error)
 {
 	g_autofree char *absolute = g_canonicalize_filename(path, NULL);
 	g_autofree char *dir = g_path_get_dirname(absolute);
@@ -366,8 +381,12 @@ HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path, const HgImpo
 	if (kind == HG_IMPORT_KIND_ARCHIVE || kind == HG_IMPORT_KIND_COMPRESSED)
 		return hg_import_archive(lib, path, kind, options, cancellable, progress, user_data,
 					 error);
+	if (kind == HG_IMPORT_KIND_OVF)
+		return hg_import_ovf_folder(lib, path, options, cancellable, progress, user_data,
+					    error);
 	name = hg_import_vm_name(path, options);
-	if (!hg_import_check_name(lib, name, error) || !backing_file_acceptable(path, error))
+	if (!hg_import_check_name(lib, name, error) ||
+	    !hg_import_backing_file_acceptable(path, error))
 		return NULL;
 	src = hg_block_open(path, true, &local);
 	if (!src) {

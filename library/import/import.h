@@ -24,6 +24,7 @@ typedef enum {
 	HG_IMPORT_KIND_ISO, /* an ISO 9660 image: installation media */
 	HG_IMPORT_KIND_ARCHIVE, /* tar (OVA), zip */
 	HG_IMPORT_KIND_COMPRESSED, /* gzip, xz, zstd, bzip2 */
+	HG_IMPORT_KIND_OVF, /* an OVF descriptor, its disks in the same folder */
 } HgImportKind;
 
 /* Looks at the file's first bytes.  *format (may be NULL) is the image

@@ -60,23 +60,51 @@ static HgOvf *read_descriptor(HgArchiveReader *r, GError **error)
 	return ovf;
 }
 
-/* The VM's name: the option's, else the appliance's when it makes a valid
- * one, else the file's. */
-static char *choose_name(HgVmLibrary *lib, HgArchiveReader *r, const HgImportOptions *options,
-			 const HgOvf *ovf, GError **error)
+char *hg_import_name_from_ovf(HgVmLibrary *lib, const char *path, const HgImportOptions *options,
+			      const HgOvf *ovf, GError **error)
 {
 	g_autofree char *name = NULL;
 
+	/* The option's, else the appliance's when it makes a valid one, else
+	 * the file's. */
 	if (options && options->name) {
 		name = g_strdup(options->name);
 	} else {
 		g_autoptr(HgVmConfig) probe = hg_vm_config_new(ovf->name);
 		name = hg_vm_config_validate(probe, NULL) ? g_strdup(ovf->name)
-							  : hg_import_vm_name(r->path, NULL);
+							  : hg_import_vm_name(path, NULL);
 	}
 	if (!hg_import_check_name(lib, name, error))
 		return NULL;
 	return g_steal_pointer(&name);
+}
+
+bool hg_import_ovf_disks_acceptable(const HgOvf *ovf, const char *base, GError **error)
+{
+	if (ovf->disks->len == 0) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
+			    "%s: the OVF descriptor names no disk", base);
+		return false;
+	}
+	if (ovf->disks->len > HG_IMPORT_MAX_DISKS) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_UNSUPPORTED,
+			    "%s: the appliance has %u disks; a VM has at most %u here", base,
+			    ovf->disks->len, HG_IMPORT_MAX_DISKS);
+		return false;
+	}
+	return true;
+}
+
+void hg_import_hints_from_ovf(const HgOvf *ovf, HgImportHints *hints)
+{
+	hints->cpus = ovf->cpus;
+	hints->memory_mib = ovf->memory_mib;
+	hints->efi = ovf->efi;
+	hints->os = hg_import_guess_os(ovf->os_type, ovf->os_description);
+	if (ovf->nics)
+		g_message("%s: the appliance has %u network adapter(s); Hangar has no network "
+			  "devices yet, so the VM gets none",
+			  ovf->name, ovf->nics);
 }
 
 /* The disk (its index) whose file an entry is, or -1; "./x" is "x". */
@@ -123,7 +151,7 @@ static bool write_ova_disk(HgArchiveReader *r, const HgOvfDisk *disk, const char
 }
 
 /* A disk the descriptor gives no file: empty, of its capacity. */
-static bool make_empty_disk(const HgOvfDisk *disk, const char *target, GError **error)
+bool hg_import_make_empty_disk(const HgOvfDisk *disk, const char *target, GError **error)
 {
 	guint64 size = (disk->capacity_bytes + 511) / 512 * 512;
 
@@ -165,7 +193,8 @@ static bool read_disks(HgArchiveReader *r, const HgOvf *ovf, GPtrArray *targets,
 				    r->base, disk->file->href);
 			return false;
 		}
-		if (!disk->file && !make_empty_disk(disk, g_ptr_array_index(targets, i), error))
+		if (!disk->file &&
+		    !hg_import_make_empty_disk(disk, g_ptr_array_index(targets, i), error))
 			return false;
 	}
 	return true;
@@ -180,18 +209,9 @@ bool hg_import_ova(HgVmLibrary *lib, HgArchiveReader *r, const HgImportOptions *
 
 	if (!ovf)
 		return false;
-	if (ovf->disks->len == 0) {
-		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
-			    "%s: the OVF descriptor names no disk", r->base);
+	if (!hg_import_ovf_disks_acceptable(ovf, r->base, error))
 		return false;
-	}
-	if (ovf->disks->len > HG_IMPORT_MAX_DISKS) {
-		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_UNSUPPORTED,
-			    "%s: the appliance has %u disks; a VM has at most %u here", r->base,
-			    ovf->disks->len, HG_IMPORT_MAX_DISKS);
-		return false;
-	}
-	*name = choose_name(lib, r, options, ovf, error);
+	*name = hg_import_name_from_ovf(lib, r->path, options, ovf, error);
 	if (!*name)
 		return false;
 	for (guint i = 0; i < ovf->disks->len; i++) {
@@ -202,13 +222,6 @@ bool hg_import_ova(HgVmLibrary *lib, HgArchiveReader *r, const HgImportOptions *
 		return false;
 	for (guint i = 0; i < ovf->disks->len; i++)
 		g_ptr_array_add(disks, hg_import_disk_file_name(i));
-	hints->cpus = ovf->cpus;
-	hints->memory_mib = ovf->memory_mib;
-	hints->efi = ovf->efi;
-	hints->os = hg_import_guess_os(ovf->os_type, ovf->os_description);
-	if (ovf->nics)
-		g_message("%s: the appliance has %u network adapter(s); Hangar has no network "
-			  "devices yet, so the VM gets none",
-			  r->base, ovf->nics);
+	hg_import_hints_from_ovf(ovf, hints);
 	return true;
 }

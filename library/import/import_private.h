@@ -2,11 +2,18 @@
 #pragma once
 
 #include "library/import/import.h"
+#include "library/import/ovf.h"
 #include "library/os/os_detect.h"
 
 /* The disk format a file's first bytes name ("QCOW2", "VMDK", "VDI", "VHD",
  * "VHDX"), or NULL (raw, or not a disk). */
 const char *hg_import_disk_magic(const guint8 *head, gsize length);
+
+/* Is this the start of an OVF descriptor (XML, an OVF Envelope)? */
+bool hg_import_looks_like_ovf(const guint8 *head, gsize length);
+/* HG_VM_ERROR_UNSUPPORTED when the image at path names a backing file
+ * outside its own folder. */
+bool hg_import_backing_file_acceptable(const char *path, GError **error);
 
 /* The new VM's name: the option, else the file's name without extensions. */
 char *hg_import_vm_name(const char *path, const HgImportOptions *options);
@@ -48,6 +55,19 @@ typedef struct HgArchiveReader HgArchiveReader;
 bool hg_import_ova(HgVmLibrary *lib, HgArchiveReader *r, const HgImportOptions *options,
 		   const char *staging, GPtrArray *disks, char **name, HgImportHints *hints,
 		   GError **error);
+
+/* import_ovf.c: an OVF descriptor and the disk images beside it. */
+HgVmEntry *hg_import_ovf_folder(HgVmLibrary *lib, const char *path, const HgImportOptions *options,
+				GCancellable *cancellable, HgBlockProgressFunc progress,
+				gpointer user_data, GError **error);
+/* What an OVF says of the VM, and its name (import_ova.c); whether its
+ * disks make a VM here (at least one, at most HG_IMPORT_MAX_DISKS). */
+bool hg_import_ovf_disks_acceptable(const HgOvf *ovf, const char *base, GError **error);
+/* An OVF disk without a file: an empty qcow2 image of its capacity. */
+bool hg_import_make_empty_disk(const HgOvfDisk *disk, const char *target, GError **error);
+void hg_import_hints_from_ovf(const HgOvf *ovf, HgImportHints *hints);
+char *hg_import_name_from_ovf(HgVmLibrary *lib, const char *path, const HgImportOptions *options,
+			      const HgOvf *ovf, GError **error);
 
 /* The file name of the VM's disk n (0: "disk.qcow2", 1: "disk-2.qcow2"). */
 char *hg_import_disk_file_name(guint n);

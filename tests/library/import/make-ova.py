@@ -8,13 +8,15 @@ usage: make-ova.py OUT.ova [--name NAME] [--cpus N] [--memory-mib M] [--efi]
                    [--os-type T] [--os-description D] [--disk FILE[:CAPACITY]]...
                    [--empty-disk CAPACITY]... [--missing HREF]
                    [--reverse-disks] [--ovf-last] [--wrong-size] [--compression gzip]
-                   [--collection] [--evil-entry NAME]
+                   [--collection] [--evil-entry NAME] [--folder]
 
 CAPACITY is in bytes; by default qemu-img's virtual size of FILE. --missing references a
 file the archive lacks; --reverse-disks puts the disk files in the opposite order to the
 descriptor's; --ovf-last puts the descriptor after them; --wrong-size gives the first File a
 size 512 bytes off; --collection wraps the system in a VirtualSystemCollection;
---evil-entry adds an entry with that name (e.g. ../x) before the disks.
+--evil-entry adds an entry with that name (e.g. ../x) before the disks. --folder writes no
+archive: OUT is the .ovf, written with the manifest beside the disk files (which must be in
+OUT's folder already), as ovftool writes an OVF package.
 """
 import argparse
 import hashlib
@@ -125,6 +127,7 @@ def main():
     p.add_argument('--compression')
     p.add_argument('--collection', action='store_true')
     p.add_argument('--evil-entry')
+    p.add_argument('--folder', action='store_true')
     args = p.parse_args()
 
     files, disks, payload = [], [], []
@@ -142,7 +145,7 @@ def main():
         disks.append({'id': 'vmdisk-lost', 'file': 'lost', 'capacity': 1 << 20})
     for n, capacity in enumerate(args.empty_disk):
         disks.append({'id': f'empty{n + 1}', 'file': None, 'capacity': capacity})
-    ovf_name = args.name + '.ovf'
+    ovf_name = os.path.basename(args.out) if args.folder else args.name + '.ovf'
     ovf = descriptor(args, files, disks)
     digests = {ovf_name: hashlib.sha256(ovf).hexdigest()}
     for href, path in payload:
@@ -150,6 +153,12 @@ def main():
             digests[href] = hashlib.sha256(f.read()).hexdigest()
     manifest = ''.join(f'SHA256({name})= {digest}\n' for name, digest in digests.items())
 
+    if args.folder:
+        with open(args.out, 'wb') as f:
+            f.write(ovf)
+        with open(os.path.splitext(args.out)[0] + '.mf', 'w') as f:
+            f.write(manifest)
+        return
     if args.reverse_disks:
         payload.reverse()
     with tarfile.open(args.out, 'w', format=tarfile.USTAR_FORMAT) as tar:

@@ -5,6 +5,7 @@
  * broken and hostile ones are refused with an error that names the
  * problem and leave the library as it was. */
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "library/import/import.h"
@@ -177,6 +178,40 @@ static void test_broken_and_hostile_appliances(void)
 	assert_refused(ovf_only, HG_VM_ERROR_INVALID, "OVF");
 }
 
+/* An OVF package: the descriptor with its disks beside it, not archived. */
+static void test_ovf_folder(void)
+{
+	g_autofree char *folder = work_file("package");
+	g_autofree char *raw = NULL, *vmdk = NULL, *args = NULL, *ovf = NULL, *d0 = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(HgVmEntry) entry = NULL;
+	g_autofree char *format = NULL;
+	HgImportKind kind;
+
+	g_mkdir(folder, 0700);
+	vmdk = make_vmdk("package/web-disk1.vmdk", "3M");
+	args = g_strdup_printf("--name web --cpus 1 --memory-mib 512 --os-type windows9_64Guest "
+			       "--disk '%s' --empty-disk 4194304 --folder",
+			       vmdk);
+	ovf = make_ova("package/web.ovf", args);
+	g_assert_true(hg_import_identify(ovf, &kind, &format, &error));
+	g_assert_cmpint(kind, ==, HG_IMPORT_KIND_OVF);
+	entry = hg_import_disk_image(lib, ovf, NULL, NULL, NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(entry->config->name, ==, "web");
+	g_assert_cmpuint(entry->config->memory_mib, ==, 512);
+	g_assert_cmpstr(entry->config->os_id, ==, "win10");
+	g_assert_cmpuint(entry->config->disks->len, ==, 2);
+	d0 = disk_path(entry, 0);
+	g_free(qemu("qemu-img", "compare", vmdk, d0, NULL));
+
+	/* Its disk gone: named, and nothing left. */
+	g_autofree char *lost_args = g_strdup_printf(
+		"--name lost-web --disk '%s' --missing web-disk2.vmdk --folder", vmdk);
+	g_autofree char *lost = make_ova("package/lost.ovf", lost_args);
+	assert_refused(lost, HG_VM_ERROR_INVALID, "\"web-disk2.vmdk\", which is not in its folder");
+}
+
 int main(int argc, char **argv)
 {
 	int status;
@@ -186,6 +221,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/import-ova/appliance-with-two-disks", test_appliance_with_two_disks);
 	g_test_add_func("/import-ova/raw-disk-and-empty-disk", test_raw_disk_and_empty_disk);
 	g_test_add_func("/import-ova/name-taken", test_name_taken);
+	g_test_add_func("/import-ova/ovf-folder", test_ovf_folder);
 	g_test_add_func("/import-ova/broken-and-hostile", test_broken_and_hostile_appliances);
 	status = g_test_run();
 	import_test_finish();
