@@ -80,6 +80,7 @@ bool hg_archive_reader_open(HgArchiveReader *r, const char *path, HgImportKind k
 
 void hg_archive_reader_close(HgArchiveReader *r)
 {
+	g_clear_pointer(&r->digest, g_checksum_free);
 	if (r->a)
 		archive_read_free(r->a);
 	if (r->fd >= 0)
@@ -148,6 +149,8 @@ static gssize read_some(HgArchiveReader *r, void *buffer, gsize length, GError *
 		libarchive_fail(r, error, "the data cannot be read (truncated or corrupt?)");
 		return -1;
 	}
+	if (r->digest && n > 0)
+		g_checksum_update(r->digest, buffer, n);
 	report(r);
 	return n;
 }
@@ -176,6 +179,7 @@ int hg_archive_reader_next(HgArchiveReader *r, GError **error)
 		if (archive_entry_filetype(r->entry) == AE_IFREG)
 			break;
 	}
+	g_clear_pointer(&r->digest, g_checksum_free);
 	r->head_length = 0;
 	while (r->head_length < sizeof(r->head)) {
 		gssize n = read_some(r, r->head + r->head_length, sizeof(r->head) - r->head_length,
@@ -192,6 +196,29 @@ int hg_archive_reader_next(HgArchiveReader *r, GError **error)
 gssize hg_archive_reader_read(HgArchiveReader *r, void *buffer, gsize length, GError **error)
 {
 	return read_some(r, buffer, length, error);
+}
+
+void hg_archive_reader_digest_start(HgArchiveReader *r, GChecksumType type)
+{
+	g_clear_pointer(&r->digest, g_checksum_free);
+	r->digest = g_checksum_new(type);
+	g_checksum_update(r->digest, r->head, r->head_length);
+}
+
+char *hg_archive_reader_digest_finish(HgArchiveReader *r, GError **error)
+{
+	guint8 buffer[65536];
+	gssize n;
+	char *hex;
+
+	g_return_val_if_fail(r->digest, NULL);
+	while ((n = read_some(r, buffer, sizeof(buffer), error)) > 0)
+		;
+	if (n < 0)
+		return NULL;
+	hex = g_strdup(g_checksum_get_string(r->digest));
+	g_clear_pointer(&r->digest, g_checksum_free);
+	return hex;
 }
 
 HgArchiveEntryKind hg_archive_reader_classify(HgArchiveReader *r, const char **format)

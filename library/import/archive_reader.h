@@ -30,6 +30,7 @@ struct HgArchiveReader {
 	struct archive_entry *entry;
 	guint8 head[HG_ARCHIVE_PEEK_BYTES];
 	gsize head_length;
+	GChecksum *digest; /* of the current entry's bytes, when asked for */
 };
 
 /* Opens path; kind (HG_IMPORT_KIND_ARCHIVE or _COMPRESSED) says whether a
@@ -51,6 +52,12 @@ gint64 hg_archive_reader_size(HgArchiveReader *r);
 /* Reads up to length more bytes of the current entry (after the head):
  * the count, 0 at its end, -1 with error set.  Reports progress. */
 gssize hg_archive_reader_read(HgArchiveReader *r, void *buffer, gsize length, GError **error);
+
+/* Digests the current entry's bytes from its start, as they are read. */
+void hg_archive_reader_digest_start(HgArchiveReader *r, GChecksumType type);
+/* Reads what is left of the entry and returns its digest (hex), or NULL
+ * with error set. */
+char *hg_archive_reader_digest_finish(HgArchiveReader *r, GError **error);
 
 /* What the current entry holds, from its first bytes. */
 typedef enum {

@@ -9,13 +9,19 @@
  * be read front to back).  Entries it does not reference (the manifest, a
  * certificate) are passed over.  A disk without a file is made empty, of
  * its capacity.  A referenced file the archive lacks, or one whose size
- * is not what the descriptor says, fails the import. */
+ * is not what the descriptor says, fails the import.
+ *
+ * When a manifest comes before the disks (as the spec has it), every file
+ * it lists is checked against its digest as it streams, the descriptor
+ * too: a damaged or altered appliance is refused.  One that comes later
+ * can no longer be checked against. */
 #include <string.h>
 
 #include "library/block/block.h"
 #include "library/import/archive_reader.h"
 #include "library/import/import_os.h"
 #include "library/import/import_private.h"
+#include "library/import/ova_manifest.h"
 #include "library/import/ovf.h"
 #include "library/import/stream_disk.h"
 
@@ -24,11 +30,11 @@
  * beyond it, a "small" disk that expands to terabytes is refused. */
 #define CAPACITY_SLACK (1u << 20)
 
-/* The descriptor: the current entry, read whole. */
-static HgOvf *read_descriptor(HgArchiveReader *r, GError **error)
+/* The descriptor: the current entry, read whole (its bytes in xml, for
+ * the manifest). */
+static HgOvf *read_descriptor(HgArchiveReader *r, GByteArray *xml, GError **error)
 {
 	gint64 size = hg_archive_reader_size(r);
-	g_autoptr(GByteArray) xml = g_byte_array_new();
 	guint8 buffer[16384];
 	gssize n;
 
@@ -166,27 +172,125 @@ bool hg_import_make_empty_disk(const HgOvfDisk *disk, const char *target, GError
 }
 
 /* The entries after the descriptor: each referenced one to its disk. */
-static bool read_disks(HgArchiveReader *r, const HgOvf *ovf, GPtrArray *targets, GError **error)
+/* What is known while the entries after the descriptor are read. */
+typedef struct {
+	const HgOvf *ovf;
+	GPtrArray *targets; /* each disk's image in staging */
+	bool *done; /* each disk's file read */
+	const char *ovf_name;
+	GByteArray *ovf_bytes;
+	HgOvaManifest *manifest; /* once read */
+} Ova;
+
+static bool digest_mismatch(HgArchiveReader *r, GError **error)
 {
-	g_autofree bool *done = g_new0(bool, ovf->disks->len);
+	return hg_archive_reader_fail(r, error,
+				      "its content does not match the manifest's digest "
+				      "(damaged or altered?)");
+}
+
+/* The manifest: the current entry, read whole; the descriptor checked
+ * against it at once. */
+static bool read_manifest(HgArchiveReader *r, Ova *ova, GError **error)
+{
+	g_autoptr(GByteArray) text = g_byte_array_new();
+	guint8 buffer[16384];
+	GChecksumType type;
+	const char *want;
+	GError *local = NULL;
+	gssize n;
+
+	g_byte_array_append(text, r->head, r->head_length);
+	while ((n = hg_archive_reader_read(r, buffer, sizeof(buffer), error)) > 0) {
+		if (text->len + n > HG_OVA_MANIFEST_MAX_BYTES)
+			return hg_archive_reader_fail(r, error, "a manifest of more than %u MiB",
+						      HG_OVA_MANIFEST_MAX_BYTES >> 20);
+		g_byte_array_append(text, buffer, n);
+	}
+	if (n < 0)
+		return false;
+	ova->manifest = hg_ova_manifest_parse((const char *)text->data, text->len, &local);
+	if (!ova->manifest) {
+		hg_archive_reader_fail(r, error, "%s", local->message);
+		g_error_free(local);
+		return false;
+	}
+	if (hg_ova_manifest_lookup(ova->manifest, ova->ovf_name, &type, &want)) {
+		g_autofree char *hex = g_compute_checksum_for_data(type, ova->ovf_bytes->data,
+								   ova->ovf_bytes->len);
+		if (g_ascii_strcasecmp(hex, want) != 0) {
+			g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
+				    "%s: \"%s\": its content does not match the manifest's digest "
+				    "(damaged or altered?)",
+				    r->base, ova->ovf_name);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The current entry into disk i, checked against the manifest. */
+static bool read_disk(HgArchiveReader *r, Ova *ova, guint i, GError **error)
+{
+	const char *name = hg_archive_reader_name(r);
+	GChecksumType type;
+	const char *want;
+	bool listed = ova->manifest && hg_ova_manifest_lookup(ova->manifest, name, &type, &want);
+
+	if (ova->done[i])
+		return hg_archive_reader_fail(r, error, "in the archive twice");
+	if (listed)
+		hg_archive_reader_digest_start(r, type);
+	if (!write_ova_disk(r, g_ptr_array_index(ova->ovf->disks, i),
+			    g_ptr_array_index(ova->targets, i), error))
+		return false;
+	if (listed) {
+		g_autofree char *hex = hg_archive_reader_digest_finish(r, error);
+		if (!hex)
+			return false;
+		if (g_ascii_strcasecmp(hex, want) != 0)
+			return digest_mismatch(r, error);
+	}
+	ova->done[i] = true;
+	return true;
+}
+
+static bool no_disk_read_yet(const Ova *ova)
+{
+	for (guint i = 0; i < ova->ovf->disks->len; i++)
+		if (ova->done[i])
+			return false;
+	return true;
+}
+
+/* The entries after the descriptor: each referenced one to its disk. */
+static bool read_disks(HgArchiveReader *r, Ova *ova, GError **error)
+{
+	const HgOvf *ovf = ova->ovf;
 	int more;
 
 	while ((more = hg_archive_reader_next(r, error)) > 0) {
-		int i = disk_for_entry(ovf, hg_archive_reader_name(r));
-		if (i < 0)
-			continue;
-		if (done[i])
-			return hg_archive_reader_fail(r, error, "in the archive twice");
-		if (!write_ova_disk(r, g_ptr_array_index(ovf->disks, i),
-				    g_ptr_array_index(targets, i), error))
-			return false;
-		done[i] = true;
+		const char *name = hg_archive_reader_name(r);
+		int i = disk_for_entry(ovf, name);
+		if (i >= 0) {
+			if (!read_disk(r, ova, (guint)i, error))
+				return false;
+		} else if (g_str_has_suffix(name, ".mf") && !ova->manifest) {
+			if (!no_disk_read_yet(ova)) {
+				g_message("%s: the manifest comes after the disks; they were not "
+					  "checked against it",
+					  r->base);
+				continue;
+			}
+			if (!read_manifest(r, ova, error))
+				return false;
+		}
 	}
 	if (more < 0)
 		return false;
 	for (guint i = 0; i < ovf->disks->len; i++) {
 		const HgOvfDisk *disk = g_ptr_array_index(ovf->disks, i);
-		if (disk->file && !done[i]) {
+		if (disk->file && !ova->done[i]) {
 			g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_INVALID,
 				    "%s: the OVF descriptor references \"%s\", which is not in "
 				    "the archive",
@@ -194,7 +298,7 @@ static bool read_disks(HgArchiveReader *r, const HgOvf *ovf, GPtrArray *targets,
 			return false;
 		}
 		if (!disk->file &&
-		    !hg_import_make_empty_disk(disk, g_ptr_array_index(targets, i), error))
+		    !hg_import_make_empty_disk(disk, g_ptr_array_index(ova->targets, i), error))
 			return false;
 	}
 	return true;
@@ -204,12 +308,16 @@ bool hg_import_ova(HgVmLibrary *lib, HgArchiveReader *r, const HgImportOptions *
 		   const char *staging, GPtrArray *disks, char **name, HgImportHints *hints,
 		   GError **error)
 {
-	g_autoptr(HgOvf) ovf = read_descriptor(r, error);
+	g_autofree char *ovf_name = g_strdup(hg_archive_reader_name(r));
+	g_autoptr(GByteArray) ovf_bytes = g_byte_array_new();
+	g_autoptr(HgOvf) ovf = read_descriptor(r, ovf_bytes, error);
 	g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(HgOvaManifest) manifest = NULL;
+	g_autofree bool *done = NULL;
+	Ova ova;
+	bool read;
 
-	if (!ovf)
-		return false;
-	if (!hg_import_ovf_disks_acceptable(ovf, r->base, error))
+	if (!ovf || !hg_import_ovf_disks_acceptable(ovf, r->base, error))
 		return false;
 	*name = hg_import_name_from_ovf(lib, r->path, options, ovf, error);
 	if (!*name)
@@ -218,7 +326,11 @@ bool hg_import_ova(HgVmLibrary *lib, HgArchiveReader *r, const HgImportOptions *
 		g_autofree char *file = hg_import_disk_file_name(i);
 		g_ptr_array_add(targets, g_build_filename(staging, file, NULL));
 	}
-	if (!read_disks(r, ovf, targets, error))
+	done = g_new0(bool, ovf->disks->len);
+	ova = (Ova){ovf, targets, done, ovf_name, ovf_bytes, NULL};
+	read = read_disks(r, &ova, error);
+	manifest = ova.manifest;
+	if (!read)
 		return false;
 	for (guint i = 0; i < ovf->disks->len; i++)
 		g_ptr_array_add(disks, hg_import_disk_file_name(i));

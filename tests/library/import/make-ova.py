@@ -9,6 +9,7 @@ usage: make-ova.py OUT.ova [--name NAME] [--cpus N] [--memory-mib M] [--efi]
                    [--empty-disk CAPACITY]... [--missing HREF]
                    [--reverse-disks] [--ovf-last] [--wrong-size] [--compression gzip]
                    [--collection] [--evil-entry NAME] [--folder]
+                   [--bad-digest NAME] [--manifest-last]
 
 CAPACITY is in bytes; by default qemu-img's virtual size of FILE. --missing references a
 file the archive lacks; --reverse-disks puts the disk files in the opposite order to the
@@ -16,7 +17,9 @@ descriptor's; --ovf-last puts the descriptor after them; --wrong-size gives the 
 size 512 bytes off; --collection wraps the system in a VirtualSystemCollection;
 --evil-entry adds an entry with that name (e.g. ../x) before the disks. --folder writes no
 archive: OUT is the .ovf, written with the manifest beside the disk files (which must be in
-OUT's folder already), as ovftool writes an OVF package.
+OUT's folder already), as ovftool writes an OVF package. --bad-digest gives the manifest a
+wrong digest for NAME (the descriptor's name or a disk's); --manifest-last puts the manifest
+after the disks.
 """
 import argparse
 import hashlib
@@ -128,6 +131,8 @@ def main():
     p.add_argument('--collection', action='store_true')
     p.add_argument('--evil-entry')
     p.add_argument('--folder', action='store_true')
+    p.add_argument('--bad-digest')
+    p.add_argument('--manifest-last', action='store_true')
     args = p.parse_args()
 
     files, disks, payload = [], [], []
@@ -151,6 +156,8 @@ def main():
     for href, path in payload:
         with open(path, 'rb') as f:
             digests[href] = hashlib.sha256(f.read()).hexdigest()
+    if args.bad_digest:
+        digests[args.bad_digest] = hashlib.sha256(b'something else').hexdigest()
     manifest = ''.join(f'SHA256({name})= {digest}\n' for name, digest in digests.items())
 
     if args.folder:
@@ -164,13 +171,16 @@ def main():
     with tarfile.open(args.out, 'w', format=tarfile.USTAR_FORMAT) as tar:
         if not args.ovf_last:
             add_bytes(tar, ovf_name, ovf)
-        add_bytes(tar, args.name + '.mf', manifest.encode())
+        if not args.manifest_last:
+            add_bytes(tar, args.name + '.mf', manifest.encode())
         if args.evil_entry:
             add_bytes(tar, args.evil_entry, b'\0' * (64 << 10))
         for href, path in payload:
             tar.add(path, arcname=href)
         if args.ovf_last:
             add_bytes(tar, ovf_name, ovf)
+        if args.manifest_last:
+            add_bytes(tar, args.name + '.mf', manifest.encode())
 
 
 if __name__ == '__main__':

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "library/import/import.h"
+#include "library/import/ova_manifest.h"
 #include "library/vm/vm_library.h"
 #include "tests/library/import/import-test-util.h"
 
@@ -101,6 +102,22 @@ static void test_raw_disk_and_empty_disk(void)
 	g_assert_nonnull(strstr(info, "\"virtual-size\": 1073741824"));
 }
 
+/* A manifest after the disks cannot be checked against: the import goes
+ * on (a bad digest there is not seen). */
+static void test_manifest_last(void)
+{
+	g_autofree char *raw = make_raw("late-manifest.img");
+	g_autofree char *args = g_strdup_printf(
+		"--name late-manifest --disk '%s' --manifest-last --bad-digest late-manifest.img",
+		raw);
+	g_autofree char *ova = make_ova("late-manifest.ova", args);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(HgVmEntry) entry = hg_import_disk_image(lib, ova, NULL, NULL, NULL, NULL, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpuint(entry->config->disks->len, ==, 1);
+}
+
 /* The name the library already has: refused before any disk is written. */
 static void test_name_taken(void)
 {
@@ -163,6 +180,17 @@ static void test_broken_and_hostile_appliances(void)
 	assert_refused(bomb, HG_VM_ERROR_INVALID, "above the limit");
 	g_free(args);
 
+	/* Damaged or altered after the manifest was made: a disk, the
+	 * descriptor. */
+	args = g_strdup_printf("--name tampered --disk '%s' --bad-digest victim.vmdk", vmdk);
+	g_autofree char *tampered = make_ova("tampered.ova", args);
+	assert_refused(tampered, HG_VM_ERROR_INVALID, "does not match the manifest");
+	g_free(args);
+	args = g_strdup_printf("--name edited --disk '%s' --bad-digest edited.ovf", vmdk);
+	g_autofree char *edited = make_ova("edited.ova", args);
+	assert_refused(edited, HG_VM_ERROR_INVALID, "\"edited.ovf\": its content does not match");
+	g_free(args);
+
 	/* Cut in the middle of the disk. */
 	args = g_strdup_printf("--name cut --disk '%s'", vmdk);
 	g_autofree char *whole = make_ova("whole.ova", args);
@@ -212,6 +240,59 @@ static void test_ovf_folder(void)
 	assert_refused(lost, HG_VM_ERROR_INVALID, "\"web-disk2.vmdk\", which is not in its folder");
 }
 
+static void test_manifest_parser(void)
+{
+	static const char good[] =
+		"SHA1(a.ovf)= 0123456789abcdef0123456789abcdef01234567\n"
+		"SHA256 (b-disk1.vmdk) = "
+		"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\r\n"
+		"\n"
+		"SHA512(c (copy).img)="
+		"00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+		"000000000000000000000000000000000000000000000000\n";
+	static const char *const broken[] = {
+		"not a digest\n",
+		"MD5(a.ovf)= 0123456789abcdef0123456789abcdef\n",
+		"SHA1(a.ovf)= 0123\n",
+		"SHA1(a.ovf)= 0123456789abcdef0123456789abcdef0123456z\n",
+		"SHA1()= 0123456789abcdef0123456789abcdef01234567\n",
+		"SHA1(a.ovf) 0123456789abcdef0123456789abcdef01234567\n",
+		"SHA1(a.ovf)= 0123456789abcdef0123456789abcdef01234567\n"
+		"SHA1(a.ovf)= 0123456789abcdef0123456789abcdef01234567\n",
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(HgOvaManifest) m = hg_ova_manifest_parse(good, sizeof(good) - 1, &error);
+	GChecksumType type;
+	const char *hex;
+
+	g_assert_no_error(error);
+	g_assert_true(hg_ova_manifest_lookup(m, "b-disk1.vmdk", &type, &hex));
+	g_assert_cmpint(type, ==, G_CHECKSUM_SHA256);
+	g_assert_cmpstr(hex, ==,
+			"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	g_assert_true(hg_ova_manifest_lookup(m, "c (copy).img", &type, &hex));
+	g_assert_cmpint(type, ==, G_CHECKSUM_SHA512);
+	g_assert_true(
+		hg_ova_manifest_matches(m, "a.ovf", "0123456789ABCDEF0123456789abcdef01234567"));
+	g_assert_false(
+		hg_ova_manifest_matches(m, "a.ovf", "1123456789abcdef0123456789abcdef01234567"));
+	g_assert_true(hg_ova_manifest_matches(m, "unlisted.vmdk", "00"));
+	for (unsigned i = 0; i < G_N_ELEMENTS(broken); i++) {
+		g_autoptr(GError) e = NULL;
+		g_assert_null(hg_ova_manifest_parse(broken[i], strlen(broken[i]), &e));
+		g_assert_error(e, HG_VM_ERROR, HG_VM_ERROR_INVALID);
+		g_test_message("%s", e->message);
+	}
+	g_autoptr(GError) nul = NULL;
+	g_assert_null(hg_ova_manifest_parse("SHA1(a)\0= x", 12, &nul));
+	g_assert_error(nul, HG_VM_ERROR, HG_VM_ERROR_INVALID);
+	g_autofree char *huge = g_malloc0(HG_OVA_MANIFEST_MAX_BYTES + 1);
+	memset(huge, '\n', HG_OVA_MANIFEST_MAX_BYTES + 1);
+	g_autoptr(GError) big = NULL;
+	g_assert_null(hg_ova_manifest_parse(huge, HG_OVA_MANIFEST_MAX_BYTES + 1, &big));
+	g_assert_error(big, HG_VM_ERROR, HG_VM_ERROR_INVALID);
+}
+
 int main(int argc, char **argv)
 {
 	int status;
@@ -220,7 +301,9 @@ int main(int argc, char **argv)
 	import_test_init("hangar-import-ova");
 	g_test_add_func("/import-ova/appliance-with-two-disks", test_appliance_with_two_disks);
 	g_test_add_func("/import-ova/raw-disk-and-empty-disk", test_raw_disk_and_empty_disk);
+	g_test_add_func("/import-ova/manifest-parser", test_manifest_parser);
 	g_test_add_func("/import-ova/name-taken", test_name_taken);
+	g_test_add_func("/import-ova/manifest-last", test_manifest_last);
 	g_test_add_func("/import-ova/ovf-folder", test_ovf_folder);
 	g_test_add_func("/import-ova/broken-and-hostile", test_broken_and_hostile_appliances);
 	status = g_test_run();
