@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "library/import/digest_thread.h"
 #include "library/import/import_private.h"
 #include "library/import/stream_disk.h"
 #include "library/import/stream_vmdk.h"
@@ -80,7 +81,7 @@ bool hg_archive_reader_open(HgArchiveReader *r, const char *path, HgImportKind k
 
 void hg_archive_reader_close(HgArchiveReader *r)
 {
-	g_clear_pointer(&r->digest, g_checksum_free);
+	g_clear_pointer(&r->digest, hg_digest_thread_cancel);
 	if (r->a)
 		archive_read_free(r->a);
 	if (r->fd >= 0)
@@ -150,7 +151,7 @@ static gssize read_some(HgArchiveReader *r, void *buffer, gsize length, GError *
 		return -1;
 	}
 	if (r->digest && n > 0)
-		g_checksum_update(r->digest, buffer, n);
+		hg_digest_thread_update(r->digest, buffer, n);
 	report(r);
 	return n;
 }
@@ -179,7 +180,7 @@ int hg_archive_reader_next(HgArchiveReader *r, GError **error)
 		if (archive_entry_filetype(r->entry) == AE_IFREG)
 			break;
 	}
-	g_clear_pointer(&r->digest, g_checksum_free);
+	g_clear_pointer(&r->digest, hg_digest_thread_cancel);
 	r->head_length = 0;
 	while (r->head_length < sizeof(r->head)) {
 		gssize n = read_some(r, r->head + r->head_length, sizeof(r->head) - r->head_length,
@@ -200,9 +201,9 @@ gssize hg_archive_reader_read(HgArchiveReader *r, void *buffer, gsize length, GE
 
 void hg_archive_reader_digest_start(HgArchiveReader *r, GChecksumType type)
 {
-	g_clear_pointer(&r->digest, g_checksum_free);
-	r->digest = g_checksum_new(type);
-	g_checksum_update(r->digest, r->head, r->head_length);
+	g_clear_pointer(&r->digest, hg_digest_thread_cancel);
+	r->digest = hg_digest_thread_new(type);
+	hg_digest_thread_update(r->digest, r->head, r->head_length);
 }
 
 char *hg_archive_reader_digest_finish(HgArchiveReader *r, GError **error)
@@ -216,8 +217,8 @@ char *hg_archive_reader_digest_finish(HgArchiveReader *r, GError **error)
 		;
 	if (n < 0)
 		return NULL;
-	hex = g_strdup(g_checksum_get_string(r->digest));
-	g_clear_pointer(&r->digest, g_checksum_free);
+	hex = hg_digest_thread_finish(r->digest);
+	r->digest = NULL;
 	return hex;
 }
 

@@ -30,7 +30,7 @@ struct HgArchiveReader {
 	struct archive_entry *entry;
 	guint8 head[HG_ARCHIVE_PEEK_BYTES];
 	gsize head_length;
-	GChecksum *digest; /* of the current entry's bytes, when asked for */
+	struct HgDigestThread *digest; /* of the current entry's bytes, when asked for */
 };
 
 /* Opens path; kind (HG_IMPORT_KIND_ARCHIVE or _COMPRESSED) says whether a

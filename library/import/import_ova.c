@@ -108,9 +108,9 @@ void hg_import_hints_from_ovf(const HgOvf *ovf, HgImportHints *hints)
 	hints->efi = ovf->efi;
 	hints->os = hg_import_guess_os(ovf->os_type, ovf->os_description);
 	if (ovf->nics)
-		g_message("%s: the appliance has %u network adapter(s); Hangar has no network "
-			  "devices yet, so the VM gets none",
-			  ovf->name, ovf->nics);
+		g_info("%s: the appliance has %u network adapter(s); Hangar has no network "
+		       "devices yet, so the VM gets none",
+		       ovf->name, ovf->nics);
 }
 
 /* The disk (its index) whose file an entry is, or -1; "./x" is "x". */
@@ -277,9 +277,9 @@ static bool read_disks(HgArchiveReader *r, Ova *ova, GError **error)
 				return false;
 		} else if (g_str_has_suffix(name, ".mf") && !ova->manifest) {
 			if (!no_disk_read_yet(ova)) {
-				g_message("%s: the manifest comes after the disks; they were not "
-					  "checked against it",
-					  r->base);
+				g_info("%s: the manifest comes after the disks; they were not "
+				       "checked against it",
+				       r->base);
 				continue;
 			}
 			if (!read_manifest(r, ova, error))
