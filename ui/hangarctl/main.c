@@ -99,14 +99,16 @@ static const HgctlCommand commands[] = {
 	    "(disk.img becomes disk.qcow2) and the raw file is removed when it was in the VM's "
 	    "folder; an image used in place is left as it is."),
 	 hgctl_cmd_convert},
-	{"import", N_("FILE"), N_("Make a VM from a disk image"),
-	 N_("The image's format is found from its content: raw, qcow2, VMDK, VDI, VHD or "
-	    "VHDX. By default it is copied into the new VM's folder as qcow2 (blocks of zeros "
-	    "stay unallocated); --mode in-place uses a raw or qcow2 image where it is, --mode "
-	    "overlay makes a qcow2 overlay whose backing file is the image. The VM gets "
-	    "2048 MiB, 2 CPUs, the disk on SATA, and UEFI when the disk can boot only from an "
-	    "EFI system partition. Archives (OVA, tar, zip), compressed images and ISOs are "
-	    "refused with the reason."),
+	{"import", N_("FILE"), N_("Make a VM from a disk image, an appliance or an archive"),
+	 N_("What the file is comes from its content. Disk images (raw, qcow2, VMDK, VDI, VHD, "
+	    "VHDX) are copied into the new VM's folder as qcow2 by default (blocks of zeros stay "
+	    "unallocated); --mode in-place uses a raw or qcow2 image where it is, --mode overlay "
+	    "makes a qcow2 overlay whose backing file is the image. Such a VM gets 2048 MiB, 2 "
+	    "CPUs, the disk on SATA, and UEFI when the disk can boot only from an EFI system "
+	    "partition. An OVA or OVF appliance gives its own name, CPUs, memory, firmware, OS "
+	    "and disks (its manifest is checked). Tar and zip archives of disks and images "
+	    "compressed with gzip, xz, zstd or bzip2 are streamed into qcow2. ISOs are refused: "
+	    "create a VM with --iso."),
 	 hgctl_cmd_import},
 	{"version", "", N_("Show hangarctl's and the engine's version"), NULL, hgctl_cmd_version},
 };

@@ -182,7 +182,12 @@ static void window_import_action(GSimpleAction *action, GVariant *parameter, gpo
 		"application/x-qemu-disk", "application/x-raw-disk-image",
 		"application/x-vmdk-disk", "application/x-vdi-disk",
 		"application/x-vhd-disk",  "application/x-vhdx-disk",
-		"application/x-cd-image",  NULL,
+		"application/x-cd-image",  "application/ovf",
+		"application/x-virtualbox-ova", NULL,
+	};
+	static const char *const archives[] = {
+		"application/x-tar", "application/zip",	  "application/gzip",	 "application/x-xz",
+		"application/zstd",  "application/x-bzip", "application/x-bzip2", NULL,
 	};
 	GtkFileChooserNative *chooser = gtk_file_chooser_native_new(
 		_("Import Disk Images"), GTK_WINDOW(window), GTK_FILE_CHOOSER_ACTION_OPEN,
@@ -191,8 +196,10 @@ static void window_import_action(GSimpleAction *action, GVariant *parameter, gpo
 	gtk_file_chooser_set_select_multiple(GTK_FILE_CHOOSER(chooser), TRUE);
 	/* What a file is comes from its content: a raw image may be called
 	 * anything, so every file can be chosen too. */
-	window_add_filter(GTK_FILE_CHOOSER(chooser), _("Disk images and installation discs"),
-			  images, "*.raw");
+	window_add_filter(GTK_FILE_CHOOSER(chooser),
+			  _("Disk images, appliances and installation discs"), images, "*.raw");
+	window_add_filter(GTK_FILE_CHOOSER(chooser), _("Archives and compressed images"), archives,
+			  NULL);
 	window_add_filter(GTK_FILE_CHOOSER(chooser), _("All files"), NULL, "*");
 	g_signal_connect(chooser, "response", G_CALLBACK(window_import_chosen),
 			 g_object_ref(window));
