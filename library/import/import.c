@@ -187,6 +187,8 @@ HgFirmware hg_import_guess_firmware(HgBlockBackend *disk)
 
 /* ---- the VM ---- */
 
+#define IMPORT_MAX_NAME_SUFFIX 99
+
 char *hg_import_vm_name(const char *path, const HgImportOptions *options)
 {
 	g_autofree char *base = NULL;
@@ -208,6 +210,26 @@ bool hg_import_check_name(HgVmLibrary *lib, const char *name, GError **error)
 
 	return hg_vm_config_validate(config, error) &&
 	       hg_vm_library_name_is_free(lib, name, NULL, error);
+}
+
+char *hg_import_choose_name(HgVmLibrary *lib, const char *name, const HgImportOptions *options,
+			    GError **error)
+{
+	g_autoptr(GError) local = NULL;
+
+	if (hg_import_check_name(lib, name, &local))
+		return g_strdup(name);
+	/* "debian-12" taken: "debian-12 2", "debian-12 3", ... */
+	for (unsigned n = 2; options && options->unique_name && n <= IMPORT_MAX_NAME_SUFFIX &&
+			     g_error_matches(local, HG_VM_ERROR, HG_VM_ERROR_EXISTS);
+	     n++) {
+		g_autofree char *numbered = g_strdup_printf("%s %u", name, n);
+		g_clear_error(&local);
+		if (hg_import_check_name(lib, numbered, &local))
+			return g_steal_pointer(&numbered);
+	}
+	g_propagate_error(error, g_steal_pointer(&local));
+	return NULL;
 }
 
 char *hg_import_make_staging(HgVmLibrary *lib, GError **error)
@@ -365,6 +387,7 @@ HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path, const HgImpo
 				gpointer user_data, GError **error)
 {
 	g_autofree char *format = NULL, *name = NULL, *staging = NULL, *disk_path = NULL;
+	g_autofree char *base_name = NULL;
 	g_autoptr(GPtrArray) disks = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GError) local = NULL;
 	HgBlockBackend *src;
@@ -384,9 +407,9 @@ HgVmEntry *hg_import_disk_image(HgVmLibrary *lib, const char *path, const HgImpo
 	if (kind == HG_IMPORT_KIND_OVF)
 		return hg_import_ovf_folder(lib, path, options, cancellable, progress, user_data,
 					    error);
-	name = hg_import_vm_name(path, options);
-	if (!hg_import_check_name(lib, name, error) ||
-	    !hg_import_backing_file_acceptable(path, error))
+	base_name = hg_import_vm_name(path, options);
+	name = hg_import_choose_name(lib, base_name, options, error);
+	if (!name || !hg_import_backing_file_acceptable(path, error))
 		return NULL;
 	src = hg_block_open(path, true, &local);
 	if (!src) {

@@ -43,6 +43,7 @@ typedef enum {
 typedef struct {
 	const char *name; /* NULL: from the file's name ("debian.qcow2" -> "debian") */
 	HgImportMode mode;
+	bool unique_name; /* a name that is taken gets " 2", " 3"... (else: an error) */
 } HgImportOptions;
 
 /* The VM a file becomes: a disk image (as options say), or the raw disk

@@ -132,8 +132,9 @@ HgVmEntry *hg_import_archive(HgVmLibrary *lib, const char *path, HgImportKind ki
 	}
 	ova = !r.single && hg_archive_reader_classify(&r, &format) == HG_ARCHIVE_ENTRY_OVF;
 	if (!ova) {
-		name = hg_import_vm_name(path, options);
-		if (!hg_import_check_name(lib, name, error))
+		g_autofree char *base_name = hg_import_vm_name(path, options);
+		name = hg_import_choose_name(lib, base_name, options, error);
+		if (!name)
 			goto out;
 	}
 	staging = hg_import_make_staging(lib, error);

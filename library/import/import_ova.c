@@ -80,9 +80,7 @@ char *hg_import_name_from_ovf(HgVmLibrary *lib, const char *path, const HgImport
 		name = hg_vm_config_validate(probe, NULL) ? g_strdup(ovf->name)
 							  : hg_import_vm_name(path, NULL);
 	}
-	if (!hg_import_check_name(lib, name, error))
-		return NULL;
-	return g_steal_pointer(&name);
+	return hg_import_choose_name(lib, name, options, error);
 }
 
 bool hg_import_ovf_disks_acceptable(const HgOvf *ovf, const char *base, GError **error)

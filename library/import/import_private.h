@@ -19,6 +19,10 @@ bool hg_import_backing_file_acceptable(const char *path, GError **error);
 char *hg_import_vm_name(const char *path, const HgImportOptions *options);
 /* HG_VM_ERROR_INVALID or _EXISTS when name cannot be the new VM's. */
 bool hg_import_check_name(HgVmLibrary *lib, const char *name, GError **error);
+/* name, or with options->unique_name and name taken, "name 2", "name 3"...:
+ * the new VM's name, or NULL with hg_import_check_name's error. */
+char *hg_import_choose_name(HgVmLibrary *lib, const char *name, const HgImportOptions *options,
+			    GError **error);
 /* A hidden staging folder in the library, and its removal. */
 char *hg_import_make_staging(HgVmLibrary *lib, GError **error);
 void hg_import_remove_staging(const char *staging);

@@ -14,8 +14,6 @@
 #define IMPORT_RATE_WINDOW_US (5 * G_USEC_PER_SEC)
 /* ...once at least this much has been seen. */
 #define IMPORT_RATE_MINIMUM_US G_USEC_PER_SEC
-/* "debian 2" ... "debian 99", then the library's "name taken" error. */
-#define IMPORT_MAX_NAME_SUFFIX 99
 
 typedef struct {
 	gint64 time;
@@ -138,32 +136,11 @@ static void import_on_progress(guint64 done, guint64 total, gpointer data)
 	g_idle_add(import_report_idle, report);
 }
 
-/* The file's name without its extensions ("debian-12.qcow2" -> "debian-12",
- * as the library names it), with a number added when that is taken. */
-static char *import_free_name(HgVmLibrary *library, const char *path)
-{
-	g_autofree char *base = g_path_get_basename(path);
-	char *dot = strchr(base, '.');
-
-	if (dot && dot != base)
-		*dot = '\0';
-	for (int n = 1; n <= IMPORT_MAX_NAME_SUFFIX; n++) {
-		g_autofree char *name = n == 1 ? g_strdup(base) : g_strdup_printf("%s %d", base, n);
-		g_autoptr(GError) error = NULL;
-		g_autoptr(HgVmEntry) taken = hg_vm_library_lookup(library, name, &error);
-
-		if (!taken && g_error_matches(error, HG_VM_ERROR, HG_VM_ERROR_NOT_FOUND))
-			return g_steal_pointer(&name);
-	}
-	return NULL; /* the library says the name is taken */
-}
-
 static void import_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
 	ImportWork *work = data;
 	g_autoptr(HgVmLibrary) library = NULL;
 	g_autoptr(HgVmEntry) entry = NULL;
-	g_autofree char *name = NULL;
 	HgImportOptions options = {0};
 	GError *error = NULL;
 
@@ -179,8 +156,9 @@ static void import_thread(GTask *task, gpointer source, gpointer data, GCancella
 		g_task_return_error(task, error);
 		return;
 	}
-	name = import_free_name(library, work->path);
-	options.name = name;
+	/* Named as the library names it (after the file, or the appliance's
+	 * own name), with a number added when that is taken. */
+	options.unique_name = true;
 	options.mode = work->mode;
 	entry = hg_import_disk_image(library, work->path, &options, cancellable, import_on_progress,
 				     work, &error);

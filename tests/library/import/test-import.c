@@ -196,6 +196,22 @@ static void test_refusals_leave_nothing(void)
 	g_assert_cmpuint(hidden_folders(), ==, 0);
 }
 
+/* As the app imports: a taken name gets a number. */
+static void test_unique_names(void)
+{
+	g_autofree char *raw = make_raw("again.img");
+	HgImportOptions unique = {NULL, HG_IMPORT_COPY, true};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(HgVmEntry) first =
+		hg_import_disk_image(lib, raw, &unique, NULL, NULL, NULL, &error);
+	g_autoptr(HgVmEntry) second =
+		hg_import_disk_image(lib, raw, &unique, NULL, NULL, NULL, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(first->config->name, ==, "again");
+	g_assert_cmpstr(second->config->name, ==, "again 2");
+}
+
 /* A qcow2 image naming a host file as backing file is not followed. */
 static void test_backing_file_outside_is_refused(void)
 {
@@ -427,6 +443,7 @@ int main(int argc, char **argv)
 			test_firmware_from_the_partition_table);
 	g_test_add_func("/import/refusals-leave-nothing", test_refusals_leave_nothing);
 	g_test_add_func("/import/cancel-leaves-nothing", test_cancel_leaves_nothing);
+	g_test_add_func("/import/unique-names", test_unique_names);
 	g_test_add_func("/import/backing-file-outside-is-refused",
 			test_backing_file_outside_is_refused);
 	g_test_add_func("/import/compressed-images-stream-into-qcow2",

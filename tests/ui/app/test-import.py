@@ -16,7 +16,8 @@ small GTK window of this script's, --drag-source, onto the library), and
      Copy is the default; a row shows the progress ("... of 8.6 GB · ...");
      the VM appears in the library and its disk compares equal to the image;
   2. a qcow2 image dropped on the window: imported the same way, named
-     after the file;
+     after the file; then an OVA dropped: no question, the VM named and
+     sized as its descriptor says, its disk equal to the image;
   3. the raw image again, cancelled from its row: the row goes and the
      library has nothing from it (no VM, no hidden staging folder);
   4. the qcow2 image again, given as `hangar FILE`, as an overlay: a second
@@ -187,7 +188,17 @@ def make_images(work):
     gz = notes + ".gz"
     with open(gz, "wb") as out:
         subprocess.run(["gzip", "-c", notes], stdout=out, check=True)
-    return raw, qcow2, gz
+
+    # An OVA whose disk is the qcow2 image as a streamOptimized VMDK.
+    vmdk = os.path.join(work, "appliance-disk1.vmdk")
+    subprocess.run(["qemu-img", "convert", "-O", "vmdk", "-o", "subformat=streamOptimized",
+                    qcow2, vmdk], check=True)
+    ova = os.path.join(work, "appliance.ova")
+    make_ova = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "library",
+                            "import", "make-ova.py")
+    subprocess.run([sys.executable, make_ova, ova, "--name", "Build Box", "--cpus", "3",
+                    "--memory-mib", "1536", "--disk", vmdk], check=True)
+    return raw, qcow2, gz, ova
 
 
 def main():
@@ -208,7 +219,7 @@ def main():
     os.environ.pop("NO_AT_BRIDGE", None)
     shots = os.environ.get("HANGAR_TEST_SCREENSHOTS") or work
     os.makedirs(shots, exist_ok=True)
-    raw, qcow2, gz = make_images(work)
+    raw, qcow2, gz, ova = make_images(work)
 
     app = subprocess.Popen([os.environ["HANGAR_APP"]],
                            stdout=open(os.path.join(work, "app.log"), "w"),
@@ -252,6 +263,17 @@ def main():
             bail("the dropped image's disk differs from it")
         screenshot(os.path.join(shots, "import-dropped.png"))
         tap_ok("a qcow2 image dragged onto the window and dropped is imported")
+
+        # 2b. An OVA dropped: no question (appliances are copied), the VM
+        # named and sized as its descriptor says.
+        drop_files(root, [ova], work)
+        vm = wait_for(lambda: listed_vm("Build Box"), "the appliance's VM in the library")
+        wait_for(lambda: find(root, "label", "Build Box"), "the appliance in the app's library")
+        if (vm["cpus"], vm["memory-mib"]) != (3, 1536):
+            bail(f"the appliance's VM has {vm['cpus']} CPUs and {vm['memory-mib']} MiB")
+        if not images_equal(qcow2, vm_disk(vm)):
+            bail("the appliance's disk differs from the image it was made from")
+        tap_ok("an OVA dropped on the window becomes the VM its descriptor describes")
 
         # 3. Cancelled: nothing is left.
         before = sorted(v["id"] for v in hangarctl("list")["vms"])
