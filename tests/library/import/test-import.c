@@ -191,6 +191,17 @@ static void test_refusals_leave_nothing(void)
 	g_assert_true(strstr(error->message, "VMDK") || strstr(error->message, "vmdk"));
 	g_clear_error(&error);
 
+	/* An encrypted image: named as such. */
+	g_autofree char *luks = work_file("secret.qcow2");
+	g_free(qemu("qemu-img", "create", "-q", "--object", "secret,id=sec0,data=hangar", "-f",
+		    "qcow2", "-o", "encrypt.format=luks,encrypt.key-secret=sec0", luks, "16M",
+		    NULL));
+	g_assert_null(hg_import_disk_image(lib, luks, NULL, NULL, NULL, NULL, &error));
+	g_assert_nonnull(error);
+	g_test_message("%s", error->message);
+	g_assert_nonnull(strstr(error->message, "encrypted"));
+	g_clear_error(&error);
+
 	g_autoptr(GPtrArray) after = hg_vm_library_list(lib);
 	g_assert_cmpuint(after->len, ==, before->len);
 	g_assert_cmpuint(hidden_folders(), ==, 0);
