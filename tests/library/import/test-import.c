@@ -207,6 +207,46 @@ static void test_refusals_leave_nothing(void)
 	g_assert_cmpuint(hidden_folders(), ==, 0);
 }
 
+/* Every format and variant qemu-img writes imports to a VM whose disk
+ * compares equal to the source. */
+static void test_every_format_imports(void)
+{
+	static const char *const variants[][3] = {
+		{"vmdk", "subformat=monolithicSparse", "vmdk"},
+		{"vmdk", "subformat=streamOptimized", "vmdk"},
+		{"vmdk", "subformat=monolithicFlat", "vmdk"},
+		{"vmdk", "subformat=twoGbMaxExtentSparse", "vmdk"},
+		{"vdi", "static=off", "vdi"},
+		{"vdi", "static=on", "vdi"},
+		{"vpc", "subformat=dynamic", "vhd"},
+		{"vpc", "subformat=fixed", "vhd"},
+		{"vhdx", "subformat=dynamic", "vhdx"},
+		{"vhdx", "subformat=fixed", "vhdx"},
+		{"qcow2", "compat=0.10", "qcow2"},
+	};
+	g_autofree char *raw = make_raw("every-format.img");
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(variants); i++) {
+		g_autofree char *dir = g_strdup_printf("variant-%u", i);
+		g_autofree char *folder = work_file(dir);
+		g_autofree char *file = g_strdup_printf("%s/image-%u.%s", dir, i, variants[i][2]);
+		g_autofree char *image = work_file(file);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(HgVmEntry) entry = NULL;
+		g_autofree char *disk = NULL;
+
+		g_mkdir(folder, 0700);
+		g_free(qemu("qemu-img", "convert", "-f", "raw", "-O", variants[i][0], "-o",
+			    variants[i][1], raw, image, NULL));
+		entry = hg_import_disk_image(lib, image, NULL, NULL, NULL, NULL, &error);
+		g_assert_no_error(error);
+		g_test_message("%s %s: imported as \"%s\"", variants[i][0], variants[i][1],
+			       entry->config->name);
+		disk = vm_disk(entry);
+		g_free(qemu("qemu-img", "compare", raw, disk, NULL));
+	}
+}
+
 /* As the app imports: a taken name gets a number. */
 static void test_unique_names(void)
 {
@@ -455,6 +495,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/import/refusals-leave-nothing", test_refusals_leave_nothing);
 	g_test_add_func("/import/cancel-leaves-nothing", test_cancel_leaves_nothing);
 	g_test_add_func("/import/unique-names", test_unique_names);
+	g_test_add_func("/import/every-format-imports", test_every_format_imports);
 	g_test_add_func("/import/backing-file-outside-is-refused",
 			test_backing_file_outside_is_refused);
 	g_test_add_func("/import/compressed-images-stream-into-qcow2",
