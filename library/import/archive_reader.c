@@ -79,6 +79,65 @@ bool hg_archive_reader_open(HgArchiveReader *r, const char *path, HgImportKind k
 	return true;
 }
 
+static gssize read_some(HgArchiveReader *r, void *buffer, gsize length, GError **error);
+
+/* What a nested reader reads: the outer entry's peeked head, then the
+ * rest of it. */
+struct NestedSource {
+	HgArchiveReader *outer;
+	gsize head_pos;
+	GError *error;
+	guint8 buffer[64 << 10];
+};
+
+static la_ssize_t nested_read(struct archive *a, void *data, const void **block)
+{
+	struct NestedSource *src = data;
+	HgArchiveReader *outer = src->outer;
+	gssize n;
+
+	if (src->head_pos < outer->head_length) {
+		*block = outer->head + src->head_pos;
+		n = outer->head_length - src->head_pos;
+		src->head_pos = outer->head_length;
+		return n;
+	}
+	g_clear_error(&src->error);
+	n = read_some(outer, src->buffer, sizeof(src->buffer), &src->error);
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", src->error->message);
+		return -1;
+	}
+	*block = src->buffer;
+	return n;
+}
+
+bool hg_archive_reader_open_nested(HgArchiveReader *inner, HgArchiveReader *outer, const char *what,
+				   GError **error)
+{
+	*inner = (HgArchiveReader){.fd = -1,
+				   .path = outer->path,
+				   .base = g_strdup_printf("%s: \"%s\"", outer->base, what),
+				   .cancellable = outer->cancellable};
+	inner->nested = g_new0(struct NestedSource, 1);
+	inner->nested->outer = outer;
+	inner->a = archive_read_new();
+	archive_read_support_filter_all(inner->a);
+	archive_read_support_format_raw(inner->a);
+	if (archive_read_open(inner->a, inner->nested, NULL, nested_read, NULL) != ARCHIVE_OK) {
+		/* An error of the outer archive (cancel, truncation) comes first. */
+		if (inner->nested->error) {
+			g_propagate_error(error, g_steal_pointer(&inner->nested->error));
+			return false;
+		}
+		return libarchive_fail(inner, error, "cannot be opened");
+	}
+	if (archive_filter_code(inner->a, 0) == ARCHIVE_FILTER_NONE)
+		return hg_archive_reader_fail(inner, error,
+					      "not compressed, though the OVF says it is");
+	return true;
+}
+
 void hg_archive_reader_close(HgArchiveReader *r)
 {
 	g_clear_pointer(&r->digest, hg_digest_thread_cancel);
@@ -87,6 +146,9 @@ void hg_archive_reader_close(HgArchiveReader *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	g_free(r->base);
+	if (r->nested)
+		g_clear_error(&r->nested->error);
+	g_clear_pointer(&r->nested, g_free);
 	r->a = NULL;
 	r->fd = -1;
 	r->base = NULL;
@@ -146,6 +208,11 @@ static gssize read_some(HgArchiveReader *r, void *buffer, gsize length, GError *
 	if (g_cancellable_set_error_if_cancelled(r->cancellable, error))
 		return -1;
 	n = archive_read_data(r->a, buffer, length);
+	if (n < 0 && r->nested && r->nested->error) {
+		/* The outer archive's own error (cancel, truncation) says more. */
+		g_propagate_error(error, g_steal_pointer(&r->nested->error));
+		return -1;
+	}
 	if (n < 0) {
 		libarchive_fail(r, error, "the data cannot be read (truncated or corrupt?)");
 		return -1;

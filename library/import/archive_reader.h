@@ -31,6 +31,7 @@ struct HgArchiveReader {
 	guint8 head[HG_ARCHIVE_PEEK_BYTES];
 	gsize head_length;
 	struct HgDigestThread *digest; /* of the current entry's bytes, when asked for */
+	struct NestedSource *nested; /* hg_archive_reader_open_nested's */
 };
 
 /* Opens path; kind (HG_IMPORT_KIND_ARCHIVE or _COMPRESSED) says whether a
@@ -40,6 +41,12 @@ bool hg_archive_reader_open(HgArchiveReader *r, const char *path, HgImportKind k
 			    GCancellable *cancellable, HgBlockProgressFunc progress,
 			    gpointer user_data, GError **error);
 void hg_archive_reader_close(HgArchiveReader *r);
+/* Opens inner on the current entry of outer, decompressed (an OVA's
+ * ovf:compression): one stream, read through outer (its progress and
+ * digest go on), named "what" in messages.  An entry that is not
+ * compressed fails. */
+bool hg_archive_reader_open_nested(HgArchiveReader *inner, HgArchiveReader *outer, const char *what,
+				   GError **error);
 
 /* The next regular file (other types are passed over), its first bytes
  * peeked: 1, 0 at the end of the archive, -1 with error set (a refused

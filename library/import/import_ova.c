@@ -124,6 +124,28 @@ static int disk_for_entry(const HgOvf *ovf, const char *entry_name)
 	return -1;
 }
 
+/* A file the OVF says is compressed (ovf:compression, gzip or bzip2):
+ * decompressed as it streams, through a second reader. */
+static bool write_compressed_disk(HgArchiveReader *r, const HgOvfDisk *disk, const char *target,
+				  guint64 max, GError **error)
+{
+	HgArchiveReader inner;
+	bool not_a_disk = false, written;
+
+	written = hg_archive_reader_open_nested(&inner, r, disk->file->href, error) &&
+		  hg_archive_reader_next(&inner, error) >= 0;
+	if (written && !inner.entry)
+		written = hg_archive_reader_fail(&inner, error, "empty");
+	written = written &&
+		  hg_archive_reader_write_disk(&inner, target, max, 512, &not_a_disk, error);
+	if (written && not_a_disk)
+		written = hg_archive_reader_fail(&inner, error,
+						 "not a disk image (not whole "
+						 "sectors)");
+	hg_archive_reader_close(&inner);
+	return written;
+}
+
 /* The current entry into disk's image at target. */
 static bool write_ova_disk(HgArchiveReader *r, const HgOvfDisk *disk, const char *target,
 			   GError **error)
@@ -134,19 +156,13 @@ static bool write_ova_disk(HgArchiveReader *r, const HgOvfDisk *disk, const char
 			      : HG_STREAM_DISK_MAX;
 	bool not_a_disk;
 
-	if (disk->file->compression) {
-		hg_archive_reader_fail(r, error,
-				       "the OVF says this file is %s-compressed, which this "
-				       "version cannot import yet",
-				       disk->file->compression);
-		(*error)->code = HG_VM_ERROR_UNSUPPORTED;
-		return false;
-	}
 	if (disk->file->size >= 0 && size >= 0 && size != disk->file->size)
 		return hg_archive_reader_fail(r, error,
 					      "%" G_GINT64_FORMAT " bytes, but the OVF says "
 					      "%" G_GINT64_FORMAT " (damaged or altered?)",
 					      size, disk->file->size);
+	if (disk->file->compression)
+		return write_compressed_disk(r, disk, target, max, error);
 	if (!hg_archive_reader_write_disk(r, target, max, 512, &not_a_disk, error))
 		return false;
 	if (not_a_disk)

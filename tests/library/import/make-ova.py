@@ -7,7 +7,8 @@ manifest, then the disk files.
 usage: make-ova.py OUT.ova [--name NAME] [--cpus N] [--memory-mib M] [--efi]
                    [--os-type T] [--os-description D] [--disk FILE[:CAPACITY]]...
                    [--empty-disk CAPACITY]... [--missing HREF]
-                   [--reverse-disks] [--ovf-last] [--wrong-size] [--compression gzip]
+                   [--reverse-disks] [--ovf-last] [--wrong-size]
+                   [--compression gzip|bzip2] [--claim-compression gzip]
                    [--collection] [--evil-entry NAME] [--folder]
                    [--bad-digest NAME] [--manifest-last]
 
@@ -15,7 +16,8 @@ CAPACITY is in bytes; by default qemu-img's virtual size of FILE. --missing refe
 file the archive lacks; --reverse-disks puts the disk files in the opposite order to the
 descriptor's; --ovf-last puts the descriptor after them; --wrong-size gives the first File a
 size 512 bytes off; --collection wraps the system in a VirtualSystemCollection;
---evil-entry adds an entry with that name (e.g. ../x) before the disks. --folder writes no
+--compression packs the disk files so (ovf:compression, as ovftool --compress does);
+--claim-compression only says so. --evil-entry adds an entry with that name (e.g. ../x) before the disks. --folder writes no
 archive: OUT is the .ovf, written with the manifest beside the disk files (which must be in
 OUT's folder already), as ovftool writes an OVF package. --bad-digest gives the manifest a
 wrong digest for NAME (the descriptor's name or a disk's); --manifest-last puts the manifest
@@ -50,7 +52,8 @@ def item(instance, resource_type, body):
 
 def descriptor(args, files, disks):
     refs = ''.join(f"    <File ovf:id='{f['id']}' ovf:href='{f['href']}' ovf:size='{f['size']}'"
-                   + (f" ovf:compression='{args.compression}'" if args.compression else '')
+                   + (f" ovf:compression='{args.compression or args.claim_compression}'"
+                      if args.compression or args.claim_compression else '')
                    + '/>\n' for f in files)
     disk_lines = ''
     for d in disks:
@@ -128,6 +131,7 @@ def main():
     p.add_argument('--ovf-last', action='store_true')
     p.add_argument('--wrong-size', action='store_true')
     p.add_argument('--compression')
+    p.add_argument('--claim-compression')
     p.add_argument('--collection', action='store_true')
     p.add_argument('--evil-entry')
     p.add_argument('--folder', action='store_true')
@@ -136,14 +140,22 @@ def main():
     args = p.parse_args()
 
     files, disks, payload = [], [], []
+    packer = {'gzip': 'gzip', 'bzip2': 'bzip2'}.get(args.compression)
     for n, spec in enumerate(args.disk):
         path, _, capacity = spec.partition(':')
         href = os.path.basename(path)
+        disk_capacity = int(capacity) if capacity else virtual_size(path)
+        if packer:
+            packed = os.path.join(os.path.dirname(os.path.abspath(args.out)),
+                                  f'.{href}.{packer}')
+            with open(packed, 'wb') as out:
+                subprocess.run([packer, '-c', path], stdout=out, check=True)
+            path = packed
         size = os.path.getsize(path)
         files.append({'id': f'file{n + 1}', 'href': href,
                       'size': size + (512 if args.wrong_size and n == 0 else 0)})
         disks.append({'id': f'vmdisk{n + 1}', 'file': f'file{n + 1}',
-                      'capacity': int(capacity) if capacity else virtual_size(path)})
+                      'capacity': disk_capacity})
         payload.append((href, path))
     if args.missing:
         files.append({'id': 'lost', 'href': args.missing, 'size': 1 << 20})
