@@ -304,6 +304,20 @@ HgVmEntry *hg_import_publish(HgVmLibrary *lib, const char *staging, const char *
 
 /* ---- a disk image becomes a VM ---- */
 
+bool hg_import_convert_failed(GError **error, GError *local)
+{
+	if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+		g_propagate_error(error, local);
+		return false;
+	}
+	g_set_error(error, HG_VM_ERROR,
+		    g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NO_SPACE) ? HG_VM_ERROR_IO
+									    : HG_VM_ERROR_INVALID,
+		    "%s", local->message);
+	g_error_free(local);
+	return false;
+}
+
 /* An image from elsewhere may name any host file as its backing file, and
  * its copy would then carry that file's content into the guest (an SSH
  * key, say).  Only backing files beside the image, or below its folder,
@@ -371,14 +385,7 @@ static char *import_disk(const char *path, const char *format, HgImportMode mode
 			break;
 		return g_strdup(IMPORT_DISK_NAME);
 	}
-	if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-		g_propagate_error(error, g_steal_pointer(&local));
-	else
-		g_set_error(error, HG_VM_ERROR,
-			    g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NO_SPACE)
-				    ? HG_VM_ERROR_IO
-				    : HG_VM_ERROR_INVALID,
-			    "%s", local->message);
+	hg_import_convert_failed(error, g_steal_pointer(&local));
 	return NULL;
 }
 

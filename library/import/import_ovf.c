@@ -108,17 +108,8 @@ static bool copy_disks(const char *dir, const HgOvf *ovf, const char *staging, G
 		if (!blk && !hg_import_make_empty_disk(disk, target, error))
 			return false;
 		if (blk && !hg_block_convert(blk, target, HG_BLOCK_FORMAT_QCOW2, cancellable,
-					     disk_progress, progress, &local)) {
-			if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-				g_propagate_error(error, g_steal_pointer(&local));
-			else
-				g_set_error(error, HG_VM_ERROR,
-					    g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NO_SPACE)
-						    ? HG_VM_ERROR_IO
-						    : HG_VM_ERROR_INVALID,
-					    "%s", local->message);
-			return false;
-		}
+					     disk_progress, progress, &local))
+			return hg_import_convert_failed(error, g_steal_pointer(&local));
 		progress->before += blk ? hg_block_size(blk) : 0;
 		g_ptr_array_add(disks, g_steal_pointer(&name));
 	}

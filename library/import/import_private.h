@@ -11,6 +11,9 @@ const char *hg_import_disk_magic(const guint8 *head, gsize length);
 
 /* Is this the start of an OVF descriptor (XML, an OVF Envelope)? */
 bool hg_import_looks_like_ovf(const guint8 *head, gsize length);
+/* An image copy's error (local, taken) as import reports it: cancel as
+ * is, a full disk HG_VM_ERROR_IO, the rest HG_VM_ERROR_INVALID.  False. */
+bool hg_import_convert_failed(GError **error, GError *local);
 /* HG_VM_ERROR_UNSUPPORTED when the image at path names a backing file
  * outside its own folder. */
 bool hg_import_backing_file_acceptable(const char *path, GError **error);

@@ -18,6 +18,7 @@
 #include <zlib.h>
 
 #include "library/block/block.h"
+#include "tests/library/import/import-test-util.h"
 #include "library/import/stream_disk.h"
 #include "library/import/stream_vmdk.h"
 
@@ -25,46 +26,15 @@
 #define ODD_READ 1000u /* bytes per read: never a sector, never a grain */
 #define NO_LIMIT HG_STREAM_DISK_MAX
 
-static char *work;
-
-/* `tool ARGS...`, asserting success; its output. */
-static char *run(const char *tool, const char *first, ...) G_GNUC_NULL_TERMINATED;
-static char *run(const char *tool, const char *first, ...)
-{
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_autoptr(GError) error = NULL;
-	char *out = NULL;
-	int status;
-	va_list ap;
-
-	g_ptr_array_add(argv, (char *)tool);
-	va_start(ap, first);
-	for (const char *a = first; a; a = va_arg(ap, const char *))
-		g_ptr_array_add(argv, (char *)a);
-	va_end(ap);
-	g_ptr_array_add(argv, NULL);
-	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL,
-				   NULL, &out, NULL, &status, &error));
-	g_assert_no_error(error);
-	if (!g_spawn_check_wait_status(status, NULL))
-		g_error("%s %s failed:\n%s", tool, first, out);
-	return out;
-}
-
-static char *work_file(const char *name)
-{
-	return g_build_filename(work, name, NULL);
-}
-
 /* A raw image of size bytes with qemu-io's writes ("write -P 0x11 0 64k"). */
-static char *make_raw(const char *name, guint64 size, const char *const *writes)
+static char *make_sized_raw(const char *name, guint64 size, const char *const *writes)
 {
 	char *path = work_file(name);
 	g_autofree char *size_arg = g_strdup_printf("%" G_GUINT64_FORMAT, size);
 
-	g_free(run("qemu-img", "create", "-q", "-f", "raw", path, size_arg, NULL));
+	g_free(qemu("qemu-img", "create", "-q", "-f", "raw", path, size_arg, NULL));
 	for (; writes && *writes; writes++)
-		g_free(run("qemu-io", "-f", "raw", "-c", *writes, path, NULL));
+		g_free(qemu("qemu-io", "-f", "raw", "-c", *writes, path, NULL));
 	return path;
 }
 
@@ -72,8 +42,8 @@ static char *make_stream_vmdk(const char *raw, const char *name)
 {
 	char *path = work_file(name);
 
-	g_free(run("qemu-img", "convert", "-O", "vmdk", "-o", "subformat=streamOptimized", raw,
-		   path, NULL));
+	g_free(qemu("qemu-img", "convert", "-O", "vmdk", "-o", "subformat=streamOptimized", raw,
+		    path, NULL));
 	return path;
 }
 
@@ -87,8 +57,8 @@ static void assert_same_disk(const char *source, const char *image, guint64 size
 	g_assert_cmpstr(hg_block_format(blk), ==, "qcow2");
 	g_assert_cmpuint(hg_block_size(blk), ==, size);
 	hg_block_close(blk);
-	g_free(run("qemu-img", "compare", "-q", source, image, NULL));
-	g_free(run("qemu-img", "check", "-q", image, NULL));
+	g_free(qemu("qemu-img", "compare", "-q", source, image, NULL));
+	g_free(qemu("qemu-img", "check", "-q", image, NULL));
 }
 
 /* ---- sources ---- */
@@ -375,13 +345,13 @@ static char *built_save(Built *b, const char *name, char **raw_path)
 static void test_detect(void)
 {
 	static const char *const writes[] = {"write -P 0x11 0 64k", NULL};
-	g_autofree char *raw = make_raw("detect.raw", 1 << 20, writes);
+	g_autofree char *raw = make_sized_raw("detect.raw", 1 << 20, writes);
 	g_autofree char *stream = make_stream_vmdk(raw, "detect-stream.vmdk");
 	g_autofree char *sparse = work_file("detect-sparse.vmdk");
 	g_autofree char *data = NULL, *sparse_data = NULL, *raw_data = NULL;
 	gsize length;
 
-	g_free(run("qemu-img", "convert", "-O", "vmdk", raw, sparse, NULL));
+	g_free(qemu("qemu-img", "convert", "-O", "vmdk", raw, sparse, NULL));
 	g_assert_true(g_file_get_contents(stream, &data, &length, NULL));
 	g_assert_true(hg_stream_vmdk_detect((guint8 *)data, SECTOR));
 	g_assert_false(hg_stream_vmdk_detect((guint8 *)data, 40)); /* too short to tell */
@@ -399,7 +369,7 @@ static void assert_qemu_image_imports(const char *name, guint64 size, const char
 	g_autofree char *raw_name = g_strconcat(name, ".raw", NULL);
 	g_autofree char *vmdk_name = g_strconcat(name, ".vmdk", NULL);
 	g_autofree char *target_name = g_strconcat(name, ".qcow2", NULL);
-	g_autofree char *raw = make_raw(raw_name, size, writes);
+	g_autofree char *raw = make_sized_raw(raw_name, size, writes);
 	g_autofree char *vmdk = make_stream_vmdk(raw, vmdk_name);
 	g_autofree char *target = work_file(target_name);
 	g_autoptr(GError) error = NULL;
@@ -436,7 +406,7 @@ static void test_qemu_empty_disk(void)
 
 static void test_qemu_incompressible_last_grain(void)
 {
-	g_autofree char *raw = make_raw("random.raw", 4 << 20, NULL);
+	g_autofree char *raw = make_sized_raw("random.raw", 4 << 20, NULL);
 	g_autofree char *vmdk = work_file("random.vmdk");
 	g_autofree char *target = work_file("random.qcow2");
 	g_autofree guint8 *noise = g_malloc(1 << 20);
@@ -451,8 +421,8 @@ static void test_qemu_incompressible_last_grain(void)
 	g_assert_true(g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(io)),
 						noise, 1 << 20, NULL, NULL, &error));
 	g_assert_true(g_io_stream_close(G_IO_STREAM(io), NULL, &error));
-	g_free(run("qemu-img", "convert", "-O", "vmdk", "-o", "subformat=streamOptimized", raw,
-		   vmdk, NULL));
+	g_free(qemu("qemu-img", "convert", "-O", "vmdk", "-o", "subformat=streamOptimized", raw,
+		    vmdk, NULL));
 	g_assert_true(import_through_pipe(vmdk, 0, target, NO_LIMIT, &error));
 	g_assert_no_error(error);
 	assert_same_disk(raw, target, 4 << 20);
@@ -471,7 +441,7 @@ static void import_built(Built *b, const char *name)
 	g_assert_no_error(error);
 	assert_same_disk(raw, target, b->capacity * SECTOR);
 	/* qemu-img reads the built stream the same way (tables, footer). */
-	g_free(run("qemu-img", "compare", "-q", vmdk, target, NULL));
+	g_free(qemu("qemu-img", "compare", "-q", vmdk, target, NULL));
 }
 
 static void test_built_grains_out_of_order(void)
@@ -551,7 +521,7 @@ static void test_fuzz_seeds_import(void)
 		g_assert_true(g_file_get_contents(seed, &data, &length, NULL));
 		if (!import_from_memory((guint8 *)data, length, target, NO_LIMIT, NULL, &error))
 			g_error("%s: %s", name, error->message);
-		g_free(run("qemu-img", "compare", "-q", "-f", "vmdk", seed, target, NULL));
+		g_free(qemu("qemu-img", "compare", "-q", "-f", "vmdk", seed, target, NULL));
 		n++;
 	}
 	g_assert_cmpuint(n, >=, 5);
@@ -561,8 +531,8 @@ static void test_fuzz_seeds_import(void)
 
 /* data must be refused with code and words in the message, leaving no
  * target behind. */
-static void assert_refused(const guint8 *data, gsize length, guint64 max_capacity, int code,
-			   const char *words)
+static void assert_stream_refused(const guint8 *data, gsize length, guint64 max_capacity, int code,
+				  const char *words)
 {
 	g_autofree char *target = work_file("refused.qcow2");
 	g_autoptr(GError) error = NULL;
@@ -577,7 +547,7 @@ static void assert_refused(const guint8 *data, gsize length, guint64 max_capacit
 
 static void assert_built_refused(Built *b, int code, const char *words)
 {
-	assert_refused(b->bytes->data, b->bytes->len, NO_LIMIT, code, words);
+	assert_stream_refused(b->bytes->data, b->bytes->len, NO_LIMIT, code, words);
 }
 
 /* A sound small stream: two grains, the end marker. */
@@ -599,7 +569,7 @@ static gsize built_first_grain(void)
 static void test_refuses_truncated_inside_a_grain(void)
 {
 	static const char *const writes[] = {"write -P 0x11 0 1M", NULL};
-	g_autofree char *raw = make_raw("cut.raw", 2 << 20, writes);
+	g_autofree char *raw = make_sized_raw("cut.raw", 2 << 20, writes);
 	g_autofree char *vmdk = make_stream_vmdk(raw, "cut.vmdk");
 	g_autofree char *data = NULL;
 	g_autoptr(Built) b = built_sound();
@@ -607,10 +577,10 @@ static void test_refuses_truncated_inside_a_grain(void)
 
 	g_assert_true(g_file_get_contents(vmdk, &data, &length, NULL));
 	/* qemu-img's first grain is at 64 KiB. */
-	assert_refused((guint8 *)data, 65536 + 50, NO_LIMIT, G_IO_ERROR_INVALID_DATA,
-		       "truncated: it ends inside a grain");
-	assert_refused(b->bytes->data, built_first_grain() + 300, NO_LIMIT, G_IO_ERROR_INVALID_DATA,
-		       "truncated: it ends inside a grain");
+	assert_stream_refused((guint8 *)data, 65536 + 50, NO_LIMIT, G_IO_ERROR_INVALID_DATA,
+			      "truncated: it ends inside a grain");
+	assert_stream_refused(b->bytes->data, built_first_grain() + 300, NO_LIMIT,
+			      G_IO_ERROR_INVALID_DATA, "truncated: it ends inside a grain");
 }
 
 /* Cut between two grains, qemu-img's file is told from a whole one by the
@@ -618,19 +588,19 @@ static void test_refuses_truncated_inside_a_grain(void)
 static void test_refuses_qemu_image_cut_between_grains(void)
 {
 	static const char *const writes[] = {"write -P 0x11 0 64k", "write -P 0x22 1M 64k", NULL};
-	g_autofree char *raw = make_raw("cut-between.raw", 2 << 20, writes);
+	g_autofree char *raw = make_sized_raw("cut-between.raw", 2 << 20, writes);
 	g_autofree char *vmdk = make_stream_vmdk(raw, "cut-between.vmdk");
 	g_autofree char *data = NULL;
 	gsize length;
 
 	g_assert_true(g_file_get_contents(vmdk, &data, &length, NULL));
 	/* Each grain compresses to one sector: header area, first grain. */
-	assert_refused((guint8 *)data, 65536 + SECTOR, NO_LIMIT, G_IO_ERROR_INVALID_DATA,
-		       "truncated");
+	assert_stream_refused((guint8 *)data, 65536 + SECTOR, NO_LIMIT, G_IO_ERROR_INVALID_DATA,
+			      "truncated");
 	/* A zero sector there reads as an end-of-stream marker: too early. */
 	memset(data + 65536 + SECTOR, 0, SECTOR);
-	assert_refused((guint8 *)data, length, NO_LIMIT, G_IO_ERROR_INVALID_DATA,
-		       "before the grain");
+	assert_stream_refused((guint8 *)data, length, NO_LIMIT, G_IO_ERROR_INVALID_DATA,
+			      "before the grain");
 }
 
 static void test_refuses_missing_end_marker(void)
@@ -647,8 +617,8 @@ static void test_refuses_short_header(void)
 {
 	g_autoptr(Built) b = built_sound();
 
-	assert_refused(b->bytes->data, 300, NO_LIMIT, G_IO_ERROR_INVALID_DATA, "truncated");
-	assert_refused(b->bytes->data, 0, NO_LIMIT, G_IO_ERROR_INVALID_DATA, "truncated");
+	assert_stream_refused(b->bytes->data, 300, NO_LIMIT, G_IO_ERROR_INVALID_DATA, "truncated");
+	assert_stream_refused(b->bytes->data, 0, NO_LIMIT, G_IO_ERROR_INVALID_DATA, "truncated");
 }
 
 static void test_refuses_bad_magic(void)
@@ -670,17 +640,17 @@ static void test_refuses_unsupported_version(void)
 static void test_refuses_other_vmdk_kinds(void)
 {
 	static const char *const writes[] = {"write -P 0x11 0 64k", NULL};
-	g_autofree char *raw = make_raw("monolithic.raw", 1 << 20, writes);
+	g_autofree char *raw = make_sized_raw("monolithic.raw", 1 << 20, writes);
 	g_autofree char *sparse = work_file("monolithic.vmdk");
 	g_autofree char *data = NULL;
 	g_autoptr(Built) other_type = built_new(1 << 11, "\"monolithicSparse\"");
 	g_autoptr(Built) deflate64 = built_sound();
 	gsize length;
 
-	g_free(run("qemu-img", "convert", "-O", "vmdk", raw, sparse, NULL));
+	g_free(qemu("qemu-img", "convert", "-O", "vmdk", raw, sparse, NULL));
 	g_assert_true(g_file_get_contents(sparse, &data, &length, NULL));
-	assert_refused((guint8 *)data, length, NO_LIMIT, G_IO_ERROR_NOT_SUPPORTED,
-		       "not streamOptimized");
+	assert_stream_refused((guint8 *)data, length, NO_LIMIT, G_IO_ERROR_NOT_SUPPORTED,
+			      "not streamOptimized");
 	built_finish(other_type, true);
 	assert_built_refused(other_type, G_IO_ERROR_NOT_SUPPORTED,
 			     "createType \"monolithicSparse\"");
@@ -718,8 +688,8 @@ static void test_refuses_capacity_above_the_limit(void)
 {
 	g_autoptr(Built) b = built_sound();
 
-	assert_refused(b->bytes->data, b->bytes->len, 512 << 10, G_IO_ERROR_INVALID_DATA,
-		       "above the limit of 524288 bytes");
+	assert_stream_refused(b->bytes->data, b->bytes->len, 512 << 10, G_IO_ERROR_INVALID_DATA,
+			      "above the limit of 524288 bytes");
 	put_le64(b->bytes->data + 12, G_GUINT64_CONSTANT(1) << 40);
 	assert_built_refused(b, G_IO_ERROR_INVALID_DATA, "above the limit");
 }
@@ -854,7 +824,7 @@ static void test_existing_target_is_left_alone(void)
 static void test_stream_disk_stops_at_its_limit(void)
 {
 	static const char *const writes[] = {"write -P 0x11 0 64k", "write -P 0x22 7M 64k", NULL};
-	g_autofree char *raw = make_raw("bomb.raw", 8 << 20, writes);
+	g_autofree char *raw = make_sized_raw("bomb.raw", 8 << 20, writes);
 	g_autofree char *gz = work_file("bomb.raw.gz");
 	g_autofree char *target = work_file("bomb.qcow2");
 	g_autofree char *command = g_strdup_printf("gzip -c '%s' > '%s'", raw, gz);
@@ -923,13 +893,10 @@ static void test_stream_disk_writes_at_offsets(void)
 
 int main(int argc, char **argv)
 {
-	g_autoptr(GError) error = NULL;
-	g_autofree char *cmd = NULL;
 	int status;
 
 	g_test_init(&argc, &argv, NULL);
-	work = g_dir_make_tmp("hangar-stream-vmdk-XXXXXX", &error);
-	g_assert_no_error(error);
+	import_test_init("hangar-stream-vmdk");
 	g_test_add_func("/stream-vmdk/detect/tells-stream-optimized-from-others", test_detect);
 	g_test_add_func("/stream-vmdk/qemu-img/sparse-data-through-a-pipe",
 			test_qemu_sparse_data_through_a_pipe);
@@ -984,7 +951,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/stream-disk/stops-at-its-limit", test_stream_disk_stops_at_its_limit);
 	g_test_add_func("/stream-disk/writes-at-offsets", test_stream_disk_writes_at_offsets);
 	status = g_test_run();
-	cmd = g_strdup_printf("rm -rf '%s'", work);
-	(void)!system(cmd);
+	import_test_finish();
 	return status;
 }
