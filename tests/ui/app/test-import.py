@@ -273,6 +273,7 @@ def main():
             bail(f"the appliance's VM has {vm['cpus']} CPUs and {vm['memory-mib']} MiB")
         if not images_equal(qcow2, vm_disk(vm)):
             bail("the appliance's disk differs from the image it was made from")
+        screenshot(os.path.join(shots, "import-ova.png"))
         tap_ok("an OVA dropped on the window becomes the VM its descriptor describes")
 
         # 3. Cancelled: nothing is left.
