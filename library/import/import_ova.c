@@ -124,6 +124,12 @@ static int disk_for_entry(const HgOvf *ovf, const char *entry_name)
 	return -1;
 }
 
+guint64 hg_import_ovf_disk_max_bytes(const HgOvfDisk *disk)
+{
+	return disk->capacity_bytes ? MIN(disk->capacity_bytes + CAPACITY_SLACK, HG_STREAM_DISK_MAX)
+				    : HG_STREAM_DISK_MAX;
+}
+
 /* A file the OVF says is compressed (ovf:compression, gzip or bzip2):
  * decompressed as it streams, through a second reader. */
 static bool write_compressed_disk(HgArchiveReader *r, const HgOvfDisk *disk, const char *target,
@@ -151,9 +157,7 @@ static bool write_ova_disk(HgArchiveReader *r, const HgOvfDisk *disk, const char
 			   GError **error)
 {
 	gint64 size = hg_archive_reader_size(r);
-	guint64 max = disk->capacity_bytes
-			      ? MIN(disk->capacity_bytes + CAPACITY_SLACK, HG_STREAM_DISK_MAX)
-			      : HG_STREAM_DISK_MAX;
+	guint64 max = hg_import_ovf_disk_max_bytes(disk);
 	bool not_a_disk;
 
 	if (disk->file->size >= 0 && size >= 0 && size != disk->file->size)

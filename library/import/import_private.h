@@ -70,6 +70,9 @@ HgVmEntry *hg_import_ovf_folder(HgVmLibrary *lib, const char *path, const HgImpo
 /* What an OVF says of the VM, and its name (import_ova.c); whether its
  * disks make a VM here (at least one, at most HG_IMPORT_MAX_DISKS). */
 bool hg_import_ovf_disks_acceptable(const HgOvf *ovf, const char *base, GError **error);
+/* The most a disk of the descriptor may expand to: its capacity (and a
+ * little), so that a small appliance cannot fill the host's disk. */
+guint64 hg_import_ovf_disk_max_bytes(const HgOvfDisk *disk);
 /* An OVF disk without a file: an empty qcow2 image of its capacity. */
 bool hg_import_make_empty_disk(const HgOvfDisk *disk, const char *target, GError **error);
 void hg_import_hints_from_ovf(const HgOvf *ovf, HgImportHints *hints);

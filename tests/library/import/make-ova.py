@@ -146,11 +146,16 @@ def main():
         href = os.path.basename(path)
         disk_capacity = int(capacity) if capacity else virtual_size(path)
         if packer:
+            # In an OVA the entry keeps the disk's name; in a folder the
+            # packed file sits beside the original, so it gets a suffix.
+            suffix = {'gzip': '.gz', 'bzip2': '.bz2'}[packer]
             packed = os.path.join(os.path.dirname(os.path.abspath(args.out)),
-                                  f'.{href}.{packer}')
+                                  href + suffix if args.folder else f'.{href}{suffix}')
             with open(packed, 'wb') as out:
                 subprocess.run([packer, '-c', path], stdout=out, check=True)
             path = packed
+            if args.folder:
+                href = os.path.basename(packed)
         size = os.path.getsize(path)
         files.append({'id': f'file{n + 1}', 'href': href,
                       'size': size + (512 if args.wrong_size and n == 0 else 0)})

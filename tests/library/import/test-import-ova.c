@@ -262,6 +262,16 @@ static void test_ovf_folder(void)
 	d0 = disk_path(entry, 0);
 	g_free(qemu("qemu-img", "compare", vmdk, d0, NULL));
 
+	/* Its disk gzip-compressed beside it (ovftool --compress). */
+	g_autofree char *packed_args =
+		g_strdup_printf("--name web-packed --disk '%s' --compression gzip --folder", vmdk);
+	g_autofree char *packed = make_ova("package/web-packed.ovf", packed_args);
+	g_autoptr(HgVmEntry) unpacked =
+		hg_import_disk_image(lib, packed, NULL, NULL, NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_autofree char *unpacked_disk = disk_path(unpacked, 0);
+	g_free(qemu("qemu-img", "compare", vmdk, unpacked_disk, NULL));
+
 	/* Its disk gone: named, and nothing left. */
 	g_autofree char *lost_args = g_strdup_printf(
 		"--name lost-web --disk '%s' --missing web-disk2.vmdk --folder", vmdk);
