@@ -272,6 +272,16 @@ static void test_ovf_folder(void)
 	g_autofree char *unpacked_disk = disk_path(unpacked, 0);
 	g_free(qemu("qemu-img", "compare", vmdk, unpacked_disk, NULL));
 
+	/* Its manifest says otherwise: of a disk, of the descriptor. */
+	g_autofree char *tampered_args = g_strdup_printf(
+		"--name web-tampered --disk '%s' --folder --bad-digest web-disk1.vmdk", vmdk);
+	g_autofree char *tampered = make_ova("package/web-tampered.ovf", tampered_args);
+	assert_refused(tampered, HG_VM_ERROR_INVALID, "does not match the manifest");
+	g_autofree char *edited_args = g_strdup_printf(
+		"--name web-edited --disk '%s' --folder --bad-digest web-edited.ovf", vmdk);
+	g_autofree char *edited = make_ova("package/web-edited.ovf", edited_args);
+	assert_refused(edited, HG_VM_ERROR_INVALID, "web-edited.ovf: its content does not match");
+
 	/* Its disk gone: named, and nothing left. */
 	g_autofree char *lost_args = g_strdup_printf(
 		"--name lost-web --disk '%s' --missing web-disk2.vmdk --folder", vmdk);
