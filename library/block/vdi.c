@@ -21,6 +21,7 @@
  * Nothing in the file is trusted: sizes are checked against limits and
  * every allocated entry against the file's size on open, so reads only
  * meet holes, zeroes and data inside the file. */
+#include "library/block/byte_order.h"
 #include "library/block/block_driver.h"
 
 #include <errno.h>
@@ -58,20 +59,6 @@ typedef struct {
 	uint64_t slot_size; /* extra bytes + block size */
 } VdiImage;
 
-static uint32_t le32_at(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return GUINT32_FROM_LE(v);
-}
-
-static uint64_t le64_at(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return GUINT64_FROM_LE(v);
-}
-
 G_GNUC_PRINTF(3, 4)
 static bool vdi_error(HgBlockBackend *blk, GError **error, const char *format, ...)
 {
@@ -107,9 +94,9 @@ static bool vdi_read_header(HgBlockBackend *blk, VdiImage *vdi, uint64_t file_si
 			    blk->path, g_strerror(-r));
 		return false;
 	}
-	if (le32_at(h + 0x40) != VDI_SIGNATURE)
+	if (hg_le32_at(h + 0x40) != VDI_SIGNATURE)
 		return vdi_error(blk, error, "no VDI signature at offset 0x40");
-	version = le32_at(h + 0x44);
+	version = hg_le32_at(h + 0x44);
 	if (version != VDI_VERSION_1_1) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
 			    "%s: VDI version %u.%u is not supported (only 1.1, what VirtualBox "
@@ -117,14 +104,14 @@ static bool vdi_read_header(HgBlockBackend *blk, VdiImage *vdi, uint64_t file_si
 			    blk->path, version >> 16, version & 0xffff);
 		return false;
 	}
-	header_size = le32_at(h + 0x48);
-	type = le32_at(h + 0x4c);
-	*map_offset = le32_at(h + 0x154);
-	data_offset = le32_at(h + 0x158);
-	*disk_size = le64_at(h + 0x170);
-	block_size = le32_at(h + 0x178);
-	extra = le32_at(h + 0x17c);
-	vdi->blocks = le32_at(h + 0x180);
+	header_size = hg_le32_at(h + 0x48);
+	type = hg_le32_at(h + 0x4c);
+	*map_offset = hg_le32_at(h + 0x154);
+	data_offset = hg_le32_at(h + 0x158);
+	*disk_size = hg_le64_at(h + 0x170);
+	block_size = hg_le32_at(h + 0x178);
+	extra = hg_le32_at(h + 0x17c);
+	vdi->blocks = hg_le32_at(h + 0x180);
 
 	if (type == VDI_TYPE_DIFFERENCING || type == VDI_TYPE_UNDO) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,

@@ -28,6 +28,7 @@
  *
  * Images older than Virtual PC 2004 have a 511-byte footer: not handled
  * (they open as raw). */
+#include "library/block/byte_order.h"
 #include "library/block/block_driver.h"
 
 #include <errno.h>
@@ -65,20 +66,6 @@ typedef struct {
 	uint32_t bitmap_size; /* bytes before each block's data */
 } VhdImage;
 
-static uint32_t be32_at(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return GUINT32_FROM_BE(v);
-}
-
-static uint64_t be64_at(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return GUINT64_FROM_BE(v);
-}
-
 /* The ones' complement of the byte sum, the 4 checksum bytes left out. */
 static uint32_t vhd_checksum(const uint8_t *p, size_t len, size_t checksum_at)
 {
@@ -91,8 +78,8 @@ static uint32_t vhd_checksum(const uint8_t *p, size_t len, size_t checksum_at)
 
 static bool footer_valid(const uint8_t *f)
 {
-	uint32_t type = be32_at(f + 60);
-	return memcmp(f, "conectix", 8) == 0 && be32_at(f + 64) == vhd_checksum(f, 512, 64) &&
+	uint32_t type = hg_be32_at(f + 60);
+	return memcmp(f, "conectix", 8) == 0 && hg_be32_at(f + 64) == vhd_checksum(f, 512, 64) &&
 	       type >= VHD_TYPE_FIXED && type <= VHD_TYPE_DIFFERENCING;
 }
 
@@ -150,7 +137,7 @@ static bool vhd_read_footer(HgBlockBackend *blk, VhdImage *vhd, uint64_t file_si
 	if (r < 0)
 		return vhd_read_error(blk, r, "the footer", error);
 	if (memcmp(head, "conectix", 8) == 0 && footer_valid(head) &&
-	    be32_at(head + 60) != VHD_TYPE_FIXED) {
+	    hg_be32_at(head + 60) != VHD_TYPE_FIXED) {
 		memcpy(footer, head, VHD_FOOTER_SIZE);
 		return true;
 	}
@@ -158,11 +145,11 @@ static bool vhd_read_footer(HgBlockBackend *blk, VhdImage *vhd, uint64_t file_si
 	const uint8_t *f = memcmp(footer, "conectix", 8) == 0 ? footer : head;
 	if (memcmp(f, "conectix", 8) != 0)
 		return vhd_error(blk, error, "no footer (\"conectix\") at its end or start");
-	if (be32_at(f + 64) != vhd_checksum(f, 512, 64))
+	if (hg_be32_at(f + 64) != vhd_checksum(f, 512, 64))
 		return vhd_error(blk, error,
 				 "the footer's checksum is 0x%08x, its content sums to 0x%08x",
-				 be32_at(f + 64), vhd_checksum(f, 512, 64));
-	return vhd_error(blk, error, "unknown disk type %u", be32_at(f + 60));
+				 hg_be32_at(f + 64), vhd_checksum(f, 512, 64));
+	return vhd_error(blk, error, "unknown disk type %u", hg_be32_at(f + 60));
 }
 
 /* The dynamic disk header and the BAT; every allocated block (its bitmap
@@ -188,21 +175,21 @@ static bool vhd_open_dynamic(HgBlockBackend *blk, VhdImage *vhd, uint64_t file_s
 		return vhd_error(blk, error,
 				 "no dynamic disk header (\"cxsparse\") at %" G_GUINT64_FORMAT,
 				 header_offset);
-	if (be32_at(h + 36) != vhd_checksum(h, sizeof(h), 36))
+	if (hg_be32_at(h + 36) != vhd_checksum(h, sizeof(h), 36))
 		return vhd_error(blk, error,
 				 "the dynamic disk header's checksum is 0x%08x, its content sums "
 				 "to 0x%08x",
-				 be32_at(h + 36), vhd_checksum(h, sizeof(h), 36));
-	version = be32_at(h + 24);
+				 hg_be32_at(h + 36), vhd_checksum(h, sizeof(h), 36));
+	version = hg_be32_at(h + 24);
 	if (version >> 16 != VHD_VERSION_1_0 >> 16) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
 			    "%s: VHD dynamic disk header version %u.%u is not supported (only 1.x)",
 			    blk->path, version >> 16, version & 0xffff);
 		return false;
 	}
-	bat_offset = be64_at(h + 16);
-	entries = be32_at(h + 28);
-	block_size = be32_at(h + 32);
+	bat_offset = hg_be64_at(h + 16);
+	entries = hg_be32_at(h + 28);
+	block_size = hg_be32_at(h + 32);
 	if (block_size < VHD_MIN_BLOCK_SIZE || block_size > VHD_MAX_BLOCK_SIZE ||
 	    (block_size & (block_size - 1)))
 		return vhd_error(blk, error,
@@ -278,9 +265,9 @@ static bool vhd_open(HgBlockBackend *blk, int fd, HgBlockChain *chain, GError **
 	vhd->fd = fd;
 	if (!vhd_read_footer(blk, vhd, st.st_size, footer, error))
 		goto fail;
-	version = be32_at(footer + 12);
-	type = be32_at(footer + 60);
-	disk_size = be64_at(footer + 48);
+	version = hg_be32_at(footer + 12);
+	type = hg_be32_at(footer + 60);
+	disk_size = hg_be64_at(footer + 48);
 	if (version >> 16 != VHD_VERSION_1_0 >> 16) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
 			    "%s: VHD version %u.%u is not supported (only 1.x)", blk->path,
@@ -312,7 +299,8 @@ static bool vhd_open(HgBlockBackend *blk, int fd, HgBlockChain *chain, GError **
 		}
 	} else {
 		vhd->dynamic = true;
-		if (!vhd_open_dynamic(blk, vhd, st.st_size, disk_size, be64_at(footer + 16), error))
+		if (!vhd_open_dynamic(blk, vhd, st.st_size, disk_size, hg_be64_at(footer + 16),
+				      error))
 			goto fail;
 	}
 	blk->state = vhd;

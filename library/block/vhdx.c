@@ -25,6 +25,7 @@
  *   reads from the file; not present (0), undefined (1), zero (2) and
  *   unmapped (3) read as zeroes (2.5.1.1 lets a reader return zeroes for
  *   all four); partially present (7) exists only in differencing disks. */
+#include "library/block/byte_order.h"
 #include "library/block/block_driver.h"
 
 #include <errno.h>
@@ -90,27 +91,6 @@ typedef struct {
 	uint64_t disk_size;
 } VhdxLayout;
 
-static uint16_t le16_at(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, sizeof(v));
-	return GUINT16_FROM_LE(v);
-}
-
-static uint32_t le32_at(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return GUINT32_FROM_LE(v);
-}
-
-static uint64_t le64_at(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return GUINT64_FROM_LE(v);
-}
-
 /* CRC-32C (Castagnoli, reflected 0x82f63b78), the checksum field read as
  * zero. */
 static uint32_t vhdx_crc32c(const uint8_t *p, size_t len, size_t checksum_at)
@@ -170,8 +150,8 @@ static bool vhdx_log_has_entries(HgBlockBackend *blk, int fd, const VhdxLayout *
 				 const uint8_t *header, bool *pending, GError **error)
 {
 	static const uint8_t zero_guid[16];
-	uint64_t log_offset = le64_at(header + 72);
-	uint32_t log_length = le32_at(header + 68);
+	uint64_t log_offset = hg_le64_at(header + 72);
+	uint32_t log_length = hg_le32_at(header + 68);
 	uint8_t sector[64];
 
 	*pending = false;
@@ -205,18 +185,18 @@ static bool vhdx_read_header(HgBlockBackend *blk, int fd, uint8_t *header, GErro
 		if (!vhdx_read(blk, fd, at[i], h[i], VHDX_HEADER_SIZE, "a header", error))
 			return false;
 		valid[i] = memcmp(h[i], "head", 4) == 0 &&
-			   le32_at(h[i] + 4) == vhdx_crc32c(h[i], VHDX_HEADER_SIZE, 4);
+			   hg_le32_at(h[i] + 4) == vhdx_crc32c(h[i], VHDX_HEADER_SIZE, 4);
 	}
 	if (!valid[0] && !valid[1])
 		return vhdx_error(blk, error,
 				  "neither header is valid (signature \"head\", "
 				  "CRC-32C)");
-	int cur = !valid[0] || (valid[1] && le64_at(h[1] + 8) > le64_at(h[0] + 8));
+	int cur = !valid[0] || (valid[1] && hg_le64_at(h[1] + 8) > hg_le64_at(h[0] + 8));
 	memcpy(header, h[cur], VHDX_HEADER_SIZE);
-	if (le16_at(header + 66) != 1) {
+	if (hg_le16_at(header + 66) != 1) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
 			    "%s: VHDX version %u is not supported (only 1)", blk->path,
-			    le16_at(header + 66));
+			    hg_le16_at(header + 66));
 		return false;
 	}
 	return true;
@@ -233,25 +213,25 @@ static bool vhdx_read_regions(HgBlockBackend *blk, int fd, VhdxLayout *l, GError
 		       error))
 		return false;
 	if (memcmp(t, "regi", 4) != 0 ||
-	    le32_at(t + 4) != vhdx_crc32c(t, VHDX_REGION_TABLE_SIZE, 4)) {
+	    hg_le32_at(t + 4) != vhdx_crc32c(t, VHDX_REGION_TABLE_SIZE, 4)) {
 		/* The copy: the table's writer may have stopped mid-way. */
 		if (!vhdx_read(blk, fd, VHDX_REGION_TABLE + VHDX_REGION_TABLE_SIZE, t,
 			       VHDX_REGION_TABLE_SIZE, "the region table", error))
 			return false;
 		if (memcmp(t, "regi", 4) != 0 ||
-		    le32_at(t + 4) != vhdx_crc32c(t, VHDX_REGION_TABLE_SIZE, 4))
+		    hg_le32_at(t + 4) != vhdx_crc32c(t, VHDX_REGION_TABLE_SIZE, 4))
 			return vhdx_error(blk, error,
 					  "neither region table is valid (signature \"regi\", "
 					  "CRC-32C)");
 	}
-	count = le32_at(t + 8);
+	count = hg_le32_at(t + 8);
 	if (count > VHDX_MAX_REGIONS)
 		return vhdx_error(blk, error, "%u regions (at most %u)", count, VHDX_MAX_REGIONS);
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *e = t + 16 + 32 * i;
-		uint64_t offset = le64_at(e + 16);
-		uint32_t length = le32_at(e + 24);
-		bool required = le32_at(e + 28) & 1;
+		uint64_t offset = hg_le64_at(e + 16);
+		uint32_t length = hg_le32_at(e + 24);
+		bool required = hg_le32_at(e + 28) & 1;
 
 		if (memcmp(e, guid_bat, 16) == 0 && !have_bat) {
 			have_bat = true;
@@ -289,7 +269,7 @@ static bool vhdx_read_regions(HgBlockBackend *blk, int fd, VhdxLayout *l, GError
 static bool vhdx_item(HgBlockBackend *blk, int fd, const VhdxLayout *l, const uint8_t *entry,
 		      void *value, uint32_t len, GError **error)
 {
-	uint32_t offset = le32_at(entry + 16), length = le32_at(entry + 20);
+	uint32_t offset = hg_le32_at(entry + 16), length = hg_le32_at(entry + 20);
 
 	if (length < len || offset < VHDX_METADATA_TABLE_SIZE || offset > l->metadata_length ||
 	    length > l->metadata_length - offset)
@@ -312,29 +292,29 @@ static bool vhdx_read_metadata(HgBlockBackend *blk, int fd, VhdxLayout *l, GErro
 		return false;
 	if (memcmp(t, "metadata", 8) != 0)
 		return vhdx_error(blk, error, "no metadata table (\"metadata\")");
-	count = le16_at(t + 10);
+	count = hg_le16_at(t + 10);
 	if (count > VHDX_MAX_METADATA_ENTRIES)
 		return vhdx_error(blk, error, "%u metadata items (at most %u)", count,
 				  VHDX_MAX_METADATA_ENTRIES);
 	for (uint16_t i = 0; i < count; i++) {
 		const uint8_t *e = t + 32 + 32 * i;
-		bool required = le32_at(e + 24) & 4;
+		bool required = hg_le32_at(e + 24) & 4;
 
 		if (memcmp(e, guid_file_parameters, 16) == 0) {
 			if (!vhdx_item(blk, fd, l, e, v, 8, error))
 				return false;
-			l->block_size = le32_at(v);
-			flags = le32_at(v + 4);
+			l->block_size = hg_le32_at(v);
+			flags = hg_le32_at(v + 4);
 			found |= 1;
 		} else if (memcmp(e, guid_disk_size, 16) == 0) {
 			if (!vhdx_item(blk, fd, l, e, v, 8, error))
 				return false;
-			l->disk_size = le64_at(v);
+			l->disk_size = hg_le64_at(v);
 			found |= 2;
 		} else if (memcmp(e, guid_logical_sector, 16) == 0) {
 			if (!vhdx_item(blk, fd, l, e, v, 4, error))
 				return false;
-			l->logical_sector = le32_at(v);
+			l->logical_sector = hg_le32_at(v);
 			found |= 4;
 		} else if (memcmp(e, guid_parent_locator, 16) == 0) {
 			flags |= 2;

@@ -15,6 +15,7 @@
  * every GD entry on open (clear errors), GT entries and grain markers on
  * read (-EIO).  A few recently used GTs are cached; reads of contiguous
  * uncompressed grains are one preadv. */
+#include "library/block/byte_order.h"
 #include "library/block/vmdk.h"
 
 #include <errno.h>
@@ -81,30 +82,16 @@ struct VmdkSparse {
 	uint64_t grain_index; /* ... which is this one, UINT64_MAX for none */
 };
 
-static uint32_t le32_at(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return GUINT32_FROM_LE(v);
-}
-
-static uint64_t le64_at(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return GUINT64_FROM_LE(v);
-}
-
 static void header_decode(const uint8_t *raw, SparseHeader *h)
 {
-	h->version = le32_at(raw + 4);
-	h->flags = le32_at(raw + 8);
-	h->capacity = le64_at(raw + 12);
-	h->grain_sectors = le64_at(raw + 20);
-	h->descriptor_offset = le64_at(raw + 28);
-	h->descriptor_sectors = le64_at(raw + 36);
-	h->gtes_per_gt = le32_at(raw + 44);
-	h->gd_offset = le64_at(raw + 56);
+	h->version = hg_le32_at(raw + 4);
+	h->flags = hg_le32_at(raw + 8);
+	h->capacity = hg_le64_at(raw + 12);
+	h->grain_sectors = hg_le64_at(raw + 20);
+	h->descriptor_offset = hg_le64_at(raw + 28);
+	h->descriptor_sectors = hg_le64_at(raw + 36);
+	h->gtes_per_gt = hg_le32_at(raw + 44);
+	h->gd_offset = hg_le64_at(raw + 56);
 	h->compress_algorithm = (uint16_t)(raw[77] | raw[78] << 8);
 }
 
@@ -139,7 +126,7 @@ static bool header_check(VmdkSparse *s, const uint8_t *raw, GError **error)
 {
 	SparseHeader *h = &s->header;
 
-	if (le32_at(raw) != SPARSE_MAGIC)
+	if (hg_le32_at(raw) != SPARSE_MAGIC)
 		return invalid(s, error, "not a VMDK sparse extent (no KDMV magic)");
 	header_decode(raw, h);
 	if (h->version < 1 || h->version > 3) {
@@ -197,8 +184,8 @@ static bool footer_read(VmdkSparse *s, GError **error)
 		return invalid(s, error,
 			       "the grain directory is at the end, but the file ends "
 			       "without a footer (truncated?)");
-	if (le32_at(raw + 8) != 0 || le32_at(raw + 12) != SPARSE_MARKER_FOOTER ||
-	    le32_at(raw + VMDK_SECTOR) != SPARSE_MAGIC)
+	if (hg_le32_at(raw + 8) != 0 || hg_le32_at(raw + 12) != SPARSE_MARKER_FOOTER ||
+	    hg_le32_at(raw + VMDK_SECTOR) != SPARSE_MAGIC)
 		return invalid(s, error,
 			       "the grain directory is at the end, but the footer is "
 			       "missing or damaged (truncated?)");
@@ -410,8 +397,8 @@ static int grain_inflate(VmdkSparse *s, uint64_t grain, uint32_t gte)
 		return -EIO;
 	/* The marker names the grain it holds: a GTE pointing elsewhere is
 	 * caught here rather than read as the wrong data. */
-	size = le32_at(s->compressed + 8);
-	if (le64_at(s->compressed) != grain * s->header.grain_sectors || size == 0 ||
+	size = hg_le32_at(s->compressed + 8);
+	if (hg_le64_at(s->compressed) != grain * s->header.grain_sectors || size == 0 ||
 	    size > s->compressed_max - SPARSE_GRAIN_MARKER_BYTES)
 		return -EIO;
 	r = hg_block_fd_pread(s->fd, at + SPARSE_GRAIN_MARKER_BYTES,

@@ -20,6 +20,7 @@
  * grains, so they are read on the way: they name the last grain, and a
  * stream that ends past it is complete.  Without them (VMware's layout, its
  * directory at the end), only the end-of-stream marker says so. */
+#include "library/block/byte_order.h"
 #include "library/import/stream_vmdk.h"
 
 #include <string.h>
@@ -83,20 +84,6 @@ typedef struct {
 	guint8 *grain; /* grain_bytes and 1 more, to catch one that inflates beyond */
 	HgStreamDisk *disk;
 } Reader;
-
-static guint32 le32_at(const guint8 *p)
-{
-	guint32 v;
-	memcpy(&v, p, 4);
-	return GUINT32_FROM_LE(v);
-}
-
-static guint64 le64_at(const guint8 *p)
-{
-	guint64 v;
-	memcpy(&v, p, 8);
-	return GUINT64_FROM_LE(v);
-}
 
 static bool fail(GError **error, int code, const char *format, ...) G_GNUC_PRINTF(3, 4);
 
@@ -186,19 +173,19 @@ static bool source_skip_to(Reader *r, guint64 offset, const char *where, GError 
 
 static bool header_parse(Reader *r, const guint8 *raw, guint64 max_capacity, GError **error)
 {
-	guint32 version = le32_at(raw + 4), flags = le32_at(raw + 8);
+	guint32 version = hg_le32_at(raw + 4), flags = hg_le32_at(raw + 8);
 	guint16 compress = (guint16)(raw[77] | raw[78] << 8);
 	guint64 gd_entries, limit = MIN(max_capacity, HG_STREAM_DISK_MAX);
 
-	r->capacity = le64_at(raw + 12);
-	r->grain_sectors = le64_at(raw + 20);
-	r->descriptor_offset = le64_at(raw + 28);
-	r->descriptor_sectors = le64_at(raw + 36);
-	r->gtes_per_gt = le32_at(raw + 44);
-	r->gd_offset = le64_at(raw + 56);
-	r->overhead = le64_at(raw + 64);
+	r->capacity = hg_le64_at(raw + 12);
+	r->grain_sectors = hg_le64_at(raw + 20);
+	r->descriptor_offset = hg_le64_at(raw + 28);
+	r->descriptor_sectors = hg_le64_at(raw + 36);
+	r->gtes_per_gt = hg_le32_at(raw + 44);
+	r->gd_offset = hg_le64_at(raw + 56);
+	r->overhead = hg_le64_at(raw + 64);
 
-	if (le32_at(raw) != SPARSE_MAGIC)
+	if (hg_le32_at(raw) != SPARSE_MAGIC)
 		return fail(error, G_IO_ERROR_INVALID_DATA,
 			    "not a VMDK sparse extent (no KDMV magic)");
 	if (version < 1 || version > 3)
@@ -332,7 +319,7 @@ static bool front_tables_read(Reader *r, GError **error)
 		if (!source_read(r, chunk, got, "inside its grain directory", error))
 			return false;
 		for (guint64 i = 0; i < got; i += 4) {
-			guint32 gt = le32_at(chunk + i);
+			guint32 gt = hg_le32_at(chunk + i);
 			if (gt != 0)
 				g_array_append_val(tables, gt);
 		}
@@ -354,7 +341,7 @@ static bool front_tables_read(Reader *r, GError **error)
 				return false;
 			/* 0 is no grain, 1 a zeroed one (version 2). */
 			for (guint64 e = 0; e < got; e += 4)
-				last = MAX(last, le32_at(chunk + e));
+				last = MAX(last, hg_le32_at(chunk + e));
 		}
 	}
 	r->tables_read = true;
@@ -410,8 +397,8 @@ static bool grain_inflate(Reader *r, guint64 lba, gsize size, gsize *length, GEr
 /* A grain marker's data; marker holds its first bytes, already read. */
 static bool grain_read(Reader *r, const guint8 *marker, GError **error)
 {
-	guint64 lba = le64_at(marker), at = r->position - GRAIN_MARKER_BYTES, got;
-	gsize size = le32_at(marker + 8), padding, length, write_length;
+	guint64 lba = hg_le64_at(marker), at = r->position - GRAIN_MARKER_BYTES, got;
+	gsize size = hg_le32_at(marker + 8), padding, length, write_length;
 	guint64 start, disk_end = r->capacity * SECTOR;
 
 	if (size > r->compressed_max)
@@ -471,8 +458,8 @@ static bool metadata_skip(Reader *r, const guint8 *sector, guint64 at, bool *end
 {
 	static const char *const names[] = {"end-of-stream", "grain table", "grain directory",
 					    "footer"};
-	guint64 sectors = le64_at(sector);
-	guint32 type = le32_at(sector + 12);
+	guint64 sectors = hg_le64_at(sector);
+	guint32 type = hg_le32_at(sector + 12);
 	guint64 most;
 
 	switch (type) {
@@ -525,7 +512,7 @@ static bool markers_read(Reader *r, GError **error)
 			return stream_end(r, error);
 		if (got < GRAIN_MARKER_BYTES)
 			return truncated(r, error, "inside a marker");
-		if (le32_at(marker + 8) != 0) {
+		if (hg_le32_at(marker + 8) != 0) {
 			if (!grain_read(r, marker, error))
 				return false;
 			continue;
@@ -544,9 +531,9 @@ bool hg_stream_vmdk_detect(const guint8 *head, gsize length)
 {
 	guint32 flags;
 
-	if (length < 80 || le32_at(head) != SPARSE_MAGIC)
+	if (length < 80 || hg_le32_at(head) != SPARSE_MAGIC)
 		return false;
-	flags = le32_at(head + 8);
+	flags = hg_le32_at(head + 8);
 	return (flags & SPARSE_FLAG_COMPRESSED) && (flags & SPARSE_FLAG_MARKERS) &&
 	       (head[77] | head[78] << 8) == SPARSE_COMPRESS_DEFLATE;
 }
