@@ -41,6 +41,34 @@ static bool libarchive_fail(HgArchiveReader *r, GError **error, const char *what
 	return hg_archive_reader_fail(r, error, "%s: %s", what, detail ? detail : "unreadable");
 }
 
+/* libarchive on r->fd, read from its start. */
+static bool open_archive(HgArchiveReader *r, GError **error)
+{
+	if (lseek(r->fd, 0, SEEK_SET) < 0) {
+		g_set_error(error, HG_VM_ERROR, HG_VM_ERROR_IO, "cannot read %s: %s", r->path,
+			    g_strerror(errno));
+		return false;
+	}
+	r->a = archive_read_new();
+	archive_read_support_filter_all(r->a);
+	if (!r->raw_only) {
+		archive_read_support_format_tar(r->a);
+		archive_read_support_format_zip_streamable(r->a);
+	}
+	/* A compressed file that is not a tar (.tar.gz) is one stream,
+	 * whatever it holds: libarchive's "raw" format, which bids lowest. */
+	if (r->compressed)
+		archive_read_support_format_raw(r->a);
+	if (archive_read_open_fd(r->a, r->fd, 64 << 10) != ARCHIVE_OK)
+		return libarchive_fail(r, error, "cannot be opened");
+	/* The magic said compressed, yet no decompressor took it: its header
+	 * is cut short or damaged (the raw format would pass it on as is). */
+	if (r->compressed && archive_filter_code(r->a, 0) == ARCHIVE_FILTER_NONE)
+		return hg_archive_reader_fail(
+			r, error, "the compressed file's header is truncated or corrupt");
+	return true;
+}
+
 bool hg_archive_reader_open(HgArchiveReader *r, const char *path, HgImportKind kind,
 			    GCancellable *cancellable, HgBlockProgressFunc progress,
 			    gpointer user_data, GError **error)
@@ -60,23 +88,8 @@ bool hg_archive_reader_open(HgArchiveReader *r, const char *path, HgImportKind k
 		return false;
 	}
 	r->file_size = st.st_size;
-	r->a = archive_read_new();
-	archive_read_support_filter_all(r->a);
-	archive_read_support_format_tar(r->a);
-	archive_read_support_format_zip_streamable(r->a);
-	/* A compressed file that is not a tar (.tar.gz) is one stream,
-	 * whatever it holds: libarchive's "raw" format, which bids lowest. */
-	if (kind == HG_IMPORT_KIND_COMPRESSED)
-		archive_read_support_format_raw(r->a);
-	if (archive_read_open_fd(r->a, r->fd, 64 << 10) != ARCHIVE_OK)
-		return libarchive_fail(r, error, "cannot be opened");
-	/* The magic said compressed, yet no decompressor took it: its header
-	 * is cut short or damaged (the raw format would pass it on as is). */
-	if (kind == HG_IMPORT_KIND_COMPRESSED &&
-	    archive_filter_code(r->a, 0) == ARCHIVE_FILTER_NONE)
-		return hg_archive_reader_fail(
-			r, error, "the compressed file's header is truncated or corrupt");
-	return true;
+	r->compressed = kind == HG_IMPORT_KIND_COMPRESSED;
+	return open_archive(r, error);
 }
 
 static gssize read_some(HgArchiveReader *r, void *buffer, gsize length, GError **error);
@@ -231,6 +244,19 @@ int hg_archive_reader_next(HgArchiveReader *r, GError **error)
 		if (g_cancellable_set_error_if_cancelled(r->cancellable, error))
 			return -1;
 		status = archive_read_next_header(r->a, &r->entry);
+		if (status == ARCHIVE_EOF && r->compressed && !r->raw_only && !r->entry_seen) {
+			/* libarchive takes a stream whose first 512 bytes are
+			 * zeroes for an empty tar (that is its end mark): a raw
+			 * disk that starts so (a file system without a partition
+			 * table, a blank disk), compressed.  An empty archive
+			 * makes no VM: the file is read again as one stream. */
+			archive_read_free(r->a);
+			r->a = NULL;
+			r->raw_only = true;
+			if (!open_archive(r, error))
+				return -1;
+			continue;
+		}
 		if (status == ARCHIVE_EOF) {
 			r->entry = NULL;
 			return 0;
@@ -241,6 +267,7 @@ int hg_archive_reader_next(HgArchiveReader *r, GError **error)
 					"the archive cannot be read (truncated or corrupt?)");
 			return -1;
 		}
+		r->entry_seen = true;
 		r->single = archive_format(r->a) == ARCHIVE_FORMAT_RAW;
 		if (!entry_acceptable(r, error))
 			return -1;

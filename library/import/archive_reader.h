@@ -23,6 +23,9 @@ struct HgArchiveReader {
 	char *base; /* its name, for messages */
 	guint64 file_size;
 	bool single; /* a compressed file: one stream, no archive entries */
+	bool compressed; /* opened as HG_IMPORT_KIND_COMPRESSED */
+	bool raw_only; /* ... and read with libarchive's raw format alone */
+	bool entry_seen; /* next found a header (an entry, or passed one over) */
 	GCancellable *cancellable;
 	HgBlockProgressFunc progress;
 	gpointer user_data;
@@ -35,7 +38,8 @@ struct HgArchiveReader {
 };
 
 /* Opens path; kind (HG_IMPORT_KIND_ARCHIVE or _COMPRESSED) says whether a
- * stream that is not an archive is one disk.  Free with
+ * stream that is not an archive is one disk (for a compressed file, one
+ * that reads as an empty archive is one too).  Free with
  * hg_archive_reader_close (also after a failed open). */
 bool hg_archive_reader_open(HgArchiveReader *r, const char *path, HgImportKind kind,
 			    GCancellable *cancellable, HgBlockProgressFunc progress,

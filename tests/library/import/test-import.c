@@ -338,6 +338,49 @@ static void test_compressed_images_stream_into_qcow2(void)
 	}
 }
 
+/* A disk whose first sector is zeroes (a file system without a partition
+ * table, a blank disk), compressed: libarchive alone takes such a stream
+ * for an empty tar (a zero block ends one). */
+static void test_compressed_disk_starting_with_zeroes(void)
+{
+	static const char *const tools[][2] = {
+		{"gzip", "gz"}, {"xz", "xz"}, {"zstd -q", "zst"}, {"bzip2", "bz2"}};
+	g_autofree char *blank = work_file("blank.img");
+	g_autofree char *blank_gz = work_file("blank.img.gz");
+	g_autofree char *empty_tar_gz = work_file("nothing.tar.gz");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(HgVmEntry) blank_entry = NULL;
+	g_autofree char *blank_disk = NULL;
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(tools); i++) {
+		g_autofree char *raw_name = g_strdup_printf("file-system-%s.img", tools[i][1]);
+		g_autofree char *raw = work_file(raw_name);
+		g_autofree char *packed = g_strdup_printf("%s.%s", raw, tools[i][1]);
+		g_autoptr(HgVmEntry) entry = NULL;
+		g_autofree char *disk = NULL;
+
+		g_free(qemu("qemu-img", "create", "-q", "-f", "raw", raw, "8M", NULL));
+		/* Where ext4 has its superblock, and data further on. */
+		g_free(qemu("qemu-io", "-f", "raw", "-c", "write -P 0x53 1k 1k", "-c",
+			    "write -P 0x44 5M 64k", raw, NULL));
+		sh("%s -c '%s' > '%s'", tools[i][0], raw, packed);
+		entry = hg_import_disk_image(lib, packed, NULL, NULL, NULL, NULL, &error);
+		g_assert_no_error(error);
+		disk = vm_disk(entry);
+		g_free(qemu("qemu-img", "compare", raw, disk, NULL));
+	}
+	g_free(qemu("qemu-img", "create", "-q", "-f", "raw", blank, "1M", NULL));
+	sh("gzip -c '%s' > '%s'", blank, blank_gz);
+	blank_entry = hg_import_disk_image(lib, blank_gz, NULL, NULL, NULL, NULL, &error);
+	g_assert_no_error(error);
+	blank_disk = vm_disk(blank_entry);
+	g_free(qemu("qemu-img", "compare", blank, blank_disk, NULL));
+	/* A .tar.gz with nothing in it is still refused, as what it holds
+	 * (a few zero blocks) is no disk either. */
+	sh("tar -czf '%s' --files-from /dev/null", empty_tar_gz);
+	assert_refused(empty_tar_gz, HG_VM_ERROR_INVALID, "not a disk image");
+}
+
 static void test_tar_of_disks(void)
 {
 	g_autofree char *dir = work_file("bundle");
@@ -500,6 +543,8 @@ int main(int argc, char **argv)
 			test_backing_file_outside_is_refused);
 	g_test_add_func("/import/compressed-images-stream-into-qcow2",
 			test_compressed_images_stream_into_qcow2);
+	g_test_add_func("/import/compressed-disk-starting-with-zeroes",
+			test_compressed_disk_starting_with_zeroes);
 	g_test_add_func("/import/tar-of-disks", test_tar_of_disks);
 	g_test_add_func("/import/zip-of-a-disk", test_zip_of_a_disk);
 	g_test_add_func("/import/hostile-and-broken-archives", test_hostile_and_broken_archives);
