@@ -304,6 +304,17 @@ HgVmEntry *hg_import_publish(HgVmLibrary *lib, const char *staging, const char *
 
 /* ---- a disk image becomes a VM ---- */
 
+void hg_import_note(const HgImportOptions *options, const char *format, ...)
+{
+	va_list ap;
+
+	if (!options || !options->notes)
+		return;
+	va_start(ap, format);
+	g_ptr_array_add(options->notes, g_strdup_vprintf(format, ap));
+	va_end(ap);
+}
+
 bool hg_import_convert_failed(GError **error, GError *local)
 {
 	if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {

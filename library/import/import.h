@@ -44,6 +44,10 @@ typedef struct {
 	const char *name; /* NULL: from the file's name ("debian.qcow2" -> "debian") */
 	HgImportMode mode;
 	bool unique_name; /* a name that is taken gets " 2", " 3"... (else: an error) */
+	/* When not NULL: what the import could not carry over (an appliance's
+	 * network adapters, a manifest it could not check), one sentence each
+	 * (char *, the array's to free), for the user. */
+	GPtrArray *notes;
 } HgImportOptions;
 
 /* The VM a file becomes: a disk image (as options say), or the raw disk

@@ -99,16 +99,18 @@ bool hg_import_ovf_disks_acceptable(const HgOvf *ovf, const char *base, GError *
 	return true;
 }
 
-void hg_import_hints_from_ovf(const HgOvf *ovf, HgImportHints *hints)
+void hg_import_hints_from_ovf(const HgOvf *ovf, const HgImportOptions *options,
+			      HgImportHints *hints)
 {
 	hints->cpus = ovf->cpus;
 	hints->memory_mib = ovf->memory_mib;
 	hints->efi = ovf->efi;
 	hints->os = hg_import_guess_os(ovf->os_type, ovf->os_description);
 	if (ovf->nics)
-		g_info("%s: the appliance has %u network adapter(s); Hangar has no network "
-		       "devices yet, so the VM gets none",
-		       ovf->name, ovf->nics);
+		hg_import_note(options,
+			       "The appliance has %u network adapter%s; Hangar has no network "
+			       "devices yet, so the VM has none.",
+			       ovf->nics, ovf->nics == 1 ? "" : "s");
 }
 
 /* The disk (its index) whose file an entry is, or -1; "./x" is "x". */
@@ -198,6 +200,7 @@ typedef struct {
 	const char *ovf_name;
 	GByteArray *ovf_bytes;
 	HgOvaManifest *manifest; /* once read */
+	const HgImportOptions *options;
 } Ova;
 
 static bool digest_mismatch(HgArchiveReader *r, GError **error)
@@ -295,9 +298,9 @@ static bool read_disks(HgArchiveReader *r, Ova *ova, GError **error)
 				return false;
 		} else if (g_str_has_suffix(name, ".mf") && !ova->manifest) {
 			if (!no_disk_read_yet(ova)) {
-				g_info("%s: the manifest comes after the disks; they were not "
-				       "checked against it",
-				       r->base);
+				hg_import_note(ova->options,
+					       "The appliance's manifest comes after its disks, so "
+					       "they could not be checked against it.");
 				continue;
 			}
 			if (!read_manifest(r, ova, error))
@@ -345,13 +348,13 @@ bool hg_import_ova(HgVmLibrary *lib, HgArchiveReader *r, const HgImportOptions *
 		g_ptr_array_add(targets, g_build_filename(staging, file, NULL));
 	}
 	done = g_new0(bool, ovf->disks->len);
-	ova = (Ova){ovf, targets, done, ovf_name, ovf_bytes, NULL};
+	ova = (Ova){ovf, targets, done, ovf_name, ovf_bytes, NULL, options};
 	read = read_disks(r, &ova, error);
 	manifest = ova.manifest;
 	if (!read)
 		return false;
 	for (guint i = 0; i < ovf->disks->len; i++)
 		g_ptr_array_add(disks, hg_import_disk_file_name(i));
-	hg_import_hints_from_ovf(ovf, hints);
+	hg_import_hints_from_ovf(ovf, options, hints);
 	return true;
 }

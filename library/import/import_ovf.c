@@ -320,7 +320,7 @@ HgVmEntry *hg_import_ovf_folder(HgVmLibrary *lib, const char *path, const HgImpo
 	if (!staging)
 		return NULL;
 	if (copy_disks(dir, ovf, manifest, staging, disks, cancellable, &p, error)) {
-		hg_import_hints_from_ovf(ovf, &hints);
+		hg_import_hints_from_ovf(ovf, options, &hints);
 		entry = hg_import_publish(lib, staging, name, disks, NULL, &hints, error);
 		if (hints.os)
 			hg_os_guess_free(hints.os);

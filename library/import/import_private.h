@@ -14,6 +14,8 @@ bool hg_import_looks_like_ovf(const guint8 *head, gsize length);
 /* An image copy's error (local, taken) as import reports it: cancel as
  * is, a full disk HG_VM_ERROR_IO, the rest HG_VM_ERROR_INVALID.  False. */
 bool hg_import_convert_failed(GError **error, GError *local);
+/* Adds a note for the user to options->notes, when asked for. */
+void hg_import_note(const HgImportOptions *options, const char *format, ...) G_GNUC_PRINTF(2, 3);
 /* HG_VM_ERROR_UNSUPPORTED when the image at path names a backing file
  * outside its own folder. */
 bool hg_import_backing_file_acceptable(const char *path, GError **error);
@@ -75,7 +77,8 @@ bool hg_import_ovf_disks_acceptable(const HgOvf *ovf, const char *base, GError *
 guint64 hg_import_ovf_disk_max_bytes(const HgOvfDisk *disk);
 /* An OVF disk without a file: an empty qcow2 image of its capacity. */
 bool hg_import_make_empty_disk(const HgOvfDisk *disk, const char *target, GError **error);
-void hg_import_hints_from_ovf(const HgOvf *ovf, HgImportHints *hints);
+void hg_import_hints_from_ovf(const HgOvf *ovf, const HgImportOptions *options,
+			      HgImportHints *hints);
 char *hg_import_name_from_ovf(HgVmLibrary *lib, const char *path, const HgImportOptions *options,
 			      const HgOvf *ovf, GError **error);
 

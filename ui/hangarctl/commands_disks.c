@@ -128,6 +128,7 @@ int hgctl_cmd_import(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autofree char *path = NULL;
 	HgImportOptions options = {NULL, HG_IMPORT_COPY};
+	g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
 	int exit_code = HGCTL_EXIT_OK;
 
 	if (!hgctl_parse_options(context, command, &argc, &argv))
@@ -148,14 +149,24 @@ int hgctl_cmd_import(int argc, char **argv)
 	if (!(lib = hgctl_open_library(&exit_code)))
 		return exit_code;
 	path = g_canonicalize_filename(argv[1], NULL);
+	options.notes = notes;
 	entry = hg_import_disk_image(lib, path, &options, NULL, show_progress,
 				     (gpointer)_("Importing"), &error);
 	if (!entry)
 		return hgctl_fail_error(error);
-	if (hgctl_globals.json)
-		hgctl_print_json(hgctl_vm_to_json(entry, HG_VM_STATE_STOPPED));
-	else
+	if (hgctl_globals.json) {
+		JsonObject *object = hgctl_vm_to_json(entry, HG_VM_STATE_STOPPED);
+		JsonArray *list = json_array_new();
+		for (guint i = 0; i < notes->len; i++)
+			json_array_add_string_element(list, g_ptr_array_index(notes, i));
+		json_object_set_array_member(object, "notes", list);
+		hgctl_print_json(object);
+	} else {
 		printf(_("Imported %s as VM \"%s\" (id %s)\n"), argv[1], entry->config->name,
 		       entry->id);
+		/* The library's notes are in English, as its errors are. */
+		for (guint i = 0; i < notes->len; i++)
+			printf(_("Note: %s\n"), (const char *)g_ptr_array_index(notes, i));
+	}
 	return HGCTL_EXIT_OK;
 }

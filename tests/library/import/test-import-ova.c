@@ -141,10 +141,17 @@ static void test_manifest_last(void)
 		raw);
 	g_autofree char *ova = make_ova("late-manifest.ova", args);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(HgVmEntry) entry = hg_import_disk_image(lib, ova, NULL, NULL, NULL, NULL, &error);
+	g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+	HgImportOptions options = {.mode = HG_IMPORT_COPY, .notes = notes};
+	g_autoptr(HgVmEntry) entry =
+		hg_import_disk_image(lib, ova, &options, NULL, NULL, NULL, &error);
 
 	g_assert_no_error(error);
 	g_assert_cmpuint(entry->config->disks->len, ==, 1);
+	/* Said, with the network adapter it had to leave out. */
+	g_assert_cmpuint(notes->len, ==, 2);
+	g_assert_nonnull(strstr(g_ptr_array_index(notes, 0), "manifest comes after"));
+	g_assert_nonnull(strstr(g_ptr_array_index(notes, 1), "1 network adapter;"));
 }
 
 /* The name the library already has: refused before any disk is written. */
