@@ -95,6 +95,9 @@ static char *import_row_status(HangarImportRow *row)
 					? _("Preparing the copy…")
 					: _("Adding it to the library…"));
 	case HANGAR_IMPORT_DONE:
+		if (hangar_import_get_notes(import))
+			/* Translators: %s is a note from the import (in English) */
+			return g_strdup_printf(_("Imported. %s"), hangar_import_get_notes(import));
 		return g_strdup(_("Imported"));
 	case HANGAR_IMPORT_FAILED:
 		text = g_strdup(import_row_reason(import));
@@ -120,6 +123,7 @@ static void import_row_update(HangarImportRow *row)
 	HangarImportState state = hangar_import_get_state(import);
 	const char *name = hangar_import_get_display_name(import);
 	gboolean failed = state == HANGAR_IMPORT_FAILED;
+	gboolean noted = state == HANGAR_IMPORT_DONE && hangar_import_get_notes(import);
 	GtkStyleContext *status_style = gtk_widget_get_style_context(GTK_WIDGET(row->status_label));
 	g_autofree char *status = import_row_status(row);
 	g_autofree char *title = NULL, *button_name = NULL;
@@ -150,19 +154,27 @@ static void import_row_update(HangarImportRow *row)
 		 * failed import's row; %s is the file's name */
 		button_name = g_strdup_printf(_("Close the error about %s"), name);
 		import_row_set_button(row, _("_Close"), button_name);
+	} else if (noted) {
+		/* Translators: the accessible name of the button that closes a
+		 * finished import's row and its notes; %s is the file's name */
+		button_name = g_strdup_printf(_("Close the notes about %s"), name);
+		import_row_set_button(row, _("_Close"), button_name);
 	} else {
 		/* Translators: %s is the file's name */
 		button_name = g_strdup_printf(_("Cancel import of %s"), name);
 		import_row_set_button(row, _("_Cancel"), button_name);
 	}
 	gtk_widget_set_sensitive(GTK_WIDGET(row->action_button),
-				 failed || (!row->cancelling && state != HANGAR_IMPORT_DONE &&
-					    state != HANGAR_IMPORT_CANCELLED));
+				 failed || noted ||
+					 (!row->cancelling && state != HANGAR_IMPORT_DONE &&
+					  state != HANGAR_IMPORT_CANCELLED));
 }
 
 static void import_row_action_clicked(HangarImportRow *row)
 {
-	if (hangar_import_get_state(row->import) == HANGAR_IMPORT_FAILED) {
+	HangarImportState state = hangar_import_get_state(row->import);
+
+	if (state == HANGAR_IMPORT_FAILED || state == HANGAR_IMPORT_DONE) {
 		g_signal_emit(row, signals[SIGNAL_DISMISSED], 0);
 		return;
 	}

@@ -37,6 +37,7 @@ struct _HangarImport {
 
 	char *error;
 	char *vm_id;
+	char *notes; /* what the import could not carry over, or NULL */
 };
 
 G_DEFINE_TYPE(HangarImport, hangar_import, G_TYPE_OBJECT)
@@ -74,6 +75,7 @@ typedef struct {
 	HgImportKind kind;
 	char *format;
 	char *vm_id;
+	GPtrArray *notes; /* what the library could not carry over */
 } ImportWork;
 
 static void import_work_free(ImportWork *work)
@@ -82,6 +84,8 @@ static void import_work_free(ImportWork *work)
 	g_free(work->library_root);
 	g_free(work->format);
 	g_free(work->vm_id);
+	if (work->notes)
+		g_ptr_array_unref(work->notes);
 	g_free(work);
 }
 
@@ -160,6 +164,8 @@ static void import_thread(GTask *task, gpointer source, gpointer data, GCancella
 	 * own name), with a number added when that is taken. */
 	options.unique_name = true;
 	options.mode = work->mode;
+	work->notes = g_ptr_array_new_with_free_func(g_free);
+	options.notes = work->notes;
 	entry = hg_import_disk_image(library, work->path, &options, cancellable, import_on_progress,
 				     work, &error);
 	if (!entry) {
@@ -197,6 +203,12 @@ static void import_made(GObject *source, GAsyncResult *result, gpointer user_dat
 		return;
 	}
 	import->vm_id = g_strdup(work->vm_id);
+	/* One text for the row: the library's sentences, in English. */
+	if (work->notes && work->notes->len) {
+		g_ptr_array_add(work->notes, NULL);
+		import->notes = g_strjoinv(" ", (char **)work->notes->pdata);
+		g_ptr_array_remove_index(work->notes, work->notes->len - 1);
+	}
 	import_set_state(import, HANGAR_IMPORT_DONE);
 }
 
@@ -310,6 +322,11 @@ const char *hangar_import_get_vm_id(HangarImport *import)
 	return import->vm_id;
 }
 
+const char *hangar_import_get_notes(HangarImport *import)
+{
+	return import->notes;
+}
+
 /* ---- GObject ---- */
 
 static void hangar_import_dispose(GObject *object)
@@ -333,6 +350,7 @@ static void hangar_import_finalize(GObject *object)
 	g_array_unref(import->samples);
 	g_free(import->error);
 	g_free(import->vm_id);
+	g_free(import->notes);
 	G_OBJECT_CLASS(hangar_import_parent_class)->finalize(object);
 }
 

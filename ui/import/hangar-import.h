@@ -62,5 +62,8 @@ void hangar_import_get_progress(HangarImport *import, guint64 *done, guint64 *to
 double hangar_import_get_rate(HangarImport *import);
 const char *hangar_import_get_error(HangarImport *import);
 const char *hangar_import_get_vm_id(HangarImport *import);
+/* When DONE: what the import could not carry over (an appliance's network
+ * adapters...), for the user, or NULL. */
+const char *hangar_import_get_notes(HangarImport *import);
 
 G_END_DECLS

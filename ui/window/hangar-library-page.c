@@ -255,7 +255,9 @@ static void library_page_import_changed(HangarImport *import, HangarLibraryPage 
 		break;
 	case HANGAR_IMPORT_DONE:
 		g_signal_emit(page, signals[SIGNAL_VM_IMPORTED], 0, hangar_import_get_vm_id(import));
-		library_page_remove_import(page, import);
+		/* A row with notes stays until the user has read and closed it. */
+		if (!hangar_import_get_notes(import))
+			library_page_remove_import(page, import);
 		break;
 	case HANGAR_IMPORT_CANCELLED:
 		library_page_stop_asking(page, import);
