@@ -593,6 +593,48 @@ int hg_block_read_run_finish(HgBlockReadRun *run)
 	return r;
 }
 
+int hg_block_read_blocks(int fd, unsigned block_bits, HgBlockLocateFunc locate, const void *state,
+			 uint64_t offset, const struct iovec *iov, int iovcnt)
+{
+	uint64_t len = hg_block_iov_length(iov, iovcnt), done = 0;
+	uint64_t block_mask = (1ull << block_bits) - 1;
+	HgBlockReadRun run;
+	int r = 0;
+
+	hg_block_read_run_init(&run, fd, iov, iovcnt);
+	while (done < len && r == 0) {
+		uint64_t pos = offset + done;
+		uint64_t n = MIN(block_mask + 1 - (pos & block_mask), len - done);
+		uint64_t at;
+
+		if (locate(state, pos >> block_bits, &at))
+			r = hg_block_read_run_add(&run, at + (pos & block_mask), done, n);
+		else
+			hg_block_iov_memset(iov, iovcnt, done, 0, n);
+		done += n;
+	}
+	if (r == 0)
+		r = hg_block_read_run_finish(&run);
+	return r;
+}
+
+bool hg_block_read_only_open(HgBlockBackend *blk, int fd, const char *format, struct stat *st,
+			     GError **error)
+{
+	if (!blk->read_only) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_READ_ONLY,
+			    "%s: %s images are opened read-only: convert to qcow2 to write",
+			    blk->path, format);
+		return false;
+	}
+	if (st && fstat(fd, st) < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot stat %s: %s",
+			    blk->path, g_strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 int hg_block_read_only_writev(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov,
 			      int iovcnt)
 {

@@ -3,6 +3,8 @@
  * calls a driver, so drivers see only in-range requests. */
 #pragma once
 
+#include <sys/stat.h>
+
 #include "library/block/block.h"
 
 #include <sys/types.h>
@@ -125,6 +127,20 @@ typedef struct {
 void hg_block_read_run_init(HgBlockReadRun *run, int fd, const struct iovec *iov, int iovcnt);
 int hg_block_read_run_add(HgBlockReadRun *run, uint64_t file_offset, uint64_t skip, uint64_t len);
 int hg_block_read_run_finish(HgBlockReadRun *run);
+
+/* A read of an image made of fixed-size blocks, each in the file or
+ * reading as zeroes: locate gives the file offset of block number index,
+ * or false for zeroes.  Blocks that follow each other in the file are read
+ * as one (HgBlockReadRun). */
+typedef bool (*HgBlockLocateFunc)(const void *state, uint64_t index, uint64_t *file_offset);
+int hg_block_read_blocks(int fd, unsigned block_bits, HgBlockLocateFunc locate, const void *state,
+			 uint64_t offset, const struct iovec *iov, int iovcnt);
+
+/* The start of a read-only format's open: refuses a writable open
+ * ("FORMAT images are opened read-only: convert to qcow2 to write") and,
+ * when st is not NULL, stats fd. */
+bool hg_block_read_only_open(HgBlockBackend *blk, int fd, const char *format, struct stat *st,
+			     GError **error);
 
 /* The callbacks of a read-only format (import formats): writes, discards
  * and zeroing fail with -EROFS; flush has nothing to do. */

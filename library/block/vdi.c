@@ -205,17 +205,8 @@ static bool vdi_open(HgBlockBackend *blk, int fd, HgBlockChain *chain, GError **
 	struct stat st;
 
 	(void)chain;
-	if (!blk->read_only) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_READ_ONLY,
-			    "%s: VDI images are opened read-only: convert to qcow2 to write",
-			    blk->path);
+	if (!hg_block_read_only_open(blk, fd, "VDI", &st, error))
 		return false;
-	}
-	if (fstat(fd, &st) < 0) {
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot stat %s: %s",
-			    blk->path, g_strerror(errno));
-		return false;
-	}
 	VdiImage *vdi = g_new0(VdiImage, 1);
 	vdi->fd = fd;
 	if (!vdi_read_header(blk, vdi, st.st_size, &disk_size, &map_offset, error) ||
@@ -236,33 +227,23 @@ static void vdi_close(HgBlockBackend *blk)
 	vdi_free(vdi);
 }
 
-/* Block by block; consecutive blocks in consecutive slots are one read. */
+/* Where block index lies in the file; free and zero blocks read as zeroes. */
+static bool vdi_locate(const void *state, uint64_t index, uint64_t *file_offset)
+{
+	const VdiImage *vdi = state;
+	uint32_t entry = vdi->map[index];
+
+	if (entry == VDI_BLOCK_FREE || entry == VDI_BLOCK_ZERO)
+		return false;
+	*file_offset = vdi->data_offset + entry * vdi->slot_size;
+	return true;
+}
+
 static int vdi_readv(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov, int iovcnt)
 {
 	VdiImage *vdi = blk->state;
-	uint64_t len = hg_block_iov_length(iov, iovcnt), done = 0;
-	uint64_t block_mask = (1ull << vdi->block_bits) - 1;
-	HgBlockReadRun run;
-	int r = 0;
 
-	hg_block_read_run_init(&run, vdi->fd, iov, iovcnt);
-	while (done < len && r == 0) {
-		uint64_t pos = offset + done;
-		uint64_t n = MIN(block_mask + 1 - (pos & block_mask), len - done);
-		uint32_t entry = vdi->map[pos >> vdi->block_bits];
-
-		if (entry == VDI_BLOCK_FREE || entry == VDI_BLOCK_ZERO)
-			hg_block_iov_memset(iov, iovcnt, done, 0, n);
-		else
-			r = hg_block_read_run_add(&run,
-						  vdi->data_offset + entry * vdi->slot_size +
-							  (pos & block_mask),
-						  done, n);
-		done += n;
-	}
-	if (r == 0)
-		r = hg_block_read_run_finish(&run);
-	return r;
+	return hg_block_read_blocks(vdi->fd, vdi->block_bits, vdi_locate, vdi, offset, iov, iovcnt);
 }
 
 static uint64_t vdi_allocated_bytes(HgBlockBackend *blk)

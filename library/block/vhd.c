@@ -250,17 +250,8 @@ static bool vhd_open(HgBlockBackend *blk, int fd, HgBlockChain *chain, GError **
 	struct stat st;
 
 	(void)chain;
-	if (!blk->read_only) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_READ_ONLY,
-			    "%s: VHD images are opened read-only: convert to qcow2 to write",
-			    blk->path);
+	if (!hg_block_read_only_open(blk, fd, "VHD", &st, error))
 		return false;
-	}
-	if (fstat(fd, &st) < 0) {
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot stat %s: %s",
-			    blk->path, g_strerror(errno));
-		return false;
-	}
 	VhdImage *vhd = g_new0(VhdImage, 1);
 	vhd->fd = fd;
 	if (!vhd_read_footer(blk, vhd, st.st_size, footer, error))

@@ -414,17 +414,8 @@ static bool vhdx_open(HgBlockBackend *blk, int fd, HgBlockChain *chain, GError *
 	bool pending;
 
 	(void)chain;
-	if (!blk->read_only) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_READ_ONLY,
-			    "%s: VHDX images are opened read-only: convert to qcow2 to write",
-			    blk->path);
+	if (!hg_block_read_only_open(blk, fd, "VHDX", &st, error))
 		return false;
-	}
-	if (fstat(fd, &st) < 0) {
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot stat %s: %s",
-			    blk->path, g_strerror(errno));
-		return false;
-	}
 	layout.file_size = st.st_size;
 	if (layout.file_size < VHDX_REGION_TABLE + 2 * VHDX_REGION_TABLE_SIZE)
 		return vhdx_error(blk, error,
@@ -468,31 +459,24 @@ static void vhdx_close(HgBlockBackend *blk)
 	g_free(vhdx);
 }
 
-/* Block by block; blocks that follow each other in the file are one read. */
+/* Where block index lies in the file; blocks not fully present read as zeroes. */
+static bool vhdx_locate(const void *state, uint64_t index, uint64_t *file_offset)
+{
+	const VhdxImage *vhdx = state;
+	uint64_t entry = vhdx->bat[index];
+
+	if ((entry & VHDX_STATE_MASK) != VHDX_PAYLOAD_FULLY_PRESENT)
+		return false;
+	*file_offset = entry & VHDX_OFFSET_MASK;
+	return true;
+}
+
 static int vhdx_readv(HgBlockBackend *blk, uint64_t offset, const struct iovec *iov, int iovcnt)
 {
 	VhdxImage *vhdx = blk->state;
-	uint64_t len = hg_block_iov_length(iov, iovcnt), done = 0;
-	uint64_t block_mask = (1ull << vhdx->block_bits) - 1;
-	HgBlockReadRun run;
-	int r = 0;
 
-	hg_block_read_run_init(&run, vhdx->fd, iov, iovcnt);
-	while (done < len && r == 0) {
-		uint64_t pos = offset + done;
-		uint64_t n = MIN(block_mask + 1 - (pos & block_mask), len - done);
-		uint64_t entry = vhdx->bat[pos >> vhdx->block_bits];
-
-		if ((entry & VHDX_STATE_MASK) != VHDX_PAYLOAD_FULLY_PRESENT)
-			hg_block_iov_memset(iov, iovcnt, done, 0, n);
-		else
-			r = hg_block_read_run_add(
-				&run, (entry & VHDX_OFFSET_MASK) + (pos & block_mask), done, n);
-		done += n;
-	}
-	if (r == 0)
-		r = hg_block_read_run_finish(&run);
-	return r;
+	return hg_block_read_blocks(vhdx->fd, vhdx->block_bits, vhdx_locate, vhdx, offset, iov,
+				    iovcnt);
 }
 
 static uint64_t vhdx_allocated_bytes(HgBlockBackend *blk)

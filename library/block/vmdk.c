@@ -262,12 +262,8 @@ static bool vmdk_open(HgBlockBackend *blk, int fd, HgBlockChain *chain, GError *
 	int own_fd;
 
 	(void)chain;
-	if (!blk->read_only) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_READ_ONLY,
-			    "%s: VMDK images are opened read-only: convert to qcow2 to write",
-			    blk->path);
+	if (!hg_block_read_only_open(blk, fd, "VMDK", NULL, error))
 		return false;
-	}
 	/* The caller closes fd on failure: work on a copy, closed by the
 	 * paths below, and close fd only on success. */
 	own_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
