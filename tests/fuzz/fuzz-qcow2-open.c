@@ -8,6 +8,7 @@
  * The folder also holds "base.raw", the backing file the seed corpus names
  * (make-qcow2-seeds.sh), so those seeds open all the way. */
 #include "library/block/block.h"
+#include "tests/fuzz/fuzz-util.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -15,31 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *fuzz_dir;
 static char *input_path;
 static char *base_path;
-
-static void remove_fuzz_dir(void)
-{
-	unlink(input_path);
-	unlink(base_path);
-	rmdir(fuzz_dir);
-}
-
-static void write_file(const char *path, const uint8_t *data, size_t size)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		abort();
-	while (size) {
-		ssize_t n = write(fd, data, size);
-		if (n <= 0)
-			abort();
-		data += n;
-		size -= n;
-	}
-	close(fd);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,45 +26,26 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static uint8_t base[65536];
 
-	fuzz_dir = g_dir_make_tmp("hangar-fuzz-qcow2-XXXXXX", NULL);
-	if (!fuzz_dir)
-		abort();
-	input_path = g_build_filename(fuzz_dir, "input.qcow2", NULL);
-	base_path = g_build_filename(fuzz_dir, "base.raw", NULL);
+	fuzz_dir_init("qcow2");
+	input_path = fuzz_file("input.qcow2");
+	base_path = fuzz_file("base.raw");
 	for (size_t i = 0; i < sizeof(base); i++)
 		base[i] = (uint8_t)(i * 31 + (i >> 9));
-	write_file(base_path, base, sizeof(base));
-	atexit(remove_fuzz_dir);
+	fuzz_write_file(base_path, base, sizeof(base));
 	return 0;
-}
-
-/* The first and last sectors, a few in between at odd places, and one
- * longer read spanning several clusters of small-cluster images. */
-static void read_some(HgBlockBackend *blk)
-{
-	static uint8_t buf[256 * 1024];
-	uint64_t size = hg_block_size(blk);
-	const uint64_t starts[] = {0, size / 3, size / 2 + 512, size - MIN(size, 4096),
-				   size - MIN(size, 512)};
-
-	for (unsigned i = 0; i < G_N_ELEMENTS(starts); i++) {
-		uint64_t len = MIN(i == 0 ? sizeof(buf) : 4096, size - starts[i]);
-		struct iovec iov = {buf, len};
-		(void)hg_block_readv(blk, starts[i], &iov, 1);
-	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	GError *error = NULL;
 
-	write_file(input_path, data, size);
+	fuzz_write_file(input_path, data, size);
 	HgBlockBackend *blk = hg_block_open(input_path, true, &error);
 	if (!blk) {
 		g_clear_error(&error);
 		return 0;
 	}
-	read_some(blk);
+	fuzz_read_some(blk);
 	hg_block_close(blk);
 	return 0;
 }

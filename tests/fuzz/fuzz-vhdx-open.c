@@ -14,6 +14,7 @@
  * Refusing is the usual outcome; crashing, leaking or hanging is a bug.
  * Seeds: make-vhdx-seeds.py. */
 #include "library/block/block.h"
+#include "tests/fuzz/fuzz-util.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -27,25 +28,15 @@
 #define HEADER_SIZE (4u * 1024u)
 #define REGION_TABLE_SIZE (64u * 1024u)
 
-static char *fuzz_dir;
 static char *input_path;
-
-static void remove_fuzz_dir(void)
-{
-	unlink(input_path);
-	rmdir(fuzz_dir);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	fuzz_dir = g_dir_make_tmp("hangar-fuzz-vhdx-XXXXXX", NULL);
-	if (!fuzz_dir)
-		abort();
-	input_path = g_build_filename(fuzz_dir, "input.vhdx", NULL);
-	atexit(remove_fuzz_dir);
+	fuzz_dir_init("vhdx");
+	input_path = fuzz_file("input.vhdx");
 	return 0;
 }
 
@@ -106,22 +97,6 @@ static void write_file(const uint8_t *data, size_t size)
 	close(fd);
 }
 
-/* The start (over several blocks when they are small), the end, a few odd
- * places. */
-static void read_some(HgBlockBackend *blk)
-{
-	static uint8_t buf[256 * 1024];
-	uint64_t size = hg_block_size(blk);
-	const uint64_t starts[] = {0, size / 3, size / 2 + 512, size - MIN(size, 4096),
-				   size - MIN(size, 512)};
-
-	for (unsigned i = 0; i < G_N_ELEMENTS(starts); i++) {
-		uint64_t len = MIN(i == 0 ? sizeof(buf) : 4096, size - starts[i]);
-		struct iovec iov[2] = {{buf, len / 3}, {buf + len / 3, len - len / 3}};
-		(void)hg_block_readv(blk, starts[i], iov, 2);
-	}
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	GError *error = NULL;
@@ -133,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		g_clear_error(&error);
 		return 0;
 	}
-	read_some(blk);
+	fuzz_read_some(blk);
 	hg_block_close(blk);
 	return 0;
 }

@@ -10,6 +10,7 @@
  * a sparse extent of 128 sectors (8-sector grains, 16 entries per grain
  * table) built below, so those seeds open all the way. */
 #include "library/block/block.h"
+#include "tests/fuzz/fuzz-util.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -17,33 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *fuzz_dir;
 static char *input_path;
 static char *flat_path;
 static char *extent_path;
-
-static void remove_fuzz_dir(void)
-{
-	unlink(input_path);
-	unlink(flat_path);
-	unlink(extent_path);
-	rmdir(fuzz_dir);
-}
-
-static void write_file(const char *path, const uint8_t *data, size_t size)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		abort();
-	while (size) {
-		ssize_t n = write(fd, data, size);
-		if (n <= 0)
-			abort();
-		data += n;
-		size -= n;
-	}
-	close(fd);
-}
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
@@ -87,48 +64,29 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static uint8_t flat[65536], extent[27 * 512];
 
-	fuzz_dir = g_dir_make_tmp("hangar-fuzz-vmdk-XXXXXX", NULL);
-	if (!fuzz_dir)
-		abort();
-	input_path = g_build_filename(fuzz_dir, "input.vmdk", NULL);
-	flat_path = g_build_filename(fuzz_dir, "flat.bin", NULL);
-	extent_path = g_build_filename(fuzz_dir, "extent-s001.vmdk", NULL);
+	fuzz_dir_init("vmdk");
+	input_path = fuzz_file("input.vmdk");
+	flat_path = fuzz_file("flat.bin");
+	extent_path = fuzz_file("extent-s001.vmdk");
 	for (size_t i = 0; i < sizeof(flat); i++)
 		flat[i] = (uint8_t)(i * 31 + (i >> 9));
-	write_file(flat_path, flat, sizeof(flat));
+	fuzz_write_file(flat_path, flat, sizeof(flat));
 	make_sparse_extent(extent, sizeof(extent));
-	write_file(extent_path, extent, sizeof(extent));
-	atexit(remove_fuzz_dir);
+	fuzz_write_file(extent_path, extent, sizeof(extent));
 	return 0;
-}
-
-/* The first and last sectors, a few in between at odd places, and one
- * longer read spanning many grains and extents. */
-static void read_some(HgBlockBackend *blk)
-{
-	static uint8_t buf[256 * 1024];
-	uint64_t size = hg_block_size(blk);
-	const uint64_t starts[] = {0, size / 3, size / 2 + 512, size - MIN(size, 4096),
-				   size - MIN(size, 700)};
-
-	for (unsigned i = 0; i < G_N_ELEMENTS(starts); i++) {
-		uint64_t len = MIN(i == 0 ? sizeof(buf) : 4096, size - starts[i]);
-		struct iovec iov[2] = {{buf, len / 3}, {buf + len / 3, len - len / 3}};
-		(void)hg_block_readv(blk, starts[i], iov, 2);
-	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	GError *error = NULL;
 
-	write_file(input_path, data, size);
+	fuzz_write_file(input_path, data, size);
 	HgBlockBackend *blk = hg_block_open(input_path, true, &error);
 	if (!blk) {
 		g_clear_error(&error);
 		return 0;
 	}
-	read_some(blk);
+	fuzz_read_some(blk);
 	hg_block_close(blk);
 	return 0;
 }
